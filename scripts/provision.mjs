@@ -1,0 +1,27 @@
+// Makes sure what the test suite needs beyond npm is on the machine: Debian's Chromium for
+// the browser tests. As root it installs what is missing with apt-get; otherwise it stops
+// with one line naming the package to install.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const NEEDS = [{ binary: '/usr/bin/chromium', pkg: 'chromium' }];
+
+const missing = NEEDS.filter((need) => !existsSync(need.binary));
+if (missing.length > 0) {
+  const pkgs = missing.map((need) => need.pkg);
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) {
+    console.error(`missing: ${pkgs.join(', ')} — install with: sudo apt-get install -y ${pkgs.join(' ')}`);
+    process.exit(1);
+  }
+  console.log(`provision: installing ${pkgs.join(', ')} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env });
+  for (const need of missing) {
+    if (!existsSync(need.binary)) {
+      console.error(`provision: ${need.pkg} installed but ${need.binary} is still missing`);
+      process.exit(1);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * One error class for everything Switchyard reports, with a code from a closed set.
+ * The README's error table lists every code; keep the two in step.
+ */
+export const ERROR_CODES = {
+  ERR_MALFORMED_FRAME: { httpStatus: 400, closeCode: 1007 },
+  ERR_FRAME_TOO_LARGE: { httpStatus: 413, closeCode: 1009 },
+  ERR_PAYLOAD_TOO_LARGE: { httpStatus: 413, closeCode: 1009 },
+  ERR_BAD_REQUEST: { httpStatus: 400, closeCode: 1002 },
+  ERR_INVALID_UTF8: { httpStatus: 400, closeCode: 1007 },
+  ERR_UNKNOWN_TRANSPORT: { httpStatus: 404, closeCode: 1008 },
+  ERR_UNKNOWN_SESSION: { httpStatus: 404, closeCode: 1008 },
+  ERR_SESSION_REQUIRED: { httpStatus: 400, closeCode: 1008 },
+  ERR_METHOD_NOT_ALLOWED: { httpStatus: 405, closeCode: 1002 },
+  ERR_ORIGIN_REFUSED: { httpStatus: 403, closeCode: 1008 },
+  ERR_UNAUTHORIZED: { httpStatus: 401, closeCode: 1008 },
+  ERR_SERVER_FULL: { httpStatus: 503, closeCode: 1013 },
+  ERR_TOO_MANY_SESSIONS_FROM_ADDRESS: { httpStatus: 429, closeCode: 1013 },
+  ERR_SHUTTING_DOWN: { httpStatus: 503, closeCode: 1001 },
+  ERR_QUEUE_FULL: { httpStatus: 503, closeCode: 1013 },
+  ERR_QUEUE_OVERFLOW: { httpStatus: 503, closeCode: 1013 },
+  ERR_SESSION_CLOSED: { httpStatus: 410, closeCode: 1000 },
+  ERR_INVALID_MESSAGE: { httpStatus: 400, closeCode: 1003 },
+  ERR_BAD_CALLBACK: { httpStatus: 400, closeCode: 1002 },
+  ERR_POLL_SUPERSEDED: { httpStatus: 409, closeCode: 1000 },
+  ERR_HEARTBEAT_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
+  ERR_INVALID_OPTION: { httpStatus: 500, closeCode: 1011 },
+  ERR_HANDLER_FAILED: { httpStatus: 500, closeCode: 1011 },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class RealtimeError extends Error {
+  override readonly name = 'RealtimeError';
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly closeCode: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; httpStatus?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.httpStatus = options?.httpStatus ?? ERROR_CODES[code].httpStatus;
+    this.closeCode = ERROR_CODES[code].closeCode;
+  }
+
+  /** The JSON body sent at the HTTP edge. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isRealtimeError(value: unknown): value is RealtimeError {
+  return value instanceof RealtimeError;
+}

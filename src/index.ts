@@ -1,0 +1,11 @@
+export { createServer, switchyard, Switchyard } from './server.js';
+export type { BroadcastReport, CreateServerOptions, ServerEvents, UpgradeRoute } from './server.js';
+export type { AuthorizeHook, ServerOptions } from './options.js';
+export { RealtimeError, ERROR_CODES } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { Conn } from './session/conn.js';
+export type { ConnState, DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from './session/conn.js';
+export { PreparedMessage } from './session/prepared.js';
+export { TRANSPORT_NAMES } from './transports/types.js';
+export type { TransportName } from './transports/types.js';
+export * as codecs from './codecs/index.js';

@@ -1,0 +1,191 @@
+/**
+ * The legacy Socket.IO 0.6 resource at the HTTP edge: checks that apply to every
+ * transport (method, transport enabled, origin, authorization, session lookup or
+ * creation), the POST send path, and the websocket upgrade. Transport modules are
+ * asked only for their own framing.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocketServer } from 'ws';
+import { serveClientFile } from './client-files.js';
+import { RealtimeError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { isOriginAllowed, type OriginRule } from './origins.js';
+import type { LegacyRoute } from './router.js';
+import type { Conn } from './session/conn.js';
+import type { Registry } from './session/registry.js';
+import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from './transports/http.js';
+import { TRANSPORT_MODULES, type TransportModule } from './transports/index.js';
+import { rejectUpgrade } from './upgrade.js';
+
+type TransportRoute = Extract<LegacyRoute, { kind: 'transport' }>;
+
+/** What the legacy handlers need from the server instance that owns them. */
+export interface LegacyContext {
+  readonly options: ResolvedOptions;
+  readonly originRules: readonly OriginRule[];
+  readonly registry: Registry;
+  readonly wss: WebSocketServer;
+  readonly isShuttingDown: () => boolean;
+  readonly onInternalError: (error: unknown, conn?: Conn) => void;
+}
+
+const ALLOWED_METHODS = 'GET, POST, OPTIONS';
+
+function remoteAddressOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? '';
+}
+
+function enabledModule(context: LegacyContext, name: string): TransportModule | RealtimeError {
+  const module = (context.options.transports as readonly string[]).includes(name)
+    ? TRANSPORT_MODULES[name as keyof typeof TRANSPORT_MODULES]
+    : undefined;
+  return module ?? new RealtimeError('ERR_UNKNOWN_TRANSPORT', `unknown or disabled transport "${name.slice(0, 64)}"`);
+}
+
+/** The checks every legacy request passes, in order; null when it may go on. */
+async function admit(context: LegacyContext, req: IncomingMessage): Promise<RealtimeError | null> {
+  if (context.isShuttingDown()) return new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
+  if (!isOriginAllowed(context.originRules, req.headers.origin)) {
+    return new RealtimeError('ERR_ORIGIN_REFUSED', 'this origin is not allowed');
+  }
+  const authorize = context.options.authorize;
+  if (authorize !== undefined) {
+    let allowed: boolean;
+    try {
+      allowed = await authorize(req);
+    } catch (error) {
+      context.onInternalError(error);
+      allowed = false;
+    }
+    if (!allowed) return new RealtimeError('ERR_UNAUTHORIZED', 'the authorization hook refused this request');
+  }
+  return null;
+}
+
+function findSession(context: LegacyContext, sessionId: string): Conn | RealtimeError {
+  return (
+    context.registry.get(sessionId) ??
+    new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one')
+  );
+}
+
+/** Every HTTP request under the resource. Never throws; every failure is answered. */
+export async function handleLegacyHttp(
+  context: LegacyContext,
+  route: LegacyRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  if (route.kind === 'client-file') {
+    if ((method === 'GET' || method === 'HEAD') && context.options.serveClient) {
+      serveClientFile(route.file, req, res);
+    } else if (!context.options.serveClient) {
+      sendError(res, new RealtimeError('ERR_UNKNOWN_TRANSPORT', 'client files are not served'));
+    } else {
+      sendError(res, new RealtimeError('ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here`), {
+        Allow: 'GET, HEAD',
+      });
+    }
+    return;
+  }
+  const module = enabledModule(context, route.transport);
+  if (module instanceof RealtimeError) return sendError(res, module);
+  if (method !== 'GET' && method !== 'POST' && method !== 'OPTIONS') {
+    return sendError(res, new RealtimeError('ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here`), {
+      Allow: ALLOWED_METHODS,
+    });
+  }
+  const origin = req.headers.origin;
+  const cors = isOriginAllowed(context.originRules, origin) ? corsHeaders(origin) : {};
+  if (method === 'OPTIONS') return answerPreflight(req, res, cors);
+  const refusal = await admit(context, req);
+  if (refusal !== null) return sendError(res, refusal, cors);
+  if (method === 'POST') return handleSend(context, module, route, req, res, cors);
+  if (module.kind !== 'http') {
+    return sendError(res, new RealtimeError('ERR_BAD_REQUEST', `${module.name} needs a websocket upgrade`), cors);
+  }
+  const invalid = module.validate?.(route) ?? null;
+  if (invalid !== null) return sendError(res, invalid, cors);
+  const conn =
+    route.sessionId === ''
+      ? context.registry.create(module.name, remoteAddressOf(req))
+      : findSession(context, route.sessionId);
+  if (conn instanceof RealtimeError) return sendError(res, conn, cors);
+  module.attach({ req, res, route, conn, cors, options: context.options });
+}
+
+function answerPreflight(req: IncomingMessage, res: ServerResponse, cors: OutgoingHttpHeaders): void {
+  const headers: OutgoingHttpHeaders = { ...BASE_HEADERS, ...cors, Allow: ALLOWED_METHODS, 'Content-Length': 0 };
+  if (cors['Access-Control-Allow-Origin'] !== undefined) {
+    headers['Access-Control-Allow-Methods'] = ALLOWED_METHODS;
+    headers['Access-Control-Allow-Headers'] = req.headers['access-control-request-headers'] ?? 'Content-Type';
+    headers['Access-Control-Max-Age'] = '600';
+  }
+  res.writeHead(200, headers);
+  res.end();
+}
+
+/** POST: a payload from the client, form-encoded in `data`. Answered `200 ok` once decoded. */
+async function handleSend(
+  context: LegacyContext,
+  module: TransportModule,
+  route: TransportRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+  cors: OutgoingHttpHeaders,
+): Promise<void> {
+  if (route.sessionId === '') {
+    req.resume();
+    return sendError(res, new RealtimeError('ERR_SESSION_REQUIRED', 'a send needs a session id'), cors);
+  }
+  const conn = findSession(context, route.sessionId);
+  if (conn instanceof RealtimeError) {
+    req.resume();
+    return sendError(res, conn, cors);
+  }
+  const body = await readBody(req, context.options.maxPayloadBytes);
+  if (body instanceof RealtimeError) return sendError(res, body, { ...cors, Connection: 'close' });
+  let payload = formField(body, 'data');
+  if (payload instanceof RealtimeError) return sendError(res, payload, cors);
+  if (module.kind === 'http' && module.normalizeSend !== undefined) payload = module.normalizeSend(payload);
+  const error = conn.receive(payload);
+  if (error !== null) return sendError(res, error, cors);
+  res.writeHead(200, { ...BASE_HEADERS, ...cors, 'Content-Type': 'text/plain; charset=UTF-8', 'Content-Length': 2 });
+  res.end('ok');
+}
+
+/** A websocket upgrade under the resource (websocket, flashsocket). */
+export async function handleLegacyUpgrade(
+  context: LegacyContext,
+  route: TransportRoute,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
+  const module = enabledModule(context, route.transport);
+  if (module instanceof RealtimeError) return rejectUpgrade(socket, module);
+  if (module.kind !== 'upgrade') {
+    return rejectUpgrade(socket, new RealtimeError('ERR_BAD_REQUEST', `${module.name} is not a websocket transport`));
+  }
+  const refusal = await admit(context, req);
+  if (refusal !== null) return rejectUpgrade(socket, refusal);
+  let existing: Conn | undefined;
+  if (route.sessionId !== '') {
+    const found = findSession(context, route.sessionId);
+    if (found instanceof RealtimeError) return rejectUpgrade(socket, found);
+    existing = found;
+  } else if (context.options.maxConnections > 0 && context.registry.size >= context.options.maxConnections) {
+    // Refuse before the 101 so the client sees a status, not a closed socket.
+    return rejectUpgrade(socket, new RealtimeError('ERR_SERVER_FULL', 'the server holds its maximum of sessions'));
+  }
+  context.wss.handleUpgrade(req, socket, head, (ws) => {
+    const conn = existing ?? context.registry.create(module.name, remoteAddressOf(req));
+    if (conn instanceof RealtimeError) {
+      ws.close(conn.closeCode, conn.code);
+      return;
+    }
+    module.accept(ws, socket, conn, context.options.wsHighWaterMarkBytes);
+  });
+}

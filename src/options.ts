@@ -1,0 +1,136 @@
+import type { IncomingMessage } from 'node:http';
+import { CODECS } from './codecs/index.js';
+import type { CodecName } from './codecs/types.js';
+import { RealtimeError } from './errors.js';
+import { ALLOW_ALL_ORIGINS } from './origins.js';
+import type { QueueOverflowPolicy, SessionOptions } from './session/conn.js';
+import { TRANSPORT_NAMES, type TransportName } from './transports/types.js';
+
+/** Decides, once per request (HTTP or upgrade), whether it may go on. */
+export type AuthorizeHook = (request: IncomingMessage) => boolean | Promise<boolean>;
+
+/** Every option of `createServer`, each with a working default (see the README's table). */
+export interface ServerOptions {
+  /** URL prefix of the legacy protocol, without slashes. Default `socket.io`. */
+  resource?: string;
+  /** Enabled transports, in order. Default: every implemented one of the six. */
+  transports?: readonly TransportName[];
+  /** Allowed origins as `host:port` patterns with `*`. Default `*:*` (allow all). */
+  origins?: string | readonly string[];
+  /** Called once per request; false refuses it with 401. Default: allow. */
+  authorize?: AuthorizeHook;
+  /** Most sessions at once; 0 = unlimited (the default). Over it: 503. */
+  maxConnections?: number;
+  /** Most sessions per remote address; 0 = unlimited (the default). Over it: 429. */
+  maxConnectionsPerAddress?: number;
+  /** Heartbeat period on persistent transports. Default 10 000 ms; 0 turns heartbeats off. */
+  heartbeatIntervalMs?: number;
+  /** How long an echo may take before the session closes. Default 8 000 ms. */
+  heartbeatTimeoutMs?: number;
+  /** How long a session outlives its transport, queueing sends. Default 10 000 ms. */
+  reconnectWindowMs?: number;
+  /** How long a poll is held before an empty answer. Default 20 000 ms (the client gives up at 25 s). */
+  pollDurationMs?: number;
+  /** Send-queue bound in frames. Default 1 000. */
+  maxQueueMessages?: number;
+  /** Send-queue bound in UTF-8 bytes. Default 1 MiB. */
+  maxQueueBytes?: number;
+  /** On a full queue: `close` the session as a slow consumer (default) or `refuse` the send. */
+  queueOverflow?: QueueOverflowPolicy;
+  /** Longest frame accepted from a client, in the codec's length unit. Default 1 000 000. */
+  maxFrameLength?: number;
+  /** Largest POST body or websocket message accepted, in bytes. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** A websocket with more than this many bytes unsent is backed up; sends then queue. Default 64 KiB. */
+  wsHighWaterMarkBytes?: number;
+  /** Codec of the legacy resource. Default `sio` (what the 0.6.18 client speaks). */
+  codec?: CodecName;
+  /** Serve the 0.6 browser client at `/<resource>/socket.io.js`. Default true. */
+  serveClient?: boolean;
+}
+
+export interface ResolvedOptions extends Required<Omit<ServerOptions, 'authorize' | 'codec'>> {
+  readonly authorize: AuthorizeHook | undefined;
+  readonly session: SessionOptions;
+}
+
+/** The transports this build implements, in the client's order. */
+export const IMPLEMENTED_TRANSPORTS: readonly TransportName[] = ['websocket', 'xhr-polling'];
+
+const DEFAULTS = {
+  resource: 'socket.io',
+  origins: ALLOW_ALL_ORIGINS,
+  maxConnections: 0,
+  maxConnectionsPerAddress: 0,
+  heartbeatIntervalMs: 10_000,
+  heartbeatTimeoutMs: 8_000,
+  reconnectWindowMs: 10_000,
+  pollDurationMs: 20_000,
+  maxQueueMessages: 1_000,
+  maxQueueBytes: 1024 * 1024,
+  queueOverflow: 'close',
+  maxFrameLength: 1_000_000,
+  maxPayloadBytes: 1024 * 1024,
+  wsHighWaterMarkBytes: 64 * 1024,
+  serveClient: true,
+} as const satisfies Partial<ServerOptions>;
+
+function invalid(message: string): never {
+  throw new RealtimeError('ERR_INVALID_OPTION', message);
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) invalid(`${name} must be a finite number ≥ 0, got ${value}`);
+  return value;
+}
+
+export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
+  const merged = { ...DEFAULTS, ...stripUndefined(options) };
+  if (!/^[A-Za-z0-9._~-]+$/.test(merged.resource))
+    invalid(`resource must be one path segment, got "${merged.resource}"`);
+  const transports = options.transports ?? IMPLEMENTED_TRANSPORTS;
+  for (const name of transports) {
+    if (!TRANSPORT_NAMES.includes(name)) invalid(`unknown transport "${name}"`);
+    if (!IMPLEMENTED_TRANSPORTS.includes(name)) invalid(`transport "${name}" is not implemented yet`);
+  }
+  for (const key of [
+    'maxConnections',
+    'maxConnectionsPerAddress',
+    'heartbeatIntervalMs',
+    'heartbeatTimeoutMs',
+    'reconnectWindowMs',
+    'pollDurationMs',
+    'maxQueueMessages',
+    'maxQueueBytes',
+    'maxFrameLength',
+    'maxPayloadBytes',
+    'wsHighWaterMarkBytes',
+  ] as const) {
+    nonNegative(key, merged[key]);
+  }
+  if (merged.pollDurationMs <= 0) invalid('pollDurationMs must be > 0');
+  if (merged.queueOverflow !== 'close' && merged.queueOverflow !== 'refuse') {
+    invalid(`queueOverflow must be "close" or "refuse", got "${String(merged.queueOverflow)}"`);
+  }
+  const codec = CODECS[options.codec ?? 'sio'];
+  if (codec === undefined) invalid(`unknown codec "${String(options.codec)}"`);
+  return {
+    ...merged,
+    transports,
+    authorize: options.authorize,
+    session: {
+      heartbeatIntervalMs: merged.heartbeatIntervalMs,
+      heartbeatTimeoutMs: merged.heartbeatTimeoutMs,
+      reconnectWindowMs: merged.reconnectWindowMs,
+      maxQueueMessages: merged.maxQueueMessages,
+      maxQueueBytes: merged.maxQueueBytes,
+      queueOverflow: merged.queueOverflow,
+      maxFrameLength: merged.maxFrameLength,
+      codec,
+    },
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

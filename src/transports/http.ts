@@ -1,0 +1,113 @@
+/**
+ * Small helpers shared by the HTTP transports and the legacy router: JSON error answers,
+ * CORS headers, a body reader that enforces its byte cap while the body streams, and the
+ * form decoding of a send (`data=<encodeURIComponent(payload)>`).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { RealtimeError } from '../errors.js';
+
+/** Headers every answer of the legacy resource carries. */
+export const BASE_HEADERS: OutgoingHttpHeaders = Object.freeze({
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+});
+
+/** Answers with `{code, message}` and the error's status, unless the answer has begun. */
+export function sendError(res: ServerResponse, error: RealtimeError, headers: OutgoingHttpHeaders = {}): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(error.toJSON());
+  res.writeHead(error.httpStatus, {
+    ...BASE_HEADERS,
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/**
+ * CORS headers for an allowed Origin: the origin itself is reflected (never `*`), with
+ * credentials, because the 0.6 client's cross-domain XHR may carry cookies.
+ */
+export function corsHeaders(origin: string | undefined): OutgoingHttpHeaders {
+  if (origin === undefined) return {};
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Credentials': 'true',
+    Vary: 'Origin',
+  };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a request body of at most `maxBytes`. A declared Content-Length over the cap is
+ * refused before reading; a streamed body is cut off as soon as it crosses the cap.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<string | RealtimeError> {
+  const tooLarge = () => new RealtimeError('ERR_PAYLOAD_TOO_LARGE', `the body exceeds ${maxBytes} bytes`);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    req.resume();
+    return Promise.resolve(tooLarge());
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        cleanup();
+        req.resume();
+        resolve(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      try {
+        resolve(utf8.decode(Buffer.concat(chunks, size)));
+      } catch {
+        resolve(new RealtimeError('ERR_INVALID_UTF8', 'the body is not valid UTF-8'));
+      }
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      resolve(new RealtimeError('ERR_BAD_REQUEST', `the body could not be read: ${error.message}`));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onAborted = () => onError(new Error('aborted'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+/**
+ * The `data` field of an `application/x-www-form-urlencoded` body: `+` is a space, then
+ * percent-decoding as UTF-8. Missing field or broken escapes are errors, never guesses.
+ */
+export function formField(body: string, name: string): string | RealtimeError {
+  for (const pair of body.split('&')) {
+    const eq = pair.indexOf('=');
+    const key = eq === -1 ? pair : pair.slice(0, eq);
+    if (key !== name) continue;
+    const raw = eq === -1 ? '' : pair.slice(eq + 1);
+    try {
+      return decodeURIComponent(raw.replace(/\+/g, ' '));
+    } catch {
+      return new RealtimeError('ERR_INVALID_UTF8', `the "${name}" field has broken percent-escapes or invalid UTF-8`);
+    }
+  }
+  return new RealtimeError('ERR_BAD_REQUEST', `the body has no "${name}" field`);
+}

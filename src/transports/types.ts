@@ -1,0 +1,35 @@
+/** The wire names of the six Socket.IO 0.6 transports, in the client's preference order. */
+export const TRANSPORT_NAMES = [
+  'websocket',
+  'flashsocket',
+  'htmlfile',
+  'xhr-multipart',
+  'xhr-polling',
+  'jsonp-polling',
+] as const;
+
+export type TransportName = (typeof TRANSPORT_NAMES)[number];
+
+export function isTransportName(name: string): name is TransportName {
+  return (TRANSPORT_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * 'written': handed to the socket; 'buffered': handed over, but the socket is backed up and
+ * the session should hold further frames until `Conn.onDrain`; 'closed': not written at all.
+ */
+export type WriteResult = 'written' | 'buffered' | 'closed';
+
+/**
+ * One request or socket carrying a session's frames. A transport owns no session state and
+ * no timer but its own poll deadline. It calls `conn.receive(payload)` for what arrives,
+ * `conn.onDrain(this)` when it can take more, and `conn.detach(this)` when it ends.
+ */
+export interface Transport {
+  readonly name: TransportName;
+  /** false: one write ends the response (polling); the session waits for the next request. */
+  readonly persistent: boolean;
+  write(payload: string): WriteResult;
+  /** Ends the request or socket. `code` is a websocket close code where one applies. */
+  close(code?: number, reason?: string): void;
+}

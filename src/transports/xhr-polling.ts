@@ -1,0 +1,68 @@
+/**
+ * xhr-polling (§4.5): each GET is held until something is queued or `pollDurationMs`
+ * runs out, then answered with the whole queue as one payload (`text/plain`), or with an
+ * empty body. The session waits for the next GET within its reconnect window.
+ */
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Conn } from '../session/conn.js';
+import { BASE_HEADERS } from './http.js';
+import type { HttpTransportModule, HttpTransportRequest } from './index.js';
+import type { Transport, TransportName, WriteResult } from './types.js';
+
+/**
+ * One held poll. Subclasses (jsonp-polling) change only how the payload is wrapped.
+ * The poll deadline is the one timer a transport owns.
+ */
+export class PollTransport implements Transport {
+  readonly persistent = false;
+  private isDone = false;
+  private readonly deadline: NodeJS.Timeout;
+
+  constructor(
+    readonly name: TransportName,
+    private readonly res: ServerResponse,
+    private readonly conn: Conn,
+    private readonly headers: OutgoingHttpHeaders,
+    private readonly wrap: (payload: string) => string,
+    pollDurationMs: number,
+  ) {
+    this.deadline = setTimeout(answerEmpty, pollDurationMs, this);
+    res.once('close', () => this.finish());
+  }
+
+  write(payload: string): WriteResult {
+    if (this.isDone || this.res.destroyed) return 'closed';
+    const body = this.wrap(payload);
+    this.res.writeHead(200, { ...this.headers, 'Content-Length': Buffer.byteLength(body) });
+    this.res.end(body);
+    this.finish();
+    return 'written';
+  }
+
+  /** Ends the poll normally: an empty answer, so the client simply polls again. */
+  close(): void {
+    if (!this.isDone) this.write('');
+  }
+
+  private finish(): void {
+    if (this.isDone) return;
+    this.isDone = true;
+    clearTimeout(this.deadline);
+    this.conn.detach(this);
+  }
+}
+
+function answerEmpty(transport: PollTransport): void {
+  transport.close();
+}
+
+const identity = (payload: string): string => payload;
+
+export const xhrPolling: HttpTransportModule = {
+  name: 'xhr-polling',
+  kind: 'http',
+  attach({ res, conn, cors, options }: HttpTransportRequest): void {
+    const headers = { ...BASE_HEADERS, ...cors, 'Content-Type': 'text/plain; charset=UTF-8' };
+    conn.attach(new PollTransport('xhr-polling', res, conn, headers, identity, options.pollDurationMs));
+  },
+};
