@@ -26,6 +26,7 @@ import { RealtimeError } from '../errors.js';
 import type { Transport, TransportName } from '../transports/types.js';
 import { PreparedMessage, type EncodedFrame } from './prepared.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
+import type { Member } from './member.js';
 
 export type ConnState = 'connecting' | 'open' | 'detached' | 'closed';
 
@@ -84,7 +85,7 @@ export interface ConnEvents {
 
 const SENT: SendResult = Object.freeze({ ok: true });
 
-export class Conn extends EventEmitter<ConnEvents> {
+export class Conn extends EventEmitter<ConnEvents> implements Member {
   private stateValue: ConnState = 'connecting';
   private current: Transport | null = null;
   private lastTransport: TransportName;
@@ -107,6 +108,11 @@ export class Conn extends EventEmitter<ConnEvents> {
     super();
     this.lastTransport = transport;
     this.decoder = options.codec.createDecoder({ maxFrameLength: options.maxFrameLength });
+  }
+
+  /** The member id used by rooms and fan-out: the session id. */
+  get id(): string {
+    return this.sessionId;
   }
 
   get state(): ConnState {

@@ -1,4 +1,4 @@
-import type { Codec, CodecName } from '../codecs/types.js';
+import type { Codec } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
 
 /** One encoded frame and its UTF-8 size, shared by every recipient that speaks its codec. */
@@ -9,15 +9,28 @@ export interface EncodedFrame {
 
 /**
  * A message encoded at most once per wire format. Fan-out hands the same instance to every
- * recipient; each asks for its own format and gets the cached frame.
+ * recipient; each asks for its own format (`encoded(formatKey, encoder)`) and gets the
+ * cached result, so a broadcast to N sessions of one format encodes once, not N times.
  */
 export class PreparedMessage {
-  private readonly frames = new Map<CodecName, EncodedFrame>();
+  private readonly cache = new Map<string, unknown>();
   private json: string | undefined;
 
-  constructor(readonly value: unknown) {}
+  /** `event` names the event for protocols that carry one (sac-sock); undefined for plain messages. */
+  constructor(
+    readonly value: unknown,
+    readonly event?: string,
+  ) {}
 
-  /** The value's text form for `~j~`, or an error when it has none (BigInt, cycles). */
+  /** The cached encoding for `format`, made by `encode` on first request. */
+  encoded<T>(format: string, encode: (message: PreparedMessage) => T): T {
+    if (this.cache.has(format)) return this.cache.get(format) as T;
+    const result = encode(this);
+    this.cache.set(format, result);
+    return result;
+  }
+
+  /** The value's JSON text (computed once), or an ERR_INVALID_MESSAGE when it has none. */
   jsonText(): string {
     if (this.json === undefined) {
       let text: string | undefined;
@@ -26,24 +39,28 @@ export class PreparedMessage {
       } catch (cause) {
         throw new RealtimeError('ERR_INVALID_MESSAGE', `the value has no JSON form: ${String(cause)}`, { cause });
       }
-      if (text === undefined) throw new RealtimeError('ERR_INVALID_MESSAGE', 'the value has no JSON form');
-      this.json = text;
+      this.json = text ?? 'null';
     }
     return this.json;
   }
 
-  /** Frame for a codec: a string is text, anything else JSON (`null`/`undefined` → `null`). */
+  /** Frame for a 0.6 codec: a string is text, anything else JSON (`undefined` → `null`). */
   encodedFor(codec: Codec): EncodedFrame {
-    let encoded = this.frames.get(codec.name);
-    if (encoded === undefined) {
-      const frame = typeof this.value === 'string' ? codec.encodeText(this.value) : codec.encodeJson(this.valueJson());
-      encoded = { frame, bytes: Buffer.byteLength(frame) };
-      this.frames.set(codec.name, encoded);
-    }
-    return encoded;
+    return this.encoded(codec.name, encodeForCodec(codec));
   }
+}
 
-  private valueJson(): string {
-    return this.value === undefined ? 'null' : this.jsonText();
+const encoders = new WeakMap<Codec, (message: PreparedMessage) => EncodedFrame>();
+
+function encodeForCodec(codec: Codec): (message: PreparedMessage) => EncodedFrame {
+  let encoder = encoders.get(codec);
+  if (encoder === undefined) {
+    encoder = (message) => {
+      const frame =
+        typeof message.value === 'string' ? codec.encodeText(message.value) : codec.encodeJson(message.jsonText());
+      return { frame, bytes: Buffer.byteLength(frame) };
+    };
+    encoders.set(codec, encoder);
   }
+  return encoder;
 }

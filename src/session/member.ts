@@ -1,0 +1,14 @@
+import type { SendResult } from './conn.js';
+import type { PreparedMessage } from './prepared.js';
+
+/**
+ * Anything fan-out can reach: a 0.6 session (`Conn`), a sac-sock socket, a plain websocket
+ * connection. `id` is unique within one server instance; `deliver` encodes the prepared
+ * message in the member's own wire format (through `message.encoded(format, …)`, so the
+ * encoding is shared by every member of that format) and applies the member's own
+ * queue policy. It never throws.
+ */
+export interface Member {
+  readonly id: string;
+  deliver(message: PreparedMessage): SendResult;
+}
