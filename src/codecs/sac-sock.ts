@@ -56,8 +56,13 @@ export function checkEventName(event: string, isBinary: boolean): string | null 
   if (event === '') return 'the event name is empty';
   if (event.includes('\x01') || event.includes('\x02')) return 'the event name contains 0x01 or 0x02';
   // The client reads the name of a binary frame one byte per character (§2.1).
-  if (isBinary && /[^\x00-\x7f]/.test(event)) return 'the event name of a binary frame must be ASCII';
+  if (isBinary && !isAscii(event)) return 'the event name of a binary frame must be ASCII';
   return null;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /**
