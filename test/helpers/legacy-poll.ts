@@ -9,7 +9,7 @@ import { waitFor } from './wait-for.js';
  */
 export class LegacyPollClient {
   readonly messages: InboundMessage[] = [];
-  /** Status of the poll that ended the loop (404 once the session is gone). */
+  /** Status of the poll that ended the loop: 404 once the session is gone, 0 once the server is. */
   endStatus: number | undefined;
   private isStopped = false;
   private loop: Promise<void> = Promise.resolve();
@@ -82,7 +82,8 @@ export class LegacyPollClient {
 
   private async pollLoop(): Promise<void> {
     while (!this.isStopped) {
-      const status = await this.pollOnce();
+      // A refused connection (the server has gone) ends the loop with status 0.
+      const status = await this.pollOnce().catch(() => 0);
       if (status !== 200) {
         this.endStatus = status;
         return;
