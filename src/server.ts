@@ -65,6 +65,8 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   /** The sac-sock endpoint, unless `sacSockPath: false`. */
   readonly sacSock: SacSockEndpoint | undefined;
   private drained: Promise<void> | undefined;
+  /** Sockets of the upgrades we answered, until they close: the drain waits for them, then cuts them. */
+  private readonly upgradedSockets = new Set<Duplex>();
   private isShuttingDown = false;
   private log: Logger | undefined;
   private ownsApp = false;
@@ -338,6 +340,8 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     );
     for (const conn of [...this.registry.values()]) conn.shutdown();
     if (this.sacSock !== undefined) closed.push(this.sacSock.shutdown());
+    // Every websocket has been sent its close; it is done when the client has answered it.
+    for (const socket of this.upgradedSockets) closed.push(new Promise((resolve) => socket.once('close', resolve)));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.options.drainTimeoutMs);
@@ -347,6 +351,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     // Past the deadline: what could not be delivered is reported lost (info.lostMessages).
     for (const conn of [...this.registry.values()]) conn.close('shutdown');
     this.sacSock?.terminate();
+    for (const socket of this.upgradedSockets) socket.destroy();
     await this.adapter.close();
   }
 
@@ -363,6 +368,11 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     };
+  }
+
+  private track(socket: Duplex): void {
+    this.upgradedSockets.add(socket);
+    socket.once('close', () => this.upgradedSockets.delete(socket));
   }
 
   private mountSacSock(): SacSockEndpoint | undefined {
@@ -392,6 +402,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     const url = req.url ?? '/';
     const route = routeLegacy(this.options.resource, url);
     if (route !== null && route.kind === 'transport') {
+      this.track(socket);
       handleLegacyUpgrade(this.legacy, route, req, socket, head).catch((error: unknown) => {
         this.reportError(error);
         socket.destroy();
@@ -401,6 +412,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     const pathname = url.split('?', 1)[0] ?? '/';
     const extra = this.upgradeRoutes.find((candidate) => candidate.match(pathname));
     if (extra !== undefined) {
+      this.track(socket);
       extra.handle(req, socket, head);
       return;
     }

@@ -153,6 +153,43 @@ describe('rooms across protocols', () => {
     expect(events.map((data) => data.toString())).toEqual(['{"a":[1,"é"]}']);
   });
 
+  it('refuses and counts sends to full recipients without delaying or dropping the others', async () => {
+    const chunk = 'x'.repeat(64 * 1024);
+    started = await startServer({
+      heartbeatIntervalMs: 0,
+      queueOverflow: 'refuse',
+      maxQueueMessages: 20,
+      drainTimeoutMs: 1_000,
+      wsHighWaterMarkBytes: 16 * 1024,
+    });
+    const slowLegacy = await LegacyWsClient.connect(`${started.wsUrl}/socket.io/websocket`);
+    const slowSac = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
+    const fast = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
+    sockets.push(slowLegacy, slowSac, fast);
+    slowLegacy.ws.pause();
+    slowSac.ws.pause();
+    let refused = 0;
+    let sent = 0;
+    // Batches, waiting for the fast reader in between, until both slow ones are refused.
+    for (let batch = 0; batch < 100 && refused < 200; batch++) {
+      for (let i = 0; i < 10; i++) {
+        const report = started.server.broadcast(`${sent}:${chunk}`);
+        sent++;
+        refused += report.refused;
+        expect(report.delivered + report.refused).toBe(3);
+      }
+      await waitFor(() => fast.frames.length === sent, { what: 'the fast reader' });
+    }
+    expect(refused).toBeGreaterThanOrEqual(200);
+    const numbers = fast.frames.map((frame) => Number(frame.data.toString('latin1', 10, 20).split(':', 1)[0]));
+    expect(numbers).toEqual(Array.from({ length: sent }, (_, i) => i));
+    // The slow ones are still open under the refuse policy, and count their refusals.
+    expect(started.server.getConn(slowLegacy.sessionId)?.queueOverflows).toBeGreaterThan(0);
+    expect(slowSac.closeCode).toBeUndefined();
+    slowLegacy.ws.resume();
+    slowSac.ws.resume();
+  });
+
   it('encodes a broadcast once per wire format, not once per recipient', async () => {
     started = await startServer({ heartbeatIntervalMs: 0 });
     const clients = await Promise.all([

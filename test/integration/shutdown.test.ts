@@ -135,6 +135,24 @@ describe('graceful shutdown', () => {
     expect(infos).toEqual([{ reason: 'shutdown', lostMessages: 2 }]);
   });
 
+  it('cuts websockets whose clients never answer the close, at the deadline', async () => {
+    started = await startServer({ drainTimeoutMs: 300, heartbeatIntervalMs: 0 });
+    const legacy = await LegacyWsClient.connect(`${started.wsUrl}/socket.io/websocket`);
+    const sac = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
+    legacy.ws.pause();
+    sac.ws.pause();
+    const startedAt = Date.now();
+    await started.close();
+    started = undefined;
+    const elapsed = Date.now() - startedAt;
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(2_000);
+    // The server has cut both connections; reading again, each client sees its end.
+    legacy.ws.resume();
+    sac.ws.resume();
+    await waitFor(() => legacy.closeCode !== undefined && sac.closeCode !== undefined, { what: 'both closes' });
+  });
+
   it('refuses new sessions and sockets while draining, but serves existing sessions', async () => {
     started = await startServer({ drainTimeoutMs: 5_000, heartbeatIntervalMs: 0 });
     const idle = await LegacyPollClient.connect(started.baseUrl);
