@@ -59,8 +59,17 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   private readonly legacy: LegacyContext;
   /** Room membership and fan-out of every connection, whatever its protocol. */
   readonly adapter: Adapter;
-  private readonly roomApi: Rooms;
-  private readonly events: EventHub;
+  /**
+   * Membership over the adapter, for the socket classes of endpoints (their
+   * `join`/`leave`/`rooms`/`inRoom` sugar); applications use `server.join(…)` and friends.
+   */
+  readonly roomApi: Rooms;
+  /**
+   * The event handlers and connect/disconnect listeners. Endpoints of other protocols call
+   * `events.connected(socket)` after `addMember`, `events.dispatch(socket, event, bytes)`
+   * for what arrives, and `events.disconnected(socket, info)` after `removeMember`.
+   */
+  readonly events: EventHub;
   private readonly legacySockets = new WeakMap<Conn, LegacySocket>();
   /** The sac-sock endpoint, unless `sacSockPath: false`. */
   readonly sacSock: SacSockEndpoint | undefined;
