@@ -14,6 +14,7 @@ export type { Adapter, FanOutReport, FanOutTarget } from './session/adapter.js';
 export type { Member } from './session/member.js';
 export { Rooms, Target } from './session/rooms.js';
 export type { MemberRef, Socket, SocketProtocol } from './session/rooms.js';
+export { EventHub, payloadBytes } from './session/events.js';
 export type { EventHandler, SocketDisconnectListener, SocketListener } from './session/events.js';
 export { LegacySocket } from './session/legacy-socket.js';
 export { SacSocket, PLAIN_MESSAGE_EVENT } from './sacsock/socket.js';
