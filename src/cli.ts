@@ -22,14 +22,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 await app.register(fastifyStatic, { root: fileURLToPath(new URL('../www/', import.meta.url)) });
-await app.register(switchyard, {});
+// SIGINT/SIGTERM: drain every session (bounded by drainTimeoutMs), then close the app.
+await app.register(switchyard, { handleSignals: true });
 installChat(app.switchyard);
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    app.log.info({ signal }, 'shutting down');
-    void app.close().then(() => process.exit(0));
-  });
-}
 
 await app.listen({ port, host });

@@ -43,9 +43,15 @@ function enabledModule(context: LegacyContext, name: string): TransportModule | 
   return module ?? new RealtimeError('ERR_UNKNOWN_TRANSPORT', `unknown or disabled transport "${name.slice(0, 64)}"`);
 }
 
-/** The checks every legacy request passes, in order; null when it may go on. */
-async function admit(context: LegacyContext, req: IncomingMessage): Promise<RealtimeError | null> {
-  if (context.isShuttingDown()) return new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
+/**
+ * The checks every legacy request passes, in order; null when it may go on. While the
+ * server shuts down only new sessions are refused: polls and sends of existing ones still
+ * come through, so their queues can drain.
+ */
+async function admit(context: LegacyContext, req: IncomingMessage, sessionId: string): Promise<RealtimeError | null> {
+  if (context.isShuttingDown() && sessionId === '') {
+    return new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
+  }
   if (!isOriginAllowed(context.originRules, req.headers.origin)) {
     return new RealtimeError('ERR_ORIGIN_REFUSED', 'this origin is not allowed');
   }
@@ -100,7 +106,7 @@ export async function handleLegacyHttp(
   const origin = req.headers.origin;
   const cors = isOriginAllowed(context.originRules, origin) ? corsHeaders(origin) : {};
   if (method === 'OPTIONS') return answerPreflight(req, res, cors);
-  const refusal = await admit(context, req);
+  const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return sendError(res, refusal, cors);
   if (method === 'POST') return handleSend(context, module, route, req, res, cors);
   if (module.kind !== 'http') {
@@ -169,7 +175,7 @@ export async function handleLegacyUpgrade(
   if (module.kind !== 'upgrade') {
     return rejectUpgrade(socket, new RealtimeError('ERR_BAD_REQUEST', `${module.name} is not a websocket transport`));
   }
-  const refusal = await admit(context, req);
+  const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return rejectUpgrade(socket, refusal);
   let existing: Conn | undefined;
   if (route.sessionId !== '') {

@@ -3,6 +3,7 @@ import { CODECS } from './codecs/index.js';
 import type { CodecName } from './codecs/types.js';
 import { RealtimeError } from './errors.js';
 import { ALLOW_ALL_ORIGINS } from './origins.js';
+import type { Adapter } from './session/adapter.js';
 import type { QueueOverflowPolicy, SessionOptions } from './session/conn.js';
 import { TRANSPORT_NAMES, type TransportName } from './transports/types.js';
 
@@ -47,10 +48,23 @@ export interface ServerOptions {
   codec?: CodecName;
   /** Serve the 0.6 browser client at `/<resource>/socket.io.js`. Default true. */
   serveClient?: boolean;
+  /** Path of the sac-sock websocket endpoint, or false for none. Default `/socket`. */
+  sacSockPath?: string | false;
+  /** Largest sac-sock frame accepted, in bytes; larger closes with 1009. Default 1 MiB. */
+  sacSockMaxMessageBytes?: number;
+  /** Origins the sac-sock endpoint accepts: `same-origin` (the default, §6.1) or `host:port` patterns. */
+  sacSockOrigins?: 'same-origin' | string | readonly string[];
+  /** Room membership and fan-out; replace with a multi-instance adapter. Default: a new MemoryAdapter. */
+  adapter?: Adapter;
+  /** How long `close()` waits for queues to drain and clients to close before cutting them. Default 5 000 ms. */
+  drainTimeoutMs?: number;
+  /** Shut down gracefully on SIGINT/SIGTERM (once; a second signal kills as usual). Default false. */
+  handleSignals?: boolean;
 }
 
-export interface ResolvedOptions extends Required<Omit<ServerOptions, 'authorize' | 'codec'>> {
+export interface ResolvedOptions extends Required<Omit<ServerOptions, 'authorize' | 'codec' | 'adapter'>> {
   readonly authorize: AuthorizeHook | undefined;
+  readonly adapter: Adapter | undefined;
   readonly session: SessionOptions;
 }
 
@@ -73,6 +87,11 @@ const DEFAULTS = {
   maxPayloadBytes: 1024 * 1024,
   wsHighWaterMarkBytes: 64 * 1024,
   serveClient: true,
+  sacSockPath: '/socket',
+  sacSockMaxMessageBytes: 1024 * 1024,
+  sacSockOrigins: 'same-origin',
+  drainTimeoutMs: 5_000,
+  handleSignals: false,
 } as const satisfies Partial<ServerOptions>;
 
 function invalid(message: string): never {
@@ -105,6 +124,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     'maxFrameLength',
     'maxPayloadBytes',
     'wsHighWaterMarkBytes',
+    'sacSockMaxMessageBytes',
+    'drainTimeoutMs',
   ] as const) {
     nonNegative(key, merged[key]);
   }
@@ -112,12 +133,17 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (merged.queueOverflow !== 'close' && merged.queueOverflow !== 'refuse') {
     invalid(`queueOverflow must be "close" or "refuse", got "${String(merged.queueOverflow)}"`);
   }
+  if (merged.sacSockPath !== false && !/^\/[^?#\s]*$/.test(merged.sacSockPath)) {
+    invalid(`sacSockPath must be a path starting with "/", or false, got "${String(merged.sacSockPath)}"`);
+  }
+  if (merged.sacSockMaxMessageBytes <= 0) invalid('sacSockMaxMessageBytes must be > 0');
   const codec = CODECS[options.codec ?? 'sio'];
   if (codec === undefined) invalid(`unknown codec "${String(options.codec)}"`);
   return {
     ...merged,
     transports,
     authorize: options.authorize,
+    adapter: options.adapter,
     session: {
       heartbeatIntervalMs: merged.heartbeatIntervalMs,
       heartbeatTimeoutMs: merged.heartbeatTimeoutMs,

@@ -16,10 +16,15 @@ import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './leg
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { parseOrigins } from './origins.js';
 import { routeLegacy } from './router.js';
+import { SacSockEndpoint } from './sacsock/endpoint.js';
+import { MemoryAdapter, privateRoom, type Adapter, type FanOutReport } from './session/adapter.js';
 import type { Conn, DisconnectInfo } from './session/conn.js';
+import { EventHub, type EventHandler, type SocketDisconnectListener, type SocketListener } from './session/events.js';
 import { redactSessionId } from './session/ids.js';
-import { PreparedMessage } from './session/prepared.js';
+import { LegacySocket } from './session/legacy-socket.js';
+import type { Member } from './session/member.js';
 import { Registry } from './session/registry.js';
+import { memberIds, Rooms, type MemberRef, type Socket, type Target } from './session/rooms.js';
 import { rejectUpgrade } from './upgrade.js';
 
 export interface ServerEvents {
@@ -31,10 +36,7 @@ export interface ServerEvents {
 }
 
 /** Tallies of one broadcast: recipients reached, and sends their queue policy refused. */
-export interface BroadcastReport {
-  readonly delivered: number;
-  readonly refused: number;
-}
+export type BroadcastReport = FanOutReport;
 
 /**
  * An upgrade route besides the legacy resource (the sac-sock endpoint, plain websocket
@@ -55,6 +57,25 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   private readonly wss: WebSocketServer;
   private readonly upgradeRoutes: UpgradeRoute[] = [];
   private readonly legacy: LegacyContext;
+  /** Room membership and fan-out of every connection, whatever its protocol. */
+  readonly adapter: Adapter;
+  /**
+   * Membership over the adapter, for the socket classes of endpoints (their
+   * `join`/`leave`/`rooms`/`inRoom` sugar); applications use `server.join(…)` and friends.
+   */
+  readonly roomApi: Rooms;
+  /**
+   * The event handlers and connect/disconnect listeners. Endpoints of other protocols call
+   * `events.connected(socket)` after `addMember`, `events.dispatch(socket, event, bytes)`
+   * for what arrives, and `events.disconnected(socket, info)` after `removeMember`.
+   */
+  readonly events: EventHub;
+  private readonly legacySockets = new WeakMap<Conn, LegacySocket>();
+  /** The sac-sock endpoint, unless `sacSockPath: false`. */
+  readonly sacSock: SacSockEndpoint | undefined;
+  private drained: Promise<void> | undefined;
+  /** Sockets of the upgrades we answered, until they close: the drain waits for them, then cuts them. */
+  private readonly upgradedSockets = new Set<Duplex>();
   private isShuttingDown = false;
   private log: Logger | undefined;
   private ownsApp = false;
@@ -64,19 +85,34 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     super({ captureRejections: true });
     this.options = resolveOptions(options);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxPayloadBytes, clientTracking: false });
+    this.adapter = this.options.adapter ?? new MemoryAdapter();
+    this.roomApi = new Rooms(this.adapter);
+    this.events = new EventHub((error, socket) =>
+      this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
+    );
     this.registry = new Registry(this.options.session, this.options, {
-      onOpen: (conn) => this.guard(conn, () => this.emit('connection', conn)),
-      onMessage: (conn, data) =>
+      onOpen: (conn) => {
+        // In the room model (and its private room) before anyone hears of it.
+        this.adapter.addMember(conn);
+        this.guard(conn, () => this.emit('connection', conn));
+        this.events.connected(this.socketOf(conn));
+      },
+      onMessage: (conn, data) => {
+        if (this.events.dispatchEnvelope(this.socketOf(conn), data)) return;
         this.guard(conn, () => {
           this.emit('message', conn, data);
           conn.emit('message', data);
-        }),
+        });
+      },
       onClose: (conn, info) => {
         this.log?.debug({ sessionId: redactSessionId(conn.sessionId), ...info }, 'session closed');
+        this.adapter.removeMember(conn.sessionId);
         this.guard(conn, () => this.emit('disconnect', conn, info));
+        this.events.disconnected(this.socketOf(conn), info);
       },
       onError: (conn, error) => this.reportError(error, conn),
     });
+    this.sacSock = this.mountSacSock();
     this.legacy = {
       options: this.options,
       originRules: parseOrigins(this.options.origins),
@@ -114,17 +150,101 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     return this.registry.size;
   }
 
-  /** Sends to every session; the message is encoded once per codec. */
+  /** Sends a plain message to every connection; it is encoded once per wire format. */
   broadcast(value: unknown): BroadcastReport {
-    return this.fanOut(value, undefined);
+    return this.roomApi.target().send(value);
   }
 
-  /** Sends to every session but the excluded ones (sessions or session ids). */
-  broadcastExcept(except: Conn | string | Iterable<Conn | string>, value: unknown): BroadcastReport {
-    const excluded = new Set<string>();
-    const list = typeof except === 'string' || isConn(except) ? [except] : except;
-    for (const item of list) excluded.add(typeof item === 'string' ? item : item.sessionId);
-    return this.fanOut(value, excluded);
+  /** Sends a plain message to every connection but the excluded ones (members or ids). */
+  broadcastExcept(except: MemberRef | Iterable<MemberRef>, value: unknown): BroadcastReport {
+    return this.roomApi.target(undefined, memberIds(except)).send(value);
+  }
+
+  // ── Rooms and events (every protocol) ─────────────────────────────────────────────────
+
+  /** Sets the handler of an event (one per name; `data` is the raw payload bytes). */
+  onEvent(event: string, handler: EventHandler): this {
+    this.events.on(event, handler);
+    return this;
+  }
+
+  offEvent(event: string): this {
+    this.events.off(event);
+    return this;
+  }
+
+  /** Hears of every new socket, whatever its protocol, once it is in its private room. */
+  onSocketConnect(listener: SocketListener): this {
+    this.events.onConnect(listener);
+    return this;
+  }
+
+  /** Hears of every socket that ended, after it has left every room. */
+  onSocketDisconnect(listener: SocketDisconnectListener): this {
+    this.events.onDisconnect(listener);
+    return this;
+  }
+
+  /** The `Socket` (rooms and events) of a 0.6 session. */
+  socketOf(conn: Conn): Socket {
+    let socket = this.legacySockets.get(conn);
+    if (socket === undefined) {
+      socket = new LegacySocket(conn, this.roomApi);
+      this.legacySockets.set(conn, socket);
+    }
+    return socket;
+  }
+
+  /** Puts a connection of another kind (a plain websocket endpoint) in the room model. */
+  addMember(member: Member): void {
+    this.adapter.addMember(member);
+  }
+
+  /** Takes it out again: it leaves every room. */
+  removeMember(member: MemberRef): void {
+    this.adapter.removeMember(typeof member === 'string' ? member : member.id);
+  }
+
+  /** Adds a member to a room; false when the member is not (or no longer) connected. */
+  join(member: MemberRef, room: string): boolean {
+    return this.roomApi.join(member, room);
+  }
+
+  leave(member: MemberRef, room: string): boolean {
+    return this.roomApi.leave(member, room);
+  }
+
+  rooms(member: MemberRef): string[] {
+    return this.roomApi.rooms(member);
+  }
+
+  inRoom(member: MemberRef, room: string): boolean {
+    return this.roomApi.inRoom(member, room);
+  }
+
+  /** The members of `room`: `to(room).emit(event, data)`, `.send(value)`, `.except(socket)`. */
+  to(room: string): Target {
+    return this.roomApi.target([room]);
+  }
+
+  /** Every member but these: `except(socket).emit(event, data)`. */
+  except(refs: MemberRef | Iterable<MemberRef>): Target {
+    return this.roomApi.target(undefined, memberIds(refs));
+  }
+
+  /** An event to every member of `room` (sacrificial-socket's `Roomcast`). */
+  roomcast(room: string, event: string, data: unknown): BroadcastReport {
+    return this.to(room).emit(event, data);
+  }
+
+  /** An event to one socket by id, through its private room (`Socketcast`). */
+  socketcast(id: string, event: string, data: unknown): BroadcastReport {
+    return this.to(privateRoom(id)).emit(event, data);
+  }
+
+  /** An event to every connection (`Broadcast`). */
+  broadcastEvent(event: string, data: unknown): BroadcastReport {
+    return this.roomApi.target().emit(event, data);
   }
 
   /** Adds an upgrade route (used by the sac-sock endpoint and plain websocket endpoints). */
@@ -165,9 +285,13 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       });
     });
     app.server.on('upgrade', this.onUpgrade);
+    const removeSignalHandlers = this.options.handleSignals ? this.installSignalHandlers(app) : () => undefined;
     app.addHook('onClose', async () => {
+      removeSignalHandlers();
+      // Mounted on an application's app: its close() ends us too. Polls can no longer
+      // reach us then, so call server.close() first for a full drain.
+      await this.drain();
       app.server.off('upgrade', this.onUpgrade);
-      this.shutdownSessions();
     });
   };
 
@@ -191,9 +315,14 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     return this.app?.server;
   }
 
-  /** Ends every session and, when standalone, the HTTP server. */
+  /**
+   * Graceful shutdown: refuses new connections, tells every connection in its own
+   * protocol, flushes what each queue accepted (answering held polls, waiting for the next
+   * poll of a session with frames waiting), and waits for the clients to close, all within
+   * `drainTimeoutMs`; then cuts what is left and, when standalone, closes the HTTP server.
+   */
   async close(): Promise<void> {
-    this.shutdownSessions();
+    await this.drain();
     if (this.ownsApp && this.app !== undefined) await this.app.close();
   }
 
@@ -205,10 +334,76 @@ export class Switchyard extends EventEmitter<ServerEvents> {
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────
 
-  private shutdownSessions(): void {
-    if (this.isShuttingDown) return;
+  private drain(): Promise<void> {
+    this.drained ??= this.runDrain();
+    return this.drained;
+  }
+
+  private async runDrain(): Promise<void> {
     this.isShuttingDown = true;
+    const closed = [...this.registry.values()].map(
+      (conn) =>
+        new Promise<void>((resolve) =>
+          conn.state === 'closed' ? resolve() : conn.once('disconnect', () => resolve()),
+        ),
+    );
+    for (const conn of [...this.registry.values()]) conn.shutdown();
+    if (this.sacSock !== undefined) closed.push(this.sacSock.shutdown());
+    // Every websocket has been sent its close; it is done when the client has answered it.
+    for (const socket of this.upgradedSockets) closed.push(new Promise((resolve) => socket.once('close', resolve)));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.drainTimeoutMs);
+    });
+    await Promise.race([Promise.all(closed), deadline]);
+    clearTimeout(timer);
+    // Past the deadline: what could not be delivered is reported lost (info.lostMessages).
     for (const conn of [...this.registry.values()]) conn.close('shutdown');
+    this.sacSock?.terminate();
+    for (const socket of this.upgradedSockets) socket.destroy();
+    await this.adapter.close();
+  }
+
+  private installSignalHandlers(app: FastifyInstance): () => void {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      this.log?.info({ signal }, 'shutting down');
+      void this.close()
+        .then(() => (this.ownsApp ? undefined : app.close()))
+        .catch((error: unknown) => this.reportError(error));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    return () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    };
+  }
+
+  private track(socket: Duplex): void {
+    this.upgradedSockets.add(socket);
+    socket.once('close', () => this.upgradedSockets.delete(socket));
+  }
+
+  private mountSacSock(): SacSockEndpoint | undefined {
+    const { sacSockPath, sacSockOrigins, sacSockMaxMessageBytes } = this.options;
+    if (sacSockPath === false) return undefined;
+    const endpoint = new SacSockEndpoint(
+      {
+        path: sacSockPath,
+        maxMessageBytes: sacSockMaxMessageBytes,
+        origins: sacSockOrigins === 'same-origin' ? 'same-origin' : parseOrigins(sacSockOrigins),
+        limits: this.options,
+        authorize: this.options.authorize,
+      },
+      {
+        rooms: this.roomApi,
+        events: this.events,
+        isShuttingDown: () => this.isShuttingDown,
+        onError: (error) => this.reportError(error),
+      },
+    );
+    this.addUpgradeRoute(endpoint);
+    return endpoint;
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -216,6 +411,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     const url = req.url ?? '/';
     const route = routeLegacy(this.options.resource, url);
     if (route !== null && route.kind === 'transport') {
+      this.track(socket);
       handleLegacyUpgrade(this.legacy, route, req, socket, head).catch((error: unknown) => {
         this.reportError(error);
         socket.destroy();
@@ -225,6 +421,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     const pathname = url.split('?', 1)[0] ?? '/';
     const extra = this.upgradeRoutes.find((candidate) => candidate.match(pathname));
     if (extra !== undefined) {
+      this.track(socket);
       extra.handle(req, socket, head);
       return;
     }
@@ -235,18 +432,6 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       new RealtimeError('ERR_BAD_REQUEST', 'no websocket endpoint at this path', { httpStatus: 404 }),
     );
   };
-
-  private fanOut(value: unknown, excluded: ReadonlySet<string> | undefined): BroadcastReport {
-    const message = new PreparedMessage(value);
-    let delivered = 0;
-    let refused = 0;
-    for (const conn of this.registry.values()) {
-      if (excluded?.has(conn.sessionId) === true) continue;
-      if (conn.deliver(message).ok) delivered++;
-      else refused++;
-    }
-    return { delivered, refused };
-  }
 
   /** Runs application code; a throw is reported, never propagated into the transport. */
   private guard(conn: Conn, run: () => void): void {

@@ -6,3 +6,4 @@ import { streamingCodec } from './streaming.js';
 import type { Codec, CodecName } from './types.js';
 
 export const CODECS: Readonly<Record<CodecName, Codec>> = { sio: sioCodec, 'sio-streaming': streamingCodec };
+export * as sacSock from './sac-sock.js';

@@ -214,6 +214,7 @@ export const streamingCodec: Codec = {
   encodeJson: (json) => frame(MESSAGE_TYPE.message, 'j\n:' + json),
   encodeHeartbeat: (counter) => encodeStreaming({ kind: 'heartbeat', value: counter }),
   encodeHandshake: (sessionId) => encodeStreaming({ kind: 'handshake', value: sessionId }),
+  encodeDisconnect: () => encodeStreaming({ kind: 'disconnect' }),
   createDecoder: ({ maxFrameLength }) => new SessionStreamingDecoder(maxFrameLength),
 };
 

@@ -27,6 +27,8 @@ export interface Codec {
   encodeJson(json: string): string;
   encodeHeartbeat(counter: number): string;
   encodeHandshake(sessionId: string): string;
+  /** The codec's goodbye, where it has one (the streaming codec's `0:0:,`; SIO has none). */
+  encodeDisconnect?(): string;
   createDecoder(options: { maxFrameLength: number }): PayloadDecoder;
 }
 

@@ -96,6 +96,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** The heartbeat number awaiting its echo, or 0. */
   private awaitedHeartbeat = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Set by `shutdown`: the session ends as soon as its queue is out. */
+  private isDraining = false;
   private readonly decoder: PayloadDecoder;
 
   constructor(
@@ -176,6 +178,22 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     this.emit('disconnect', info);
   }
 
+  /**
+   * Graceful shutdown: says goodbye where the codec has a way to (streaming: `0:0:,`),
+   * hands every queued frame to the transport (past backpressure: the socket buffers it)
+   * and ends the session, closing a websocket with 1001. A detached session with frames
+   * waiting stays until its next poll takes them; the server bounds that wait.
+   */
+  shutdown(): void {
+    if (this.stateValue === 'closed' || this.isDraining) return;
+    this.isDraining = true;
+    const goodbye = this.options.codec.encodeDisconnect?.();
+    if (goodbye !== undefined) this.enqueue(goodbye, 0);
+    if (this.current === null && this.queuedMessages > 0 && this.stateValue === 'detached') return;
+    this.isBackpressured = false;
+    this.close('shutdown');
+  }
+
   // ── Transport side ────────────────────────────────────────────────────────────────────
 
   /** A transport now carries this session (a new socket, a new poll, a stream). */
@@ -198,7 +216,10 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
       this.stateValue = 'open';
       this.flush();
     }
-    if (this.current === transport) this.scheduleHeartbeat();
+    if (this.isDraining) {
+      this.isBackpressured = false;
+      this.close('shutdown');
+    } else if (this.current === transport) this.scheduleHeartbeat();
   }
 
   /** The transport ended (socket closed, poll answered, stream cut). */

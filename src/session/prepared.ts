@@ -44,7 +44,25 @@ export class PreparedMessage {
     return this.json;
   }
 
-  /** Frame for a 0.6 codec: a string is text, anything else JSON (`undefined` → `null`). */
+  /**
+   * The JSON text of an event for protocols without events on the wire (0.6):
+   * `{"event":name,"data":value}`; bytes travel as base64 with `"binary":true`.
+   */
+  envelopeJson(): string {
+    const data = this.value;
+    if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+      const base64 = (
+        data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      ).toString('base64');
+      return `{"event":${JSON.stringify(this.event)},"data":"${base64}","binary":true}`;
+    }
+    return `{"event":${JSON.stringify(this.event)},"data":${this.jsonText()}}`;
+  }
+
+  /**
+   * Frame for a 0.6 codec: a string is text, anything else JSON (`undefined` → `null`);
+   * an event goes as its JSON envelope (`envelopeJson`).
+   */
   encodedFor(codec: Codec): EncodedFrame {
     return this.encoded(codec.name, encodeForCodec(codec));
   }
@@ -56,8 +74,10 @@ function encodeForCodec(codec: Codec): (message: PreparedMessage) => EncodedFram
   let encoder = encoders.get(codec);
   if (encoder === undefined) {
     encoder = (message) => {
-      const frame =
-        typeof message.value === 'string' ? codec.encodeText(message.value) : codec.encodeJson(message.jsonText());
+      let frame: string;
+      if (message.event !== undefined) frame = codec.encodeJson(message.envelopeJson());
+      else if (typeof message.value === 'string') frame = codec.encodeText(message.value);
+      else frame = codec.encodeJson(message.jsonText());
       return { frame, bytes: Buffer.byteLength(frame) };
     };
     encoders.set(codec, encoder);

@@ -1,0 +1,179 @@
+/**
+ * One sac-sock connection: a `Socket` over a `ws` WebSocket. It parses incoming frames
+ * (§2.3), encodes outgoing ones once per fan-out (the `sac-sock` format key of
+ * PreparedMessage), bounds what waits unsent, and closes with a real close frame (the Go
+ * server sent none, so its clients saw 1006).
+ */
+import { WebSocket, type RawData } from 'ws';
+import { encodeServerFrame, parseClientFrame, type SacSockFrame } from '../codecs/sac-sock.js';
+import type { DecodeResult } from '../codecs/types.js';
+import { RealtimeError } from '../errors.js';
+import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from '../session/conn.js';
+import { PreparedMessage } from '../session/prepared.js';
+import type { Rooms, Socket } from '../session/rooms.js';
+
+/** The PreparedMessage format key of sac-sock frames. */
+export const SAC_SOCK_FORMAT = 'sac-sock';
+/** The event name a plain message (one without an event) is sent under. */
+export const PLAIN_MESSAGE_EVENT = 'message';
+
+export interface SacSocketLimits {
+  /** Most frames handed to the socket and not yet written out. */
+  readonly maxQueueMessages: number;
+  /** Most unsent bytes beyond `wsHighWaterMarkBytes`. */
+  readonly maxQueueBytes: number;
+  readonly wsHighWaterMarkBytes: number;
+  readonly queueOverflow: QueueOverflowPolicy;
+}
+
+export interface SacSocketHooks {
+  readonly rooms: Rooms;
+  onFrame(socket: SacSocket, event: string, payload: Buffer): void;
+  /** A frame without 0x02 or with an empty name: dropped, the connection stays (§2.3). */
+  onDroppedFrame(socket: SacSocket, bytes: number): void;
+  onClose(socket: SacSocket, info: DisconnectInfo): void;
+}
+
+const SENT: SendResult = Object.freeze({ ok: true });
+
+function encodeFrame(message: PreparedMessage): DecodeResult<SacSockFrame> {
+  return encodeServerFrame(message.event ?? PLAIN_MESSAGE_EVENT, message.value, () => message.jsonText());
+}
+
+export class SacSocket implements Socket {
+  readonly protocol = 'sac-sock' as const;
+  /** Resolves once the websocket has closed (close handshake done, or the TCP connection gone). */
+  readonly closed: Promise<void>;
+  private isClosing = false;
+  private isOverLimit = false;
+  private pending = 0;
+  private readonly onSent = (): void => {
+    this.pending--;
+  };
+
+  constructor(
+    readonly id: string,
+    readonly remoteAddress: string,
+    private readonly ws: WebSocket,
+    private readonly limits: SacSocketLimits,
+    private readonly hooks: SacSocketHooks,
+  ) {
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(toBuffer(data), isBinary));
+    this.closed = new Promise((resolve) => ws.once('close', (code: number) => resolve(this.onWsClose(code))));
+    // Errors (an over-limit frame, a reset) end in 'close'; ws has sent the close code.
+    ws.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.isOverLimit = true;
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.isClosing && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Frames handed to the socket and not yet written out. */
+  get unsentMessages(): number {
+    return this.pending;
+  }
+
+  deliver(message: PreparedMessage): SendResult {
+    if (!this.isOpen) return { ok: false, error: new RealtimeError('ERR_SESSION_CLOSED', 'the socket is closed') };
+    const encoded = message.encoded(SAC_SOCK_FORMAT, encodeFrame);
+    if (!encoded.ok) return encoded;
+    const { data, isBinary } = encoded.value;
+    const { maxQueueMessages, maxQueueBytes, wsHighWaterMarkBytes } = this.limits;
+    if (
+      this.pending >= maxQueueMessages ||
+      this.ws.bufferedAmount + data.length > wsHighWaterMarkBytes + maxQueueBytes
+    ) {
+      return this.overflow();
+    }
+    this.pending++;
+    this.ws.send(data, { binary: isBinary }, this.onSent);
+    return SENT;
+  }
+
+  emit(event: string, data: unknown): SendResult {
+    return this.deliver(new PreparedMessage(data, event));
+  }
+
+  send(value: unknown): SendResult {
+    return this.deliver(new PreparedMessage(value));
+  }
+
+  join(room: string): boolean {
+    return this.hooks.rooms.join(this.id, room);
+  }
+
+  leave(room: string): boolean {
+    return this.hooks.rooms.leave(this.id, room);
+  }
+
+  rooms(): string[] {
+    return this.hooks.rooms.rooms(this.id);
+  }
+
+  inRoom(room: string): boolean {
+    return this.hooks.rooms.inRoom(this.id, room);
+  }
+
+  /** Closes with a close frame after what was sent so far; idempotent. */
+  close(code = 1000, reason = ''): void {
+    this.end(code, reason, 'server');
+  }
+
+  /** Graceful shutdown: what was handed over goes out, then a close frame with 1001. */
+  shutdown(): void {
+    this.end(1001, 'server shutting down', 'shutdown');
+  }
+
+  /** Cuts the connection at once (the drain deadline passed). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  private end(code: number, reason: string, why: DisconnectReason, error?: RealtimeError): void {
+    if (this.isClosing) return;
+    this.isClosing = true;
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+      this.ws.close(code, reason.slice(0, 123));
+    }
+    this.hooks.onClose(
+      this,
+      error === undefined ? { reason: why, lostMessages: 0 } : { reason: why, lostMessages: 0, error },
+    );
+  }
+
+  private overflow(): SendResult {
+    const { maxQueueMessages, maxQueueBytes } = this.limits;
+    const limits = `${maxQueueMessages} messages / ${maxQueueBytes} bytes`;
+    if (this.limits.queueOverflow === 'refuse') {
+      return { ok: false, error: new RealtimeError('ERR_QUEUE_FULL', `send queue full (${limits})`) };
+    }
+    const error = new RealtimeError('ERR_QUEUE_OVERFLOW', `send queue overflowed (${limits}): slow consumer`);
+    this.end(error.closeCode, error.code, 'queue-overflow', error);
+    return { ok: false, error };
+  }
+
+  private onMessage(frame: Buffer, isBinary: boolean): void {
+    if (this.isClosing) return;
+    const inbound = parseClientFrame(frame, isBinary);
+    if (inbound === null) this.hooks.onDroppedFrame(this, frame.length);
+    else this.hooks.onFrame(this, inbound.event, inbound.payload);
+  }
+
+  private onWsClose(code: number): void {
+    if (this.isClosing) return;
+    if (this.isOverLimit) {
+      const error = new RealtimeError('ERR_FRAME_TOO_LARGE', 'a frame exceeded sacSockMaxMessageBytes');
+      this.end(code, '', 'protocol-error', error);
+    } else {
+      this.end(code, '', 'client');
+    }
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}

@@ -1,0 +1,162 @@
+/**
+ * The Adapter seam: every room membership and every fan-out (broadcast, except, roomcast,
+ * socketcast) of one server goes through it. MemoryAdapter keeps everything in this
+ * process; an adapter for several instances (Redis pub/sub) keeps membership local, as
+ * sacrificial-socket's hub does (§5.1), and in `fanOut` delivers locally, then publishes
+ * (rooms, event, value, except ids) for the other instances to deliver to their own
+ * members. Transports and sessions never see which adapter is in use.
+ *
+ * Rules every adapter keeps (test/contract/adapter.contract.ts checks them):
+ * - `addMember` puts the member in its private room `__socket_id:<id>` (§2.7), so a
+ *   socketcast is a roomcast to that room and works across instances.
+ * - Joining is idempotent; leaving a room one is not in does nothing; an empty room is
+ *   forgotten. `join` and `leave` of an unknown member (never added, or removed) do
+ *   nothing and say so (sacrificial-socket let a closed socket rejoin and leak).
+ * - `removeMember` leaves every room.
+ * - `fanOut` hands one PreparedMessage to each recipient once (a member in several target
+ *   rooms counts once), skips `except`, and never lets one recipient's refusal or throw
+ *   stop the others; it reports what the local members accepted and refused.
+ */
+import { RealtimeError } from '../errors.js';
+import type { Member } from './member.js';
+import type { PreparedMessage } from './prepared.js';
+
+/** The prefix of every member's private room (sacrificial-socket's convention, §2.7). */
+export const PRIVATE_ROOM_PREFIX = '__socket_id:';
+
+/** The private room of the member with this id. */
+export function privateRoom(id: string): string {
+  return PRIVATE_ROOM_PREFIX + id;
+}
+
+/** Who a fan-out reaches. */
+export interface FanOutTarget {
+  /** The rooms whose members it reaches (each member once); undefined: every member. */
+  readonly rooms?: readonly string[];
+  /** Ids of members to skip. */
+  readonly except?: ReadonlySet<string>;
+}
+
+/** Tallies of one fan-out on this instance: members that accepted it, and refusals. */
+export interface FanOutReport {
+  readonly delivered: number;
+  readonly refused: number;
+}
+
+export interface Adapter {
+  /** A member is connected: it can now join rooms and receive fan-out. */
+  addMember(member: Member): void;
+  /** The member is gone: it leaves every room, its private one included. */
+  removeMember(id: string): void;
+  /** False when the member is unknown (never added, or removed). */
+  join(id: string, room: string): boolean;
+  /** False when the member is unknown. */
+  leave(id: string, room: string): boolean;
+  /** The rooms of a member (its private room included); empty when unknown. */
+  rooms(id: string): ReadonlySet<string>;
+  /** The local members of a room, by id. */
+  members(room: string): ReadonlySet<string>;
+  /** Number of local members. */
+  readonly size: number;
+  /** Delivers `message` to the target's members (and, across instances, hands it on). */
+  fanOut(message: PreparedMessage, target: FanOutTarget): FanOutReport;
+  /** Releases what the adapter holds (connections to a broker). */
+  close(): Promise<void>;
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+/** The default adapter: one process, plain maps, no module-level state. */
+export class MemoryAdapter implements Adapter {
+  private readonly membersById = new Map<string, { member: Member; rooms: Set<string> }>();
+  private readonly roomMembers = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.membersById.size;
+  }
+
+  addMember(member: Member): void {
+    if (this.membersById.has(member.id)) {
+      throw new RealtimeError('ERR_BAD_REQUEST', `a member with id ${member.id.slice(0, 4)}… is already added`);
+    }
+    this.membersById.set(member.id, { member, rooms: new Set() });
+    this.join(member.id, privateRoom(member.id));
+  }
+
+  removeMember(id: string): void {
+    const entry = this.membersById.get(id);
+    if (entry === undefined) return;
+    for (const room of entry.rooms) this.removeFromRoom(id, room);
+    this.membersById.delete(id);
+  }
+
+  join(id: string, room: string): boolean {
+    const entry = this.membersById.get(id);
+    if (entry === undefined) return false;
+    entry.rooms.add(room);
+    let members = this.roomMembers.get(room);
+    if (members === undefined) {
+      members = new Set();
+      this.roomMembers.set(room, members);
+    }
+    members.add(id);
+    return true;
+  }
+
+  leave(id: string, room: string): boolean {
+    const entry = this.membersById.get(id);
+    if (entry === undefined) return false;
+    if (entry.rooms.delete(room)) this.removeFromRoom(id, room);
+    return true;
+  }
+
+  rooms(id: string): ReadonlySet<string> {
+    return this.membersById.get(id)?.rooms ?? EMPTY;
+  }
+
+  members(room: string): ReadonlySet<string> {
+    return this.roomMembers.get(room) ?? EMPTY;
+  }
+
+  fanOut(message: PreparedMessage, target: FanOutTarget): FanOutReport {
+    let delivered = 0;
+    let refused = 0;
+    // A snapshot: a delivery may close its member (slow consumer), which removes it.
+    for (const id of this.recipients(target)) {
+      const member = this.membersById.get(id)?.member;
+      if (member === undefined || target.except?.has(id) === true) continue;
+      if (deliverSafely(member, message)) delivered++;
+      else refused++;
+    }
+    return { delivered, refused };
+  }
+
+  async close(): Promise<void> {
+    this.membersById.clear();
+    this.roomMembers.clear();
+  }
+
+  private recipients(target: FanOutTarget): string[] {
+    if (target.rooms === undefined) return [...this.membersById.keys()];
+    if (target.rooms.length === 1) return [...this.members(target.rooms[0] as string)];
+    const ids = new Set<string>();
+    for (const room of target.rooms) for (const id of this.members(room)) ids.add(id);
+    return [...ids];
+  }
+
+  private removeFromRoom(id: string, room: string): void {
+    const members = this.roomMembers.get(room);
+    if (members === undefined) return;
+    members.delete(id);
+    if (members.size === 0) this.roomMembers.delete(room);
+  }
+}
+
+/** `deliver` must not throw; if one does anyway, it counts as a refusal, not as everyone's failure. */
+function deliverSafely(member: Member, message: PreparedMessage): boolean {
+  try {
+    return member.deliver(message).ok;
+  } catch {
+    return false;
+  }
+}

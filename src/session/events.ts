@@ -1,0 +1,87 @@
+/**
+ * Events for every protocol: one handler per event name (sacrificial-socket's `On`), fed
+ * the raw payload bytes as the sac-sock client sends them (§2.2), plus connect and
+ * disconnect listeners that hear of every socket, whatever it speaks.
+ *
+ * 0.6 clients have no events on the wire. Their convention is a JSON message
+ * `{"event": name, "data": value}`: when a handler is registered for `name`, the handler
+ * gets `data` encoded as the sac-sock client would have sent it (a string as its UTF-8
+ * bytes, an object or null as JSON text, a number or boolean as its text, no `data` as
+ * `undefined`); any other message is a plain message, delivered as before.
+ */
+import type { DisconnectInfo } from './conn.js';
+import type { Socket } from './rooms.js';
+
+/** Handles one event; `data` is the payload bytes, untouched. */
+export type EventHandler = (socket: Socket, data: Buffer) => void | Promise<void>;
+export type SocketListener = (socket: Socket) => void | Promise<void>;
+export type SocketDisconnectListener = (socket: Socket, info: DisconnectInfo) => void | Promise<void>;
+
+export class EventHub {
+  private readonly handlers = new Map<string, EventHandler>();
+  private readonly connectListeners: SocketListener[] = [];
+  private readonly disconnectListeners: SocketDisconnectListener[] = [];
+
+  /** `onError` hears of every throw or rejection of application code. */
+  constructor(private readonly onError: (error: unknown, socket: Socket) => void) {}
+
+  /** Sets the handler of `event`, replacing any earlier one (as sacrificial-socket does). */
+  on(event: string, handler: EventHandler): void {
+    this.handlers.set(event, handler);
+  }
+
+  off(event: string): void {
+    this.handlers.delete(event);
+  }
+
+  has(event: string): boolean {
+    return this.handlers.has(event);
+  }
+
+  onConnect(listener: SocketListener): void {
+    this.connectListeners.push(listener);
+  }
+
+  onDisconnect(listener: SocketDisconnectListener): void {
+    this.disconnectListeners.push(listener);
+  }
+
+  /** Runs the handler of `event`; false (and nothing run) when there is none. */
+  dispatch(socket: Socket, event: string, data: Buffer): boolean {
+    const handler = this.handlers.get(event);
+    if (handler === undefined) return false;
+    this.run(socket, () => handler(socket, data));
+    return true;
+  }
+
+  /** Runs the 0.6 convention: true when `message` was an event with a handler. */
+  dispatchEnvelope(socket: Socket, message: unknown): boolean {
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
+    const { event, data } = message as { event?: unknown; data?: unknown };
+    if (typeof event !== 'string' || !this.handlers.has(event)) return false;
+    return this.dispatch(socket, event, payloadBytes(data));
+  }
+
+  connected(socket: Socket): void {
+    for (const listener of this.connectListeners) this.run(socket, () => listener(socket));
+  }
+
+  disconnected(socket: Socket, info: DisconnectInfo): void {
+    for (const listener of this.disconnectListeners) this.run(socket, () => listener(socket, info));
+  }
+
+  private run(socket: Socket, call: () => void | Promise<void>): void {
+    try {
+      const result = call();
+      if (result instanceof Promise) result.catch((error: unknown) => this.onError(error, socket));
+    } catch (error) {
+      this.onError(error, socket);
+    }
+  }
+}
+
+/** `data` as the sac-sock client's `emit` would put it on the wire (§2.2). */
+export function payloadBytes(data: unknown): Buffer {
+  if (typeof data === 'object') return Buffer.from(JSON.stringify(data) ?? 'null', 'utf8');
+  return Buffer.from(String(data), 'utf8');
+}
