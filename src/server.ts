@@ -11,6 +11,9 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { WebSocketServer } from 'ws';
+import { WebSocketEndpoint, type ConnectionHandler } from './endpoints/endpoint.js';
+import { mountWebSocketRoutes } from './endpoints/fastify-route.js';
+import type { WebSocketEndpointOptions } from './endpoints/options.js';
 import { RealtimeError } from './errors.js';
 import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './legacy.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
@@ -54,6 +57,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   app: FastifyInstance | undefined;
   private readonly wss: WebSocketServer;
   private readonly upgradeRoutes: UpgradeRoute[] = [];
+  private readonly endpoints: Array<{ shutdown(): void }> = [];
   private readonly legacy: LegacyContext;
   private isShuttingDown = false;
   private log: Logger | undefined;
@@ -132,6 +136,25 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     this.upgradeRoutes.push(route);
   }
 
+  /**
+   * Mounts a plain RFC 6455 endpoint at `path` (exact pathname), on the same HTTP server as
+   * the legacy resource. `handler` runs once per accepted connection.
+   */
+  websocket<T = unknown>(
+    path: string,
+    options: WebSocketEndpointOptions<T>,
+    handler: ConnectionHandler<T>,
+  ): WebSocketEndpoint<T> {
+    const endpoint = new WebSocketEndpoint<T>(path, options, handler, {
+      log: () => this.log,
+      isShuttingDown: () => this.isShuttingDown,
+      onError: (error) => this.reportError(error),
+    });
+    this.endpoints.push(endpoint);
+    this.addUpgradeRoute(endpoint);
+    return endpoint;
+  }
+
   // ── Lifecycle ─────────────────────────────────────────────────────────────────────────
 
   /** Mounts the routes and the upgrade handler on a fastify instance. */
@@ -164,6 +187,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         },
       });
     });
+    mountWebSocketRoutes(app, (path, options, handler) => this.websocket(path, options, handler));
     app.server.on('upgrade', this.onUpgrade);
     app.addHook('onClose', async () => {
       app.server.off('upgrade', this.onUpgrade);
@@ -209,6 +233,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     if (this.isShuttingDown) return;
     this.isShuttingDown = true;
     for (const conn of [...this.registry.values()]) conn.close('shutdown');
+    for (const endpoint of this.endpoints) endpoint.shutdown();
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
