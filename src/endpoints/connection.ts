@@ -64,11 +64,6 @@ type Waiter<V> = (value: V | null) => void;
 
 export class WebSocketConnection<T = unknown> implements Member {
   readonly id = newSessionId();
-  readonly resource: URL;
-  readonly origin: URL | null;
-  readonly remoteAddress: string;
-  /** The subprotocol the accept hook chose, or '' when none was named. */
-  readonly protocol: string;
   /** Aborted when the connection has ended (go-macaron's `done` channel, for `select`-like code). */
   readonly signal: AbortSignal;
   /** Resolves once the connection has ended, after every error reached `errors`. */
@@ -97,14 +92,10 @@ export class WebSocketConnection<T = unknown> implements Member {
   constructor(
     private readonly ws: WebSocket,
     socket: Duplex,
-    pending: PendingConnection,
+    private readonly pending: PendingConnection,
     private readonly options: ResolvedEndpointOptions<T>,
     private readonly log: Logger,
   ) {
-    this.resource = pending.resource;
-    this.origin = pending.origin;
-    this.remoteAddress = pending.remoteAddress;
-    this.protocol = ws.protocol;
     this.signal = this.abort.signal;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -127,6 +118,28 @@ export class WebSocketConnection<T = unknown> implements Member {
     ws.on('error', (error) => this.onWsError(error));
     ws.once('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
     this.startKeepAlive();
+  }
+
+  // Getters, so the handshake facts are read-only at run time too.
+
+  /** `ws://` or `wss://` + Host + path and query (seehuhn's `ResourceName`). */
+  get resource(): URL {
+    return new URL(this.pending.resource);
+  }
+
+  /** The parsed Origin header, or null when there was none. */
+  get origin(): URL | null {
+    return this.pending.origin === null ? null : new URL(this.pending.origin);
+  }
+
+  /** `address:port` of the peer. */
+  get remoteAddress(): string {
+    return this.pending.remoteAddress;
+  }
+
+  /** The subprotocol the accept hook chose, or '' when none was named. */
+  get protocol(): string {
+    return this.ws.protocol;
   }
 
   get state(): ConnectionState {

@@ -127,7 +127,6 @@ describe('plain websocket endpoint: handshake', () => {
       expect((await rawUpgrade(`${s.baseUrl}/ws`, handshakeHeaders())).status).toBe(101);
       // Unanchored, the Go pattern admitted a prefix or suffix around the host.
       expect((await rawUpgrade(`${s.baseUrl}/ws`, handshakeHeaders({ Origin: `http://${host}/x` }))).status).toBe(403);
-      expect((await rawUpgrade(`${s.baseUrl}/ws`, handshakeHeaders({ Origin: `http://${host.replace('.', 'x')}` }))).status).toBe(403);
       expect((await rawUpgrade(`${s.baseUrl}/ws`, handshakeHeaders({ Origin: `http://evil.example/?http://${host}` }))).status).toBe(403);
     });
 
