@@ -27,7 +27,8 @@ export interface Outgoing {
   readonly binary: boolean;
 }
 
-export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: RealtimeError };
+export type Decoded<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: RealtimeError };
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -42,7 +43,10 @@ function textOf(message: InboundMessage): Decoded<string> {
   try {
     return { ok: true, value: strictUtf8.decode(bytes) };
   } catch (cause) {
-    return { ok: false, error: new RealtimeError('ERR_INVALID_UTF8', 'a binary message is not valid UTF-8', { cause }) };
+    return {
+      ok: false,
+      error: new RealtimeError('ERR_INVALID_UTF8', 'a binary message is not valid UTF-8', { cause }),
+    };
   }
 }
 
@@ -53,19 +57,29 @@ function jsonOf<T>(message: InboundMessage, validate: ((value: unknown) => T) | 
   try {
     value = JSON.parse(text.value);
   } catch (cause) {
-    return { ok: false, error: new RealtimeError('ERR_INVALID_JSON', `a message is not valid JSON: ${String(cause)}`, { cause }) };
+    return {
+      ok: false,
+      error: new RealtimeError('ERR_INVALID_JSON', `a message is not valid JSON: ${String(cause)}`, { cause }),
+    };
   }
   if (validate === undefined) return { ok: true, value: value as T };
   try {
     return { ok: true, value: validate(value) };
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    return { ok: false, error: new RealtimeError('ERR_INVALID_JSON', `a message failed validation: ${reason}`, { cause }) };
+    return {
+      ok: false,
+      error: new RealtimeError('ERR_INVALID_JSON', `a message failed validation: ${reason}`, { cause }),
+    };
   }
 }
 
 /** Decodes one inbound message in `mode`. */
-export function decodeMessage<T>(mode: ChannelMode, message: InboundMessage, validate?: (value: unknown) => T): Decoded<T> {
+export function decodeMessage<T>(
+  mode: ChannelMode,
+  message: InboundMessage,
+  validate?: (value: unknown) => T,
+): Decoded<T> {
   if (mode === 'json') return jsonOf(message, validate);
   if (mode === 'text') return textOf(message) as Decoded<T>;
   const bytes = joinFragments(message.fragments);

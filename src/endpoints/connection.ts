@@ -25,7 +25,14 @@ import type { SendResult } from '../session/conn.js';
 import { newSessionId } from '../session/ids.js';
 import type { Member } from '../session/member.js';
 import type { PreparedMessage } from '../session/prepared.js';
-import { decodeMessage, encodePrepared, encodeValue, joinFragments, type InboundMessage, type Outgoing } from './channels.js';
+import {
+  decodeMessage,
+  encodePrepared,
+  encodeValue,
+  joinFragments,
+  type InboundMessage,
+  type Outgoing,
+} from './channels.js';
 import {
   isSendableCloseCode,
   MAX_CLOSE_REASON_BYTES,
@@ -217,7 +224,11 @@ export class WebSocketConnection<T = unknown> implements Member {
       },
       destroy: (error, callback) => {
         if (!job.isEnded && job.isStarted && this.stateValue !== 'closed') {
-          void this.closeWith(1011, 'a streamed message was aborted', this.fail('ERR_HANDLER_FAILED', 'a streamed message was aborted', error));
+          void this.closeWith(
+            1011,
+            'a streamed message was aborted',
+            this.fail('ERR_HANDLER_FAILED', 'a streamed message was aborted', error),
+          );
         } else if (!job.isEnded) {
           this.outbox.discard(job);
         }
@@ -288,7 +299,8 @@ export class WebSocketConnection<T = unknown> implements Member {
     return {
       type: message.type,
       body: (async function* () {
-        for (const fragment of fragments) yield new Uint8Array(fragment.buffer, fragment.byteOffset, fragment.byteLength);
+        for (const fragment of fragments)
+          yield new Uint8Array(fragment.buffer, fragment.byteOffset, fragment.byteLength);
       })(),
     };
   }
@@ -304,7 +316,12 @@ export class WebSocketConnection<T = unknown> implements Member {
     const bytes = joinFragments(message.fragments);
     if (bytes.length <= maxLength) return bytes.toString('utf8');
     const partial = bytes.subarray(0, codePointBoundary(bytes, maxLength)).toString('utf8');
-    throw new TooLargeError(`a text message of ${bytes.length} bytes exceeds ${maxLength}`, maxLength, bytes.length, partial);
+    throw new TooLargeError(
+      `a text message of ${bytes.length} bytes exceeds ${maxLength}`,
+      maxLength,
+      bytes.length,
+      partial,
+    );
   }
 
   /**
@@ -318,7 +335,12 @@ export class WebSocketConnection<T = unknown> implements Member {
     const bytes = joinFragments(message.fragments);
     const copied = bytes.copy(buffer, 0, 0, Math.min(bytes.length, buffer.length));
     if (bytes.length > buffer.length) {
-      throw new TooLargeError(`a binary message of ${bytes.length} bytes exceeds ${buffer.length}`, buffer.length, bytes.length, copied);
+      throw new TooLargeError(
+        `a binary message of ${bytes.length} bytes exceeds ${buffer.length}`,
+        buffer.length,
+        bytes.length,
+        copied,
+      );
     }
     return copied;
   }
@@ -365,7 +387,8 @@ export class WebSocketConnection<T = unknown> implements Member {
 
   private async *errorIterator(): AsyncGenerator<RealtimeError, void, undefined> {
     for (;;) {
-      const error = this.errorQueue.shift() ?? (this.stateValue === 'closed' ? null : await this.waitFor(this.errorReaders));
+      const error =
+        this.errorQueue.shift() ?? (this.stateValue === 'closed' ? null : await this.waitFor(this.errorReaders));
       this.updatePause();
       if (error === null) return;
       yield error;
@@ -503,7 +526,11 @@ export class WebSocketConnection<T = unknown> implements Member {
     if (!isSendableCloseCode(code)) throw new StatusCodeError(code);
     const bytes = Buffer.byteLength(reason);
     if (bytes > MAX_CLOSE_REASON_BYTES) {
-      throw new TooLargeError(`a close reason of ${bytes} bytes exceeds ${MAX_CLOSE_REASON_BYTES}`, MAX_CLOSE_REASON_BYTES, bytes);
+      throw new TooLargeError(
+        `a close reason of ${bytes} bytes exceeds ${MAX_CLOSE_REASON_BYTES}`,
+        MAX_CLOSE_REASON_BYTES,
+        bytes,
+      );
     }
     if (this.isCloseRequested || this.stateValue === 'closed') throw this.closedError();
     await this.closeWith(code, reason);

@@ -57,7 +57,8 @@ export class WebSocketEndpoint<T = unknown> {
     private readonly handler: ConnectionHandler<T>,
     private readonly host: EndpointHost,
   ) {
-    if (!path.startsWith('/')) throw new RealtimeError('ERR_INVALID_OPTION', `an endpoint path starts with /, got "${path}"`);
+    if (!path.startsWith('/'))
+      throw new RealtimeError('ERR_INVALID_OPTION', `an endpoint path starts with /, got "${path}"`);
     this.options = resolveEndpointOptions(options);
     this.wss = new WebSocketServer({
       noServer: true,
@@ -157,17 +158,21 @@ export class WebSocketEndpoint<T = unknown> {
   private logFor(pending: PendingConnection): Logger {
     const parent = this.host.log() ?? this.silentLog;
     const bindings = { endpoint: this.path, remoteAddress: pending.remoteAddress };
-    return this.options.logLevel === undefined ? parent.child(bindings) : parent.child(bindings, { level: this.options.logLevel });
+    return this.options.logLevel === undefined
+      ? parent.child(bindings)
+      : parent.child(bindings, { level: this.options.logLevel });
   }
 }
-
 
 function checkHandshake(
   req: IncomingMessage,
   isShuttingDown: boolean,
 ): { error: RealtimeError; headers?: Record<string, string> } | null {
   if (req.method !== 'GET') {
-    return { error: new RealtimeError('ERR_METHOD_NOT_ALLOWED', 'only GET can open a websocket'), headers: { Allow: 'GET' } };
+    return {
+      error: new RealtimeError('ERR_METHOD_NOT_ALLOWED', 'only GET can open a websocket'),
+      headers: { Allow: 'GET' },
+    };
   }
   if (isShuttingDown) return { error: new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down') };
   if ((req.headers.upgrade ?? '').trim().toLowerCase() !== 'websocket') {
@@ -226,4 +231,3 @@ function pendingOf(req: IncomingMessage): PendingConnection | RealtimeError {
   const remoteAddress = formatRemoteAddress(req.socket.remoteAddress, req.socket.remotePort);
   return { resource, origin, remoteAddress, request: req };
 }
-

@@ -77,7 +77,10 @@ export function messageTypeName(opcode: number): string {
 export function isSendableCloseCode(code: number): boolean {
   return (
     Number.isInteger(code) &&
-    ((code >= 1000 && code <= 1003) || code === 1005 || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999))
+    ((code >= 1000 && code <= 1003) ||
+      code === 1005 ||
+      (code >= 1007 && code <= 1011) ||
+      (code >= 3000 && code <= 4999))
   );
 }
 

@@ -17,7 +17,10 @@ export type InvalidMessagePolicy = 'close' | 'skip' | 'error';
 /** The accept hook's verdict: false refuses (403); `{ protocol }` names the chosen subprotocol. */
 export type AcceptResult = boolean | { readonly protocol?: string };
 
-export type AcceptHook = (pending: PendingConnection, protocols: readonly string[]) => AcceptResult | Promise<AcceptResult>;
+export type AcceptHook = (
+  pending: PendingConnection,
+  protocols: readonly string[],
+) => AcceptResult | Promise<AcceptResult>;
 
 export interface WebSocketEndpointOptions<T = unknown> {
   /** `json` (default), `text` or `binary`: the format of `messages`, `send` and roomcasts. */
@@ -107,11 +110,19 @@ function oneOf<V extends string>(name: string, value: V, allowed: readonly V[]):
 
 export function resolveEndpointOptions<T>(options: WebSocketEndpointOptions<T>): ResolvedEndpointOptions<T> {
   const o = { ...ENDPOINT_DEFAULTS, ...stripUndefined(options) };
-  for (const key of ['pingIntervalMs', 'idleTimeoutMs', 'writeTimeoutMs', 'closeTimeoutMs', 'maxMessageBytes'] as const) {
+  for (const key of [
+    'pingIntervalMs',
+    'idleTimeoutMs',
+    'writeTimeoutMs',
+    'closeTimeoutMs',
+    'maxMessageBytes',
+  ] as const) {
     count(key, o[key], 0);
   }
   if (o.pingIntervalMs > 0 && o.idleTimeoutMs > 0 && o.pingIntervalMs >= o.idleTimeoutMs) {
-    invalid(`pingIntervalMs (${o.pingIntervalMs}) must be shorter than idleTimeoutMs (${o.idleTimeoutMs}), or pongs can never arrive in time`);
+    invalid(
+      `pingIntervalMs (${o.pingIntervalMs}) must be shorter than idleTimeoutMs (${o.idleTimeoutMs}), or pongs can never arrive in time`,
+    );
   }
   if (/[\r\n]/.test(o.serverName)) invalid('serverName must not contain line breaks');
   return {

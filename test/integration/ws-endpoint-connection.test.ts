@@ -34,14 +34,17 @@ describe('plain websocket endpoint: connection', () => {
   });
 
   describe('close(code, reason)', () => {
-    it.each([999, 1004, 1005.5, 1006, 1012, 1013, 1015, 2999, 5000])('refuses code %d before sending anything', async (code) => {
-      const { client, conn } = await pair();
-      await expect(conn.close(code)).rejects.toBeInstanceOf(StatusCodeError);
-      expect(conn.state).toBe('open');
-      await conn.sendText('still open');
-      await client.waitForMessages(1);
-      expect(client.closeCode).toBeUndefined();
-    });
+    it.each([999, 1004, 1005.5, 1006, 1012, 1013, 1015, 2999, 5000])(
+      'refuses code %d before sending anything',
+      async (code) => {
+        const { client, conn } = await pair();
+        await expect(conn.close(code)).rejects.toBeInstanceOf(StatusCodeError);
+        expect(conn.state).toBe('open');
+        await conn.sendText('still open');
+        await client.waitForMessages(1);
+        expect(client.closeCode).toBeUndefined();
+      },
+    );
 
     it('refuses a reason over 123 bytes with TooLargeError, nothing sent', async () => {
       const { client, conn } = await pair();
@@ -160,9 +163,7 @@ describe('plain websocket endpoint: connection', () => {
     it('receiveMessage yields a fragmented binary message frame by frame', async () => {
       const { client, conn } = await pair({ maxMessageBytes: 0 });
       const parts = [Buffer.alloc(100_000, 1), Buffer.alloc(100_000, 2), Buffer.alloc(100_000, 3)];
-      client.ws.send(parts[0], { fin: false });
-      client.ws.send(parts[1], { fin: false });
-      client.ws.send(parts[2], { fin: true });
+      parts.forEach((part, i) => client.ws.send(part, { fin: i === parts.length - 1 }));
       const message = await conn.receiveMessage();
       expect(message.type).toBe('binary');
       const chunks: Uint8Array[] = [];

@@ -188,8 +188,14 @@ describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
       const iterator = conn.messages[Symbol.asyncIterator]();
       expect((await iterator.next()).value).toBe(42);
       const errors = conn.errors[Symbol.asyncIterator]();
-      expect((await errors.next()).value).toMatchObject({ code: 'ERR_INVALID_JSON', message: expect.stringMatching(/JSON/) });
-      expect((await errors.next()).value).toMatchObject({ code: 'ERR_INVALID_JSON', message: expect.stringMatching(/not a number/) });
+      expect((await errors.next()).value).toMatchObject({
+        code: 'ERR_INVALID_JSON',
+        message: expect.stringMatching(/JSON/),
+      });
+      expect((await errors.next()).value).toMatchObject({
+        code: 'ERR_INVALID_JSON',
+        message: expect.stringMatching(/not a number/),
+      });
       expect(conn.state).toBe('open');
       client.ws.close();
     });
@@ -249,7 +255,12 @@ describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
     });
 
     it("a full send buffer: 'refuse' refuses the roomcast, 'close' closes as a slow consumer (1013)", async () => {
-      started = await startEndpoint({ sendBuffer: 1, sendHighWaterMarkBytes: 0, writeTimeoutMs: 0, queueOverflow: 'refuse' });
+      started = await startEndpoint({
+        sendBuffer: 1,
+        sendHighWaterMarkBytes: 0,
+        writeTimeoutMs: 0,
+        queueOverflow: 'refuse',
+      });
       const client = await PlainClient.connect(started.url);
       await waitFor(() => started!.conns.length === 1);
       const conn = started.conns[0] as WebSocketConnection<unknown>;
@@ -265,7 +276,12 @@ describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
       client.ws.terminate();
 
       await started.close();
-      started = await startEndpoint({ sendBuffer: 1, sendHighWaterMarkBytes: 0, writeTimeoutMs: 0, closeTimeoutMs: 200 });
+      started = await startEndpoint({
+        sendBuffer: 1,
+        sendHighWaterMarkBytes: 0,
+        writeTimeoutMs: 0,
+        closeTimeoutMs: 200,
+      });
       const slow = await PlainClient.connect(started.url);
       await waitFor(() => started!.conns.length === 1);
       const conn2 = started.conns[0] as WebSocketConnection<unknown>;

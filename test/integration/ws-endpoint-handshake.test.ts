@@ -127,7 +127,10 @@ describe('plain websocket endpoint: handshake', () => {
       expect((await rawUpgrade(`${s.baseUrl}/ws`, handshakeHeaders())).status).toBe(101);
       // Unanchored, the Go pattern admitted a prefix or suffix around the host.
       expect((await rawUpgrade(`${s.baseUrl}/ws`, handshakeHeaders({ Origin: `http://${host}/x` }))).status).toBe(403);
-      expect((await rawUpgrade(`${s.baseUrl}/ws`, handshakeHeaders({ Origin: `http://evil.example/?http://${host}` }))).status).toBe(403);
+      expect(
+        (await rawUpgrade(`${s.baseUrl}/ws`, handshakeHeaders({ Origin: `http://evil.example/?http://${host}` })))
+          .status,
+      ).toBe(403);
     });
 
     it('escapes the host: my.site.com does not admit myxsite.com', async () => {
@@ -149,7 +152,9 @@ describe('plain websocket endpoint: handshake', () => {
       await started?.close();
       const f = await start({ allowedOrigin: (origin, host) => origin.endsWith(host.split(':')[1] ?? '?') });
       const port = new URL(f.baseUrl).port;
-      expect((await rawUpgrade(`${f.baseUrl}/ws`, handshakeHeaders({ Origin: `http://any:${port}` }))).status).toBe(101);
+      expect((await rawUpgrade(`${f.baseUrl}/ws`, handshakeHeaders({ Origin: `http://any:${port}` }))).status).toBe(
+        101,
+      );
       expect((await rawUpgrade(`${f.baseUrl}/ws`, handshakeHeaders({ Origin: 'http://any:1' }))).status).toBe(403);
     });
   });
