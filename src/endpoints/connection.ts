@@ -54,6 +54,8 @@ export interface CloseStatus {
 /** How a connection ended: the peer's status plus the error that ended it, if one did. */
 export interface CloseInfo extends CloseStatus {
   readonly error?: RealtimeError;
+  /** Queued messages that never reached the socket (0 unless the connection ended abruptly). */
+  readonly lostMessages: number;
 }
 
 /** A message as `receiveMessage()` hands it out: its type and its body as a stream of frames. */
@@ -88,6 +90,8 @@ export class WebSocketConnection<T = unknown> implements Member {
   private waitingSends = 0;
   private fatalError: RealtimeError | undefined;
   private isCloseRequested = false;
+  /** The peer's close frame carried an invalid code: seehuhn reports that as 1005. */
+  private hadInvalidCloseCode = false;
   private isFlushingForClose = false;
   private pendingClose: { code: number; reason: string } | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
@@ -463,6 +467,9 @@ export class WebSocketConnection<T = unknown> implements Member {
     // ws has already sent the matching close frame (1002, 1007 or 1009) and will emit 'close'.
     if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
       this.fail('ERR_PAYLOAD_TOO_LARGE', `a message exceeds maxMessageBytes (${this.options.maxMessageBytes})`, error);
+    } else if (error.code === 'WS_ERR_INVALID_CLOSE_CODE') {
+      this.hadInvalidCloseCode = true;
+      this.fail('ERR_PROTOCOL_VIOLATION', `protocol violation: ${error.message}`, error);
     } else if (error.code === 'WS_ERR_INVALID_UTF8') {
       this.fail('ERR_INVALID_UTF8', 'a text message is not valid UTF-8', error);
     } else {
@@ -575,19 +582,22 @@ export class WebSocketConnection<T = unknown> implements Member {
     this.stopIdleTimer();
   }
 
-  private onClose(code: number, reason: string): void {
+  private onClose(wireCode: number, reason: string): void {
+    const code = this.hadInvalidCloseCode && wireCode === 1006 ? 1005 : wireCode;
     const wasDropped = code === 1006 && !this.isCloseRequested && this.fatalError === undefined;
     if (wasDropped) this.fail('ERR_CONNECTION_DROPPED', 'the connection ended without a close frame');
     this.stateValue = 'closed';
     this.stopTimers();
     clearTimeout(this.closeTimer);
-    this.outbox.shutdown(this.closedError());
+    const lostMessages = this.outbox.shutdown(this.closedError());
     for (const reader of this.readers.splice(0)) reader(null);
     for (const reader of this.errorReaders.splice(0)) reader(null);
     const status = { code, reason };
     this.resolveClosed(status);
     this.abort.abort(this.fatalError ?? this.closedError());
-    this.resolveDone(this.fatalError === undefined ? status : { ...status, error: this.fatalError });
+    this.resolveDone(
+      this.fatalError === undefined ? { ...status, lostMessages } : { ...status, lostMessages, error: this.fatalError },
+    );
     this.log.debug({ code, reason, error: this.fatalError?.code }, 'websocket connection closed');
   }
 }

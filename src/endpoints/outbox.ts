@@ -113,14 +113,16 @@ export class Outbox {
     for (const job of this.jobs.splice(blocker)) job.onDropped(error);
   }
 
-  /** Fails every queued entry; the connection is gone. */
-  shutdown(error: Error): void {
+  /** Fails every queued entry (the connection is gone); returns how many messages were lost. */
+  shutdown(error: Error): number {
     this.isOpen = false;
     this.stopWatchdog();
-    for (const job of this.jobs.splice(0)) {
+    const lost = this.jobs.splice(0);
+    for (const job of lost) {
       job.onDropped(error);
       if (job.kind === 'stream') for (const chunk of job.chunks.splice(0)) chunk.done(error);
     }
+    return lost.length;
   }
 
   /** Feeds the socket while it is below the high-water mark. */

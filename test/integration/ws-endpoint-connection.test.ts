@@ -209,6 +209,83 @@ describe('plain websocket endpoint: connection', () => {
     expect((await conn.done).error?.code).toBe('ERR_PAYLOAD_TOO_LARGE');
   });
 
+  it('serialises overlapping receives: each gets the next message in order', async () => {
+    const { client, conn } = await pair();
+    const first = conn.receiveText(100);
+    const second = conn.receiveText(100);
+    client.ws.send('one');
+    client.ws.send('two');
+    expect(await Promise.all([first, second])).toEqual(['one', 'two']);
+  });
+
+  it('answers a protocol violation (unmasked client frame) with 1002 and ERR_PROTOCOL_VIOLATION', async () => {
+    started = await startEndpoint({});
+    const raw = await rawClient(started.url);
+    await waitFor(() => started!.conns.length === 1);
+    const conn = started.conns[0] as WebSocketConnection<unknown>;
+    let reply = Buffer.alloc(0);
+    raw.on('data', (chunk: Buffer) => (reply = Buffer.concat([reply, chunk])));
+    raw.write(Buffer.from([0x81, 0x02, 0x68, 0x69])); // FIN + text, no mask bit
+    await waitFor(() => reply.length >= 4, { what: 'the close frame' });
+    expect(reply[0]).toBe(0x88);
+    expect(reply.readUInt16BE(2)).toBe(1002);
+    expect((await conn.done).error?.code).toBe('ERR_PROTOCOL_VIOLATION');
+    raw.destroy();
+  });
+
+  it('reports a close frame with an invalid code as 1005 (seehuhn GetStatus) after answering 1002', async () => {
+    started = await startEndpoint({});
+    const raw = await rawClient(started.url);
+    await waitFor(() => started!.conns.length === 1);
+    const conn = started.conns[0] as WebSocketConnection<unknown>;
+    let reply = Buffer.alloc(0);
+    raw.on('data', (chunk: Buffer) => (reply = Buffer.concat([reply, chunk])));
+    // Masked close frame (zero mask key) with code 999.
+    raw.write(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe7]));
+    await waitFor(() => reply.length >= 4, { what: 'the close frame' });
+    expect(reply.readUInt16BE(2)).toBe(1002);
+    expect(await conn.closed).toEqual({ code: 1005, reason: '' });
+    raw.destroy();
+  });
+
+  it('reports a handler that throws as a server error; the connection stays usable', async () => {
+    const errors: Error[] = [];
+    started = await startEndpoint(
+      { mode: 'text' },
+      () => {
+        throw new Error('handler bug');
+      },
+      (server) => server.on('error', (error) => errors.push(error)),
+    );
+    const client = await PlainClient.connect(started.url);
+    await waitFor(() => errors.length === 1, { what: 'the reported error' });
+    expect(errors[0]?.message).toBe('handler bug');
+    await started.conns[0]?.send('still here');
+    await client.waitForMessages(1);
+  });
+
+  it('logs through the fastify logger at the endpoint logLevel (silent = off)', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) };
+    const { startServer } = await import('../helpers/start-server.js');
+    const s = await startServer({ logger: { level: 'info', stream } }, (server) => {
+      server.websocket('/loud', { logLevel: 'debug' }, () => undefined);
+      server.websocket('/quiet', { logLevel: 'silent' }, () => undefined);
+    });
+    try {
+      const loud = await PlainClient.connect(`${s.wsUrl}/loud`);
+      const quiet = await PlainClient.connect(`${s.wsUrl}/quiet`);
+      await waitFor(() => lines.some((l) => l.msg === 'websocket connection open'), { what: 'a log line' });
+      const opened = lines.filter((l) => l.msg === 'websocket connection open');
+      expect(opened).toHaveLength(1);
+      expect(opened[0]).toMatchObject({ endpoint: '/loud', remoteAddress: expect.stringMatching(/^127\.0\.0\.1:/) });
+      loud.ws.close();
+      quiet.ws.close();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('lives on after its handler returned, and server.close() ends it with 1001', async () => {
     started = await startEndpoint({ mode: 'text' }, () => undefined);
     const client = await PlainClient.connect(started.url);
