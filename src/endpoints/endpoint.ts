@@ -38,6 +38,10 @@ export interface EndpointHost {
   readonly log: () => Logger | undefined;
   readonly isShuttingDown: () => boolean;
   readonly onError: (error: unknown) => void;
+  /** A connection opened (e.g. to register it with the room adapter). */
+  readonly onOpen?: (conn: WebSocketConnection<never>) => void;
+  /** A connection ended (e.g. to remove it from every room). */
+  readonly onClose?: (conn: WebSocketConnection<never>) => void;
 }
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
@@ -142,7 +146,11 @@ export class WebSocketEndpoint<T = unknown> {
     const log = this.logFor(pending);
     const conn = new WebSocketConnection<T>(ws, socket, pending, this.options, log);
     this.live.add(conn);
-    void conn.done.then(() => this.live.delete(conn));
+    this.host.onOpen?.(conn as WebSocketConnection<never>);
+    void conn.done.then(() => {
+      this.live.delete(conn);
+      this.host.onClose?.(conn as WebSocketConnection<never>);
+    });
     log.debug({ protocol: conn.protocol }, 'websocket connection open');
     Promise.resolve()
       .then(() => this.handler(conn))
