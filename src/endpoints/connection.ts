@@ -217,7 +217,7 @@ export class WebSocketConnection<T = unknown> implements Member {
     const job = this.outbox.pushStream(type === 'binary', () => undefined);
     return new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
-        if (this.stateValue === 'closed') return callback(this.closedError());
+        if (this.stateValue !== 'open') return callback(this.closedError());
         job.chunks.push({ data: chunk, done: (error) => callback(error ?? null) });
         this.outbox.pump();
       },

@@ -110,7 +110,7 @@ export class Outbox {
   trimForClose(error: Error): void {
     const blocker = this.jobs.findIndex((job) => job.kind === 'stream' && !job.isEnded);
     if (blocker === -1) return;
-    for (const job of this.jobs.splice(blocker)) job.onDropped(error);
+    for (const job of this.jobs.splice(blocker)) fail(job, error);
   }
 
   /** Fails every queued entry (the connection is gone); returns how many messages were lost. */
@@ -118,10 +118,7 @@ export class Outbox {
     this.isOpen = false;
     this.stopWatchdog();
     const lost = this.jobs.splice(0);
-    for (const job of lost) {
-      job.onDropped(error);
-      if (job.kind === 'stream') for (const chunk of job.chunks.splice(0)) chunk.done(error);
-    }
+    for (const job of lost) fail(job, error);
     return lost.length;
   }
 
@@ -226,4 +223,12 @@ export class Outbox {
     this.watchdog = undefined;
     if (this.isOpen && this.isBusy()) this.hooks.onWriteFailure('timeout');
   }
+}
+
+/** Settles everything a dropped entry still owes its caller (send promises, stream callbacks). */
+function fail(job: Job, error: Error): void {
+  job.onDropped(error);
+  if (job.kind !== 'stream') return;
+  for (const chunk of job.chunks.splice(0)) chunk.done(error);
+  job.onEnd?.(error);
 }

@@ -160,6 +160,17 @@ describe('plain websocket endpoint: connection', () => {
       expect(() => conn.sendMessage('close' as never)).toThrow(/sendMessage takes/);
     });
 
+    it('a stream still open at close() fails its writes; the close goes out', async () => {
+      const { client, conn } = await pair();
+      const writer = conn.sendMessage('binary');
+      const failed = new Promise<Error>((resolve) => writer.once('error', resolve));
+      writer.write(Buffer.alloc(10));
+      await conn.close(1000);
+      writer.write(Buffer.alloc(10));
+      expect(await failed).toMatchObject({ code: 'ERR_CONN_CLOSED' });
+      expect(await client.waitForClose()).toBe(1000);
+    });
+
     it('receiveMessage yields a fragmented binary message frame by frame', async () => {
       const { client, conn } = await pair({ maxMessageBytes: 0 });
       const parts = [Buffer.alloc(100_000, 1), Buffer.alloc(100_000, 2), Buffer.alloc(100_000, 3)];
