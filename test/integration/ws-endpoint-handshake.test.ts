@@ -198,8 +198,12 @@ describe('plain websocket endpoint: handshake', () => {
       client.ws.send('shout');
       await client.waitForMessages(1);
       expect(client.texts()).toEqual(['SHOUT']);
-      client.ws.close();
-      await client.waitForClose();
+      // The switchyard of a shared app shuts down while the app still listens: 503.
+      await app.switchyard.close();
+      expect(await client.waitForClose()).toBe(1001);
+      const late = await rawUpgrade(`http://127.0.0.1:${port}/route-ws`, handshakeHeaders());
+      expect(late.status).toBe(503);
+      expect(JSON.parse(late.body)).toMatchObject({ code: 'ERR_SHUTTING_DOWN' });
     } finally {
       await app.switchyard.close();
       await app.close();
