@@ -26,6 +26,19 @@ export const ERROR_CODES = {
   ERR_HEARTBEAT_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
   ERR_INVALID_OPTION: { httpStatus: 500, closeCode: 1011 },
   ERR_HANDLER_FAILED: { httpStatus: 500, closeCode: 1011 },
+  // Plain websocket endpoints (src/endpoints/).
+  ERR_UNSUPPORTED_VERSION: { httpStatus: 426, closeCode: 1002 },
+  ERR_ACCESS_REFUSED: { httpStatus: 403, closeCode: 1008 },
+  ERR_PROTOCOL_NOT_OFFERED: { httpStatus: 500, closeCode: 1011 },
+  ERR_PROTOCOL_VIOLATION: { httpStatus: 400, closeCode: 1002 },
+  ERR_INVALID_JSON: { httpStatus: 400, closeCode: 1007 },
+  ERR_MESSAGE_TYPE: { httpStatus: 400, closeCode: 1003 },
+  ERR_TOO_LARGE: { httpStatus: 413, closeCode: 1009 },
+  ERR_STATUS_CODE: { httpStatus: 500, closeCode: 1011 },
+  ERR_CONN_CLOSED: { httpStatus: 410, closeCode: 1000 },
+  ERR_IDLE_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
+  ERR_WRITE_TIMEOUT: { httpStatus: 408, closeCode: 1011 },
+  ERR_CONNECTION_DROPPED: { httpStatus: 499, closeCode: 1006 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -20,3 +20,27 @@ export { LegacySocket } from './session/legacy-socket.js';
 export { SacSocket, PLAIN_MESSAGE_EVENT } from './sacsock/socket.js';
 export { SacSockEndpoint } from './sacsock/endpoint.js';
 export { SUBPROTOCOL as SAC_SOCK_SUBPROTOCOL } from './codecs/sac-sock.js';
+export { WebSocketEndpoint } from './endpoints/endpoint.js';
+export type { ConnectionHandler } from './endpoints/endpoint.js';
+export { WebSocketConnection, MAX_WAITING_SENDS } from './endpoints/connection.js';
+export type { CloseInfo, CloseStatus, ConnectionState, ReceivedMessage } from './endpoints/connection.js';
+export {
+  MessageTypeError,
+  TooLargeError,
+  StatusCodeError,
+  Status,
+  messageTypeName,
+  isSendableCloseCode,
+} from './endpoints/errors.js';
+export type { MessageType } from './endpoints/errors.js';
+export { ENDPOINT_DEFAULTS } from './endpoints/options.js';
+export type {
+  AcceptHook,
+  AcceptResult,
+  ChannelMode,
+  InvalidMessagePolicy,
+  WebSocketEndpointOptions,
+} from './endpoints/options.js';
+export type { AllowedOrigin } from './endpoints/origin-pattern.js';
+export type { PendingConnection } from './endpoints/pending.js';
+export type { WebSocketRouteOption } from './endpoints/fastify-route.js';

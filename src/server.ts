@@ -11,6 +11,9 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { WebSocketServer } from 'ws';
+import { WebSocketEndpoint, type ConnectionHandler } from './endpoints/endpoint.js';
+import { mountWebSocketRoutes } from './endpoints/fastify-route.js';
+import type { WebSocketEndpointOptions } from './endpoints/options.js';
 import { RealtimeError } from './errors.js';
 import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './legacy.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
@@ -56,6 +59,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   app: FastifyInstance | undefined;
   private readonly wss: WebSocketServer;
   private readonly upgradeRoutes: UpgradeRoute[] = [];
+  private readonly endpoints: Array<{ shutdown(): void }> = [];
   private readonly legacy: LegacyContext;
   /** Room membership and fan-out of every connection, whatever its protocol. */
   readonly adapter: Adapter;
@@ -252,6 +256,28 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     this.upgradeRoutes.push(route);
   }
 
+  /**
+   * Mounts a plain RFC 6455 endpoint at `path` (exact pathname), on the same HTTP server as
+   * the legacy resource. `handler` runs once per accepted connection.
+   */
+  websocket<T = unknown>(
+    path: string,
+    options: WebSocketEndpointOptions<T>,
+    handler: ConnectionHandler<T>,
+  ): WebSocketEndpoint<T> {
+    const endpoint = new WebSocketEndpoint<T>(path, options, handler, {
+      log: () => this.log,
+      isShuttingDown: () => this.isShuttingDown,
+      onError: (error) => this.reportError(error),
+      // Plain connections are Members: rooms, roomcasts and broadcasts reach them.
+      onOpen: (conn) => this.addMember(conn),
+      onClose: (conn) => this.removeMember(conn),
+    });
+    this.endpoints.push(endpoint);
+    this.addUpgradeRoute(endpoint);
+    return endpoint;
+  }
+
   // ── Lifecycle ─────────────────────────────────────────────────────────────────────────
 
   /** Mounts the routes and the upgrade handler on a fastify instance. */
@@ -284,6 +310,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         },
       });
     });
+    mountWebSocketRoutes(app, (path, options, handler) => this.websocket(path, options, handler));
     app.server.on('upgrade', this.onUpgrade);
     const removeSignalHandlers = this.options.handleSignals ? this.installSignalHandlers(app) : () => undefined;
     app.addHook('onClose', async () => {
@@ -349,6 +376,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     );
     for (const conn of [...this.registry.values()]) conn.shutdown();
     if (this.sacSock !== undefined) closed.push(this.sacSock.shutdown());
+    for (const endpoint of this.endpoints) endpoint.shutdown();
     // Every websocket has been sent its close; it is done when the client has answered it.
     for (const socket of this.upgradedSockets) closed.push(new Promise((resolve) => socket.once('close', resolve)));
     let timer: NodeJS.Timeout | undefined;
