@@ -10,6 +10,8 @@ import type { Transport, TransportName, WriteResult } from '../../src/transports
 export class FakeTransport implements Transport {
   readonly payloads: string[] = [];
   isClosed = false;
+  /** The peer is gone but the transport has not noticed yet: writes answer 'closed'. */
+  isGone = false;
   closeCode: number | undefined;
   closeReason: string | undefined;
   /** What the next writes answer while open. */
@@ -22,7 +24,7 @@ export class FakeTransport implements Transport {
   ) {}
 
   write(payload: string): WriteResult {
-    if (this.isClosed) return 'closed';
+    if (this.isClosed || this.isGone) return 'closed';
     this.payloads.push(payload);
     if (!this.persistent) this.end();
     return this.mode;
