@@ -165,7 +165,9 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       });
     });
     app.server.on('upgrade', this.onUpgrade);
-    app.addHook('onClose', async () => {
+    // preClose, not onClose: the HTTP server's close() waits for every socket, upgraded
+    // websockets included, so sessions must end before it, or app.close() never returns.
+    app.addHook('preClose', async () => {
       app.server.off('upgrade', this.onUpgrade);
       this.shutdownSessions();
     });
