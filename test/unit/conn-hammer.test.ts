@@ -113,7 +113,7 @@ afterEach(() => {
 });
 
 describe('Conn: seeded random attach/detach/send/close', () => {
-  const seeds = Array.from({ length: 40 }, (_, i) => 1000 + i);
+  const seeds = Array.from({ length: Number(process.env.HAMMER_SEEDS ?? 40) }, (_, i) => 1000 + i);
   it.each(seeds)("seed %i, policy 'refuse'", (seed) => hammer(seed, 'refuse'));
   it.each(seeds)("seed %i, policy 'close'", (seed) => hammer(seed, 'close'));
 });
