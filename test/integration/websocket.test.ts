@@ -98,7 +98,7 @@ describe('websocket transport', () => {
   });
 
   it('keeps an answering client across several heartbeats', async () => {
-    const server = await echoServer({ heartbeatIntervalMs: 40, heartbeatTimeoutMs: 200 });
+    const server = await echoServer({ heartbeatIntervalMs: 40, heartbeatTimeoutMs: 1_000 });
     const client = await connect();
     echoHeartbeats(client);
     await client.nextMessage((m) => m.type === 'heartbeat' && m.data === '3', 3_000);
