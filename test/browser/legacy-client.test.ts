@@ -111,11 +111,15 @@ describe.each(['websocket', 'xhr-polling'])('the real 0.6 client over %s', (tran
 
   it('stays connected across several heartbeat intervals', async () => {
     await startEchoServer();
-    // What the browser's websocket sends: the client's heartbeat echoes among it.
+    // What the browser sends: heartbeat echoes over its websocket, poll requests otherwise.
     const sentFrames: string[] = [];
-    const page = await connectedPage(transport, (p) =>
-      p.on('websocket', (ws) => ws.on('framesent', (frame) => sentFrames.push(String(frame.payload)))),
-    );
+    const polls: string[] = [];
+    const page = await connectedPage(transport, (p) => {
+      p.on('websocket', (ws) => ws.on('framesent', (frame) => sentFrames.push(String(frame.payload))));
+      p.on('requestfinished', (request) => {
+        if (/\/xhr-polling\/[0-9A-Za-z]{16}\/\d+$/.test(request.url())) polls.push(request.url());
+      });
+    });
     await waitFor(() => conns.length === 1);
     if (transport === 'websocket') {
       // Heartbeats run on streaming transports; ~h~<n+1> is sent only after ~h~<n> was echoed.
@@ -123,8 +127,8 @@ describe.each(['websocket', 'xhr-polling'])('the real 0.6 client over %s', (tran
       await waitFor(() => echoes().length >= 3, { timeoutMs: 5_000, what: 'three heartbeat echoes' });
       expect(echoes().slice(0, 3)).toEqual(['~m~4~m~~h~1', '~m~4~m~~h~2', '~m~4~m~~h~3']);
     } else {
-      // No heartbeats on polling; polls cycle every pollDurationMs. Wait out several of them.
-      await new Promise((resolve) => setTimeout(resolve, 3 * (TIMING.pollDurationMs ?? 0)));
+      // No heartbeats on polling: the polls themselves, each held pollDurationMs, keep it alive.
+      await waitFor(() => polls.length >= 3, { timeoutMs: 5_000, what: 'three polls answered' });
     }
     expect(disconnects).toEqual([]);
     await page.evaluate(() => (window as unknown as TestWindow).socket.send('still here'));
@@ -134,7 +138,7 @@ describe.each(['websocket', 'xhr-polling'])('the real 0.6 client over %s', (tran
 
   it('receives a broadcast in three pages at once', async () => {
     const { server } = await startEchoServer();
-    const three = [await connectedPage(transport), await connectedPage(transport), await connectedPage(transport)];
+    const three = await Promise.all([connectedPage(transport), connectedPage(transport), connectedPage(transport)]);
     await waitFor(() => conns.length === 3);
     expect(server.broadcast({ news: 'for all 😀' })).toEqual({ delivered: 3, refused: 0 });
     for (const page of three) expect(await waitForReceived(page, 1)).toEqual([{ news: 'for all 😀' }]);
