@@ -44,6 +44,23 @@ function enabledModule(context: LegacyContext, name: string): TransportModule | 
 }
 
 /**
+ * Whether the request's Origin passes. Chromium sends Origin on same-origin POSTs and
+ * websocket handshakes too (§7 of the protocol reference), so an Origin naming the very host
+ * the request was sent to is always allowed: a page served by this server must work
+ * whatever the `origins` list says.
+ */
+function isOriginOk(context: LegacyContext, req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  return isOriginAllowed(context.originRules, origin) || isSameOrigin(origin, req.headers.host);
+}
+
+function isSameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined || host === undefined) return false;
+  const target = URL.canParse(origin) ? new URL(origin) : null;
+  return target !== null && target.host !== '' && target.host === host.toLowerCase();
+}
+
+/**
  * The checks every legacy request passes, in order; null when it may go on. While the
  * server shuts down only new sessions are refused: polls and sends of existing ones still
  * come through, so their queues can drain.
@@ -52,7 +69,7 @@ async function admit(context: LegacyContext, req: IncomingMessage, sessionId: st
   if (context.isShuttingDown() && sessionId === '') {
     return new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
   }
-  if (!isOriginAllowed(context.originRules, req.headers.origin)) {
+  if (!isOriginOk(context, req)) {
     return new RealtimeError('ERR_ORIGIN_REFUSED', 'this origin is not allowed');
   }
   const authorize = context.options.authorize;
@@ -103,8 +120,7 @@ export async function handleLegacyHttp(
       Allow: ALLOWED_METHODS,
     });
   }
-  const origin = req.headers.origin;
-  const cors = isOriginAllowed(context.originRules, origin) ? corsHeaders(origin) : {};
+  const cors = isOriginOk(context, req) ? corsHeaders(req.headers.origin) : {};
   if (method === 'OPTIONS') return answerPreflight(req, res, cors);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return sendError(res, refusal, cors);
@@ -114,6 +130,9 @@ export async function handleLegacyHttp(
   }
   const invalid = module.validate?.(route) ?? null;
   if (invalid !== null) return sendError(res, invalid, cors);
+  // The client may have gone while the authorization hook ran: a session made or a poll
+  // attached now would wait on a response nobody reads.
+  if (res.destroyed) return;
   const conn =
     route.sessionId === ''
       ? context.registry.create(module.name, remoteAddressOf(req))

@@ -38,8 +38,9 @@ export function routeLegacy(resource: string, url: string): LegacyRoute | null {
   const tail = path.slice(prefix.length);
   if (CLIENT_FILES.has(tail)) return { kind: 'client-file', file: tail };
   const parts = tail.split('/');
+  // An empty transport (`/socket.io/`) stays ours: it is answered 404 ERR_UNKNOWN_TRANSPORT
+  // with a JSON body like any other unknown transport.
   const transport = parts[0] ?? '';
-  if (transport === '') return null;
   return { kind: 'transport', transport, sessionId: parts[1] ?? '', rest: parts.slice(2) };
 }
 

@@ -313,7 +313,9 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     mountWebSocketRoutes(app, (path, options, handler) => this.websocket(path, options, handler));
     app.server.on('upgrade', this.onUpgrade);
     const removeSignalHandlers = this.options.handleSignals ? this.installSignalHandlers(app) : () => undefined;
-    app.addHook('onClose', async () => {
+    // preClose, not onClose: the HTTP server's close() waits for every socket, upgraded
+    // websockets included, so sessions must end before it, or app.close() never returns.
+    app.addHook('preClose', async () => {
       removeSignalHandlers();
       // Mounted on an application's app: its close() ends us too. Polls can no longer
       // reach us then, so call server.close() first for a full drain.

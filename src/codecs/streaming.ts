@@ -87,8 +87,16 @@ function advanceCodePoints(text: string, from: number, count: number): number {
   return i;
 }
 
-/** Longest TYPE or LENGTH field accepted. */
+/** Most digits in a TYPE or LENGTH field. */
 const MAX_NUMBER_DIGITS = 15;
+
+/**
+ * Longest TYPE or LENGTH field waited on before its ":". Like madari, a field is checked
+ * only once its ":" has arrived, so the start of a next frame that is still arriving stays
+ * pending instead of failing (vector sios-dec-089); the cap keeps junk from being buffered
+ * without end.
+ */
+const MAX_FIELD_LENGTH = 64;
 
 type Parsed =
   | { readonly state: 'message'; readonly message: StreamingMessage; readonly end: number }
@@ -101,18 +109,17 @@ function fail(message: string, code: 'ERR_MALFORMED_FRAME' | 'ERR_FRAME_TOO_LARG
 
 /** Reads a decimal field ending in ":" from `from`. */
 function readNumber(input: string, from: number, what: string): { value: number; next: number } | Parsed {
-  let i = from;
-  while (i < input.length && i - from <= MAX_NUMBER_DIGITS) {
-    const code = input.charCodeAt(i);
-    if (code === 58 /* : */) {
-      if (i === from) return fail(`${what} missing`);
-      return { value: Number(input.slice(from, i)), next: i + 1 };
-    }
-    if (code < 48 || code > 57) return fail(`${what} is not a decimal number`);
-    i++;
+  let colon = from;
+  while (colon < input.length && input.charCodeAt(colon) !== 58 /* : */) {
+    if (colon - from >= MAX_FIELD_LENGTH) return fail(`${what} is not a decimal number`);
+    colon++;
   }
-  if (i - from > MAX_NUMBER_DIGITS) return fail(`${what} has too many digits`);
-  return { state: 'incomplete' };
+  if (colon === input.length) return { state: 'incomplete' };
+  const field = input.slice(from, colon);
+  if (field === '') return fail(`${what} missing`);
+  if (!/^[0-9]+$/.test(field)) return fail(`${what} is not a decimal number`);
+  if (field.length > MAX_NUMBER_DIGITS) return fail(`${what} has too many digits`);
+  return { value: Number(field), next: colon + 1 };
 }
 
 function parseAnnotated(body: string): { data: string; annotations: Record<string, string> } | Parsed {

@@ -264,9 +264,12 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
 
   private open(transport: Transport): void {
     this.stateValue = 'open';
-    let payload = this.options.codec.encodeHandshake(this.sessionId);
-    if (this.queue !== null && this.queue.length > 0) payload += this.queue.drain().frames.join('');
-    if (transport.write(payload) === 'buffered' && this.current === transport) this.isBackpressured = true;
+    const queued = this.queue !== null && this.queue.length > 0 ? this.queue.drain() : null;
+    const handshake = this.options.codec.encodeHandshake(this.sessionId);
+    const result = transport.write(queued === null ? handshake : handshake + queued.frames.join(''));
+    // A transport gone before it took anything keeps the queue for the next attach.
+    if (result === 'closed' && queued !== null) this.queue?.unshift(queued.frames, queued.bytes);
+    if (result === 'buffered' && this.current === transport) this.isBackpressured = true;
     this.hooks.onOpen(this);
   }
 
@@ -343,16 +346,15 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** @internal timer callback */
   heartbeatDue(): void {
     this.timer = null;
+    const transport = this.current;
+    if (transport === null) return;
     this.heartbeatCounter++;
     this.awaitedHeartbeat = this.heartbeatCounter;
-    const result = this.sendFrame(
-      this.options.codec.encodeHeartbeat(this.heartbeatCounter),
-      0, // heartbeats are tiny and must not be refused by the byte bound alone
-    );
-    if (!result.ok) {
-      this.close('queue-overflow', result.error);
-      return;
-    }
+    // Straight to the transport, never through the queue: a heartbeat may overtake queued
+    // messages (the client echoes it whenever it arrives), it is never counted as a lost
+    // message, and a peer that reads nothing fails to answer it and is closed.
+    const result = transport.write(this.options.codec.encodeHeartbeat(this.heartbeatCounter));
+    if (result === 'buffered' && this.current === transport) this.isBackpressured = true;
     if (this.options.heartbeatTimeoutMs > 0) this.setTimer(missHeartbeat, this.options.heartbeatTimeoutMs);
   }
 

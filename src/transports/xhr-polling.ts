@@ -31,7 +31,13 @@ export class PollTransport implements Transport {
   }
 
   write(payload: string): WriteResult {
-    if (this.isDone || this.res.destroyed) return 'closed';
+    if (this.isDone) return 'closed';
+    if (this.res.destroyed) {
+      // The client went away, possibly before this poll was attached (its 'close' event
+      // then came too early to be heard): detach now, or the session would wait on it forever.
+      this.finish();
+      return 'closed';
+    }
     const body = this.wrap(payload);
     this.res.writeHead(200, { ...this.headers, 'Content-Length': Buffer.byteLength(body) });
     this.res.end(body);

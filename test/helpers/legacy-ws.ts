@@ -9,10 +9,13 @@ import { waitFor } from './wait-for.js';
  */
 export class LegacyWsClient {
   readonly messages: InboundMessage[] = [];
+  /** Every websocket message as it arrived, undecoded. */
+  readonly payloads: string[] = [];
   sessionId = '';
   closeCode: number | undefined;
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
+      this.payloads.push(data.toString());
       const result = decode(data.toString());
       if (!result.ok) throw result.error;
       for (const message of result.value) {
@@ -31,11 +34,25 @@ export class LegacyWsClient {
     return client;
   }
 
+  /** Re-attaches to a live session (`/socket.io/websocket/<sessionId>`): no id frame comes. */
+  static async reattach(url: string, sessionId: string): Promise<LegacyWsClient> {
+    const client = new LegacyWsClient(new WebSocket(url));
+    client.sessionId = sessionId;
+    await new Promise<void>((resolve, reject) => {
+      client.ws.once('open', () => resolve());
+      client.ws.once('error', reject);
+    });
+    return client;
+  }
+
   send(payload: string): void {
     this.ws.send(payload);
   }
 
-  async nextMessage(predicate: (m: InboundMessage) => boolean = () => true, timeoutMs = 5_000): Promise<InboundMessage> {
+  async nextMessage(
+    predicate: (m: InboundMessage) => boolean = () => true,
+    timeoutMs = 5_000,
+  ): Promise<InboundMessage> {
     let found: InboundMessage | undefined;
     await waitFor(
       () => {
