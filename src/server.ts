@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifySer
 import fastifyPlugin from 'fastify-plugin';
 import { WebSocketServer } from 'ws';
 import { RealtimeError } from './errors.js';
+import { FlashPolicyService } from './flash-policy.js';
 import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './legacy.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { parseOrigins } from './origins.js';
@@ -55,6 +56,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   private readonly wss: WebSocketServer;
   private readonly upgradeRoutes: UpgradeRoute[] = [];
   private readonly legacy: LegacyContext;
+  private readonly flashPolicy: FlashPolicyService | undefined;
   private isShuttingDown = false;
   private log: Logger | undefined;
   private ownsApp = false;
@@ -85,6 +87,9 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       isShuttingDown: () => this.isShuttingDown,
       onInternalError: (error, conn) => this.reportError(error, conn),
     };
+    if (this.options.transports.includes('flashsocket')) {
+      this.flashPolicy = new FlashPolicyService(this.legacy.originRules, this.options.flashPolicyPort, () => this.log);
+    }
     // Rejections of async listeners (captureRejections) end up here, not as crashes.
     Object.defineProperty(this, EventEmitter.captureRejectionSymbol, {
       value: (error: unknown, _event: unknown, ...args: unknown[]) => this.reportError(error, args.find(isConn)),
@@ -165,9 +170,11 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       });
     });
     app.server.on('upgrade', this.onUpgrade);
+    this.flashPolicy?.install(app.server);
     app.addHook('onClose', async () => {
       app.server.off('upgrade', this.onUpgrade);
       this.shutdownSessions();
+      await this.flashPolicy?.close();
     });
   };
 
@@ -185,6 +192,11 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     if (address == null) throw new Error('the server is not listening');
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `http://${host}:${address.port}`;
+  }
+
+  /** The port of the separate Flash policy listener while it listens (see `flashPolicyPort`). */
+  get flashPolicyPort(): number | undefined {
+    return this.flashPolicy?.listeningPort;
   }
 
   get httpServer(): HttpServer | undefined {
