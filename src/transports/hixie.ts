@@ -58,6 +58,8 @@ export function acceptHixie(
   });
   driver.on('error', () => undefined);
   socket.on('data', (chunk: Buffer) => driver.parse(chunk));
+  // Upgraded sockets of Node's HTTP server allow half-open; a client's FIN ends ours too.
+  socket.once('end', () => socket.end());
   socket.on('close', () => {
     if (transport !== null) transport.onClosed();
     else driver.close();

@@ -190,8 +190,9 @@ export class JsonpClient extends LegacyClient {
     super(baseUrl);
   }
 
-  static start(baseUrl: string, index = 0): JsonpClient {
+  static start(baseUrl: string, index = 0, sessionId = ''): JsonpClient {
     const client = new JsonpClient(baseUrl, index);
+    client.sessionId = sessionId;
     void client.loop();
     return client;
   }
