@@ -33,7 +33,13 @@ describe.each(Object.keys(TRANSPORTS))('legacy transport %s', (name) => {
   let client: LegacyClient;
   const open = async () => {
     started = await startServer(
-      { heartbeatIntervalMs: HEARTBEAT_MS, heartbeatTimeoutMs: 400, pollDurationMs: 300, reconnectWindowMs: 1_000 },
+      {
+        flashPolicyPort: false,
+        heartbeatIntervalMs: HEARTBEAT_MS,
+        heartbeatTimeoutMs: 400,
+        pollDurationMs: 300,
+        reconnectWindowMs: 1_000,
+      },
       (s) => s.onMessage((conn, data) => conn.send(data)),
     );
     client = await (TRANSPORTS[name] as (url: string) => Promise<LegacyClient>)(started.baseUrl);
