@@ -67,7 +67,11 @@ export abstract class LegacyClient {
 }
 
 /** POSTs `data=<payload>` form-encoded; resolves with the status. */
-export async function postSend(url: string, payload: string, encode = encodeURIComponent): Promise<number> {
+export async function postSend(
+  url: string,
+  payload: string,
+  encode: (text: string) => string = encodeURIComponent,
+): Promise<number> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' },
