@@ -18,6 +18,9 @@ export function isHixieRequest(req: IncomingMessage): boolean {
   return req.headers['sec-websocket-version'] === undefined && req.headers['sec-websocket-key'] === undefined;
 }
 
+/** How long the handshake may take, key3 included. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 export interface HixieHandshake {
   req: IncomingMessage;
   socket: Duplex;
@@ -37,11 +40,14 @@ export function acceptHixie(
   highWaterMarkBytes: number,
 ): void {
   const driver = websocketDriver.http(req, { maxLength: maxPayloadBytes });
+  // A hixie-76 client that never sends its 8-byte key3 would hold the socket forever.
+  const handshakeTimer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
   driver.io.on('data', (chunk: Buffer) => {
     if (socket.writable) socket.write(chunk);
   });
   let transport: HixieTransport | null = null;
   driver.on('open', () => {
+    clearTimeout(handshakeTimer);
     const conn = onOpen(driver);
     if (conn === null) {
       driver.close();
@@ -56,11 +62,13 @@ export function acceptHixie(
     socket.end();
     if (transport !== null) transport.onClosed();
   });
+  // Protocol errors are followed by 'close', which ends the socket; nothing more to do here.
   driver.on('error', () => undefined);
   socket.on('data', (chunk: Buffer) => driver.parse(chunk));
   // Upgraded sockets of Node's HTTP server allow half-open; a client's FIN ends ours too.
   socket.once('end', () => socket.end());
   socket.on('close', () => {
+    clearTimeout(handshakeTimer);
     if (transport !== null) transport.onClosed();
     else driver.close();
   });

@@ -289,3 +289,24 @@ describe('streams under POST load', () => {
     for (const text of texts) expect(await client.nextMessage()).toEqual({ type: 'text', data: text });
   });
 });
+
+describe.each(STREAMS)('backpressure on %s', (transport) => {
+  it('queues while the reader is stalled, then delivers everything in order', async () => {
+    await echoServer({ maxQueueMessages: 100_000, maxQueueBytes: 64 * 1024 * 1024 });
+    const client = track(await StreamClient.open(started.baseUrl, transport));
+    const sessionId = await client.waitForSession();
+    const conn = started.server.getConn(sessionId);
+    client.response?.pause();
+    const chunk = 'x'.repeat(4096);
+    let sent = 0;
+    // Write until the response reports backpressure and the session starts queueing.
+    for (; sent < 20_000 && (conn?.queuedMessages ?? 0) === 0; sent++) conn?.send(`${sent} ${chunk}`);
+    expect(conn?.queuedMessages).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) conn?.send(`${sent++} ${chunk}`);
+    client.response?.resume();
+    await waitFor(() => client.messages.length >= sent, { timeoutMs: 15_000, what: 'every message' });
+    const numbers = client.messages.map((m) => Number(String(m.data).split(' ')[0]));
+    expect(numbers).toEqual(Array.from({ length: sent }, (_, i) => i));
+    expect(conn?.queuedMessages).toBe(0);
+  });
+});
