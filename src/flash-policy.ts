@@ -118,7 +118,15 @@ export class FlashPolicyService {
     this.httpServer?.off('clientError', this.onClientError);
     const listener = this.listener;
     this.listener = null;
-    if (listener !== null) await new Promise<void>((resolve) => listener.close(() => resolve()));
+    if (listener === null) return;
+    // A bind still under way would otherwise complete after close and hold the port.
+    if (!listener.listening) {
+      await new Promise<void>((resolve) => {
+        listener.once('listening', resolve);
+        listener.once('error', () => resolve());
+      });
+    }
+    if (listener.listening) await new Promise<void>((resolve) => listener.close(() => resolve()));
   }
 
   private readonly onClientError = (error: Error, socket: Duplex): void => {

@@ -275,7 +275,7 @@ export class HixieClient extends LegacyClient {
   head = '';
   private readonly socket: Socket;
   private received = Buffer.alloc(0);
-  private isOpen = false;
+  isOpen = false;
 
   private constructor(
     baseUrl: string,
@@ -302,9 +302,12 @@ export class HixieClient extends LegacyClient {
     this.socket.on('error', () => undefined);
   }
 
-  static async connect(baseUrl: string, path: string, draft: 75 | 76 = 76): Promise<HixieClient> {
+  /** With `sessionId`, re-attaches to that session (`path` must then end in it). */
+  static async connect(baseUrl: string, path: string, draft: 75 | 76 = 76, sessionId = ''): Promise<HixieClient> {
     const client = new HixieClient(baseUrl, path, draft);
-    await client.waitForSession();
+    client.sessionId = sessionId;
+    if (sessionId === '') await client.waitForSession();
+    else await waitFor(() => client.isOpen, { what: 'the handshake' });
     return client;
   }
 
