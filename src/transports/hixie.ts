@@ -34,18 +34,16 @@ export interface HixieHandshake {
  * Runs the handshake on the raw socket. A bad one (wrong keys, say) is answered 400 by
  * the driver and the socket is ended; no session is made before it completes.
  */
-export function acceptHixie(
-  { req, socket, head, maxPayloadBytes, onOpen }: HixieHandshake,
-  name: TransportName,
-  highWaterMarkBytes: number,
-): void {
+export function acceptHixie(handshake: HixieHandshake, name: TransportName, highWaterMarkBytes: number): void {
+  const { req, socket, head, maxPayloadBytes, onOpen } = handshake;
   const driver = websocketDriver.http(req, { maxLength: maxPayloadBytes });
   // A hixie-76 client that never sends its 8-byte key3 would hold the socket forever.
   const handshakeTimer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
-  driver.io.on('data', (chunk: Buffer) => {
-    if (socket.writable) socket.write(chunk);
-  });
   let transport: HixieTransport | null = null;
+  connectDriver(driver, socket, () => {
+    clearTimeout(handshakeTimer);
+    transport?.onClosed();
+  });
   driver.on('open', () => {
     clearTimeout(handshakeTimer);
     const conn = onOpen(driver);
@@ -57,24 +55,30 @@ export function acceptHixie(
     transport = new HixieTransport(name, driver, socket, conn, highWaterMarkBytes);
     conn.attach(transport);
   });
-  // Draft sockets have no close code; a protocol error or an oversized message ends here too.
-  driver.on('close', () => {
-    socket.end();
-    if (transport !== null) transport.onClosed();
-  });
-  // Protocol errors are followed by 'close', which ends the socket; nothing more to do here.
-  driver.on('error', () => undefined);
-  socket.on('data', (chunk: Buffer) => driver.parse(chunk));
-  // Upgraded sockets of Node's HTTP server allow half-open; a client's FIN ends ours too.
-  socket.once('end', () => socket.end());
-  socket.on('close', () => {
-    clearTimeout(handshakeTimer);
-    if (transport !== null) transport.onClosed();
-    else driver.close();
-  });
   // The hixie-76 key3 (8 bytes) usually arrives with the headers, in `head`.
   if (head.length > 0) driver.parse(head);
   driver.start();
+}
+
+/** Bytes both ways between driver and socket; `onEnded` once either side is done. */
+function connectDriver(driver: Driver, socket: Duplex, onEnded: () => void): void {
+  driver.io.on('data', (chunk: Buffer) => {
+    if (socket.writable) socket.write(chunk);
+  });
+  socket.on('data', (chunk: Buffer) => driver.parse(chunk));
+  // Draft sockets have no close code; a protocol error or an oversized message ends here too.
+  driver.on('close', () => {
+    socket.end();
+    onEnded();
+  });
+  // Protocol errors are followed by 'close', which ends the socket; nothing more to do here.
+  driver.on('error', () => undefined);
+  // Upgraded sockets of Node's HTTP server allow half-open; a client's FIN ends ours too.
+  socket.once('end', () => socket.end());
+  socket.on('close', () => {
+    driver.close();
+    onEnded();
+  });
 }
 
 export class HixieTransport implements Transport {
