@@ -27,7 +27,7 @@ export interface HixieHandshake {
   head: Buffer;
   maxPayloadBytes: number;
   /** Called once the handshake is complete; returns the session to attach, or null to close. */
-  onOpen(driver: Driver): Conn | null;
+  onOpen(): Conn | null;
 }
 
 /**
@@ -46,7 +46,7 @@ export function acceptHixie(handshake: HixieHandshake, name: TransportName, high
   });
   driver.on('open', () => {
     clearTimeout(handshakeTimer);
-    const conn = onOpen(driver);
+    const conn = onOpen();
     if (conn === null) {
       driver.close();
       socket.end();
@@ -81,7 +81,7 @@ function connectDriver(driver: Driver, socket: Duplex, onEnded: () => void): voi
   });
 }
 
-export class HixieTransport implements Transport {
+class HixieTransport implements Transport {
   readonly persistent = true;
   private isClosed = false;
   private isWaitingForDrain = false;

@@ -7,16 +7,18 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransportName } from '../../src/transports/types.js';
 import { launchChromium } from './browser.js';
-import { openLegacyPage, serveLegacyPages, type LegacyPage } from './legacy-page.js';
+import { openLegacyPage, serveLegacyPages, type LegacyPage, type PageTraffic } from './legacy-page.js';
 import { startServer, type StartedServer } from './start-server.js';
 import { waitFor } from './wait-for.js';
 
 const HEARTBEAT_MS = 200;
+const POLLING: readonly TransportName[] = ['xhr-polling', 'jsonp-polling'];
 
 export function describeLegacyTransportInBrowser(transport: TransportName): void {
   describe(`the 0.6.18 client in Chromium over ${transport}`, () => {
     let browser: Browser;
     let started: StartedServer;
+    let traffic: PageTraffic;
     const pages: LegacyPage[] = [];
     const open = async () => {
       const page = await openLegacyPage(browser, started.baseUrl, transport);
@@ -27,9 +29,9 @@ export function describeLegacyTransportInBrowser(transport: TransportName): void
     beforeAll(async () => {
       browser = await launchChromium();
       started = await startServer(
-        { flashPolicyPort: false, heartbeatIntervalMs: HEARTBEAT_MS, heartbeatTimeoutMs: 600, pollDurationMs: 400 },
+        { flashPolicyPort: false, heartbeatIntervalMs: HEARTBEAT_MS, heartbeatTimeoutMs: 1_500, pollDurationMs: 300 },
         (server) => {
-          serveLegacyPages(server);
+          traffic = serveLegacyPages(server);
           server.onMessage((conn, data) => conn.send(data));
         },
       );
@@ -62,12 +64,17 @@ export function describeLegacyTransportInBrowser(transport: TransportName): void
       await page.expectMessage({ nested: { list: [1, 'два', '😀'] } });
     });
 
-    it('keeps its session across several heartbeat periods (or empty polls)', async () => {
+    it('keeps its session across several heartbeats (or empty polls)', async () => {
       const page = await open();
       const conn = started.server.getConn(page.sessionId);
-      // Longer than heartbeat + deadline several times over: only answered heartbeats (or,
-      // on polling, polls that keep coming back) keep the session open this long.
-      await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS * 8));
+      if (POLLING.includes(transport)) {
+        // No heartbeats on polling (§6.3): several empty polls, each followed by the next.
+        await waitFor(() => traffic.getsOf(page.sessionId) >= 4, { timeoutMs: 8_000, what: 'four polls' });
+      } else {
+        // Heartbeat n+1 is sent only once n was echoed, so a fourth proves three echoes.
+        await waitFor(async () => (await page.heartbeats()).length >= 4, { timeoutMs: 8_000, what: 'heartbeats' });
+        expect((await page.heartbeats()).slice(0, 4)).toEqual(['1', '2', '3', '4']);
+      }
       expect(conn?.state).toBe('open');
       expect(await page.events()).toEqual(['connect']);
       await page.send('after the wait');

@@ -26,12 +26,21 @@ ${shim === undefined ? '' : `<script src="/legacy-test/shims/${shim}"></script>`
 <script>
   window.received = [];
   window.events = [];
+  window.heartbeats = [];
   window.startSocket = function () {
     var socket = new io.Socket(location.hostname, {
       port: location.port, transports: [${JSON.stringify(transport)}],
       rememberTransport: false, reconnect: false
     });
-    socket.on('connect', function () { events.push('connect'); });
+    socket.on('connect', function () {
+      events.push('connect');
+      // Observe (not change) the client's own heartbeat handling: it echoes each one.
+      var onHeartbeat = socket.transport.onHeartbeat;
+      socket.transport.onHeartbeat = function (number) {
+        heartbeats.push(number);
+        return onHeartbeat.apply(this, arguments);
+      };
+    });
     socket.on('disconnect', function () { events.push('disconnect'); });
     socket.on('message', function (message) { received.push(message); });
     socket.connect();
@@ -41,10 +50,21 @@ ${shim === undefined ? '' : `<script src="/legacy-test/shims/${shim}"></script>`
 </body></html>`;
 }
 
+/** What the test server saw of the pages' requests. */
+export interface PageTraffic {
+  /** GET requests carrying this session id (polls, for the polling transports). */
+  getsOf(sessionId: string): number;
+}
+
 /** Adds the page and shim routes to a server made by createServer (call before listen). */
-export function serveLegacyPages(server: Switchyard): void {
+export function serveLegacyPages(server: Switchyard): PageTraffic {
   const app = server.app;
   if (app === undefined) throw new Error('serveLegacyPages needs a server made by createServer()');
+  const gets: string[] = [];
+  // A second 'request' listener only looks; fastify's own answers the request.
+  app.server.on('request', (req) => {
+    if (req.method === 'GET' && req.url !== undefined) gets.push(req.url);
+  });
   app.get<{ Params: { transport: string } }>('/legacy-test/page/:transport', async (request, reply) => {
     return reply.type('text/html; charset=utf-8').send(pageHtml(request.params.transport as TransportName));
   });
@@ -54,6 +74,7 @@ export function serveLegacyPages(server: Switchyard): void {
     const body = readFileSync(new URL(`../browser/shims/${file}`, import.meta.url));
     return reply.type('text/javascript; charset=utf-8').send(body);
   });
+  return { getsOf: (sessionId) => gets.filter((url) => url.includes(`/${sessionId}/`)).length };
 }
 
 /** A page connected over `transport`, with what it received and the session id it got. */
@@ -62,6 +83,8 @@ export interface LegacyPage {
   readonly sessionId: string;
   received(): Promise<unknown[]>;
   events(): Promise<string[]>;
+  /** Heartbeat numbers the client received (and echoed), in order. */
+  heartbeats(): Promise<string[]>;
   send(value: unknown): Promise<void>;
   /** Waits until the page has received `expected` (deep equality) and takes it out. */
   expectMessage(expected: unknown): Promise<void>;
@@ -98,6 +121,7 @@ export async function openLegacyPage(browser: Browser, baseUrl: string, transpor
     sessionId,
     received,
     events: () => page.evaluate(() => (window as unknown as { events: string[] }).events.slice()),
+    heartbeats: () => page.evaluate(() => (window as unknown as { heartbeats: string[] }).heartbeats.slice()),
     send: (value) =>
       page.evaluate((v) => (window as unknown as { socket: { send(v: unknown): void } }).socket.send(v), value),
     async expectMessage(expected) {
