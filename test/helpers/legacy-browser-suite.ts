@@ -49,7 +49,7 @@ export function describeLegacyTransportInBrowser(transport: TransportName): void
         'hello',
         'héllo 日本 😀',
         'a~m~b',
-        '</script><script>window.pwned=1</script>',
+        '</script><script>top.pwned=1</script>',
         'x\u2028y\u2029z',
       ]) {
         await page.send(text);
