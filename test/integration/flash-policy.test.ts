@@ -6,6 +6,7 @@ import { createServer as createTcpServer, connect, type Server } from 'node:net'
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { flashPolicy, POLICY_REQUEST } from '../../src/flash-policy.js';
+import { resolveOptions } from '../../src/options.js';
 import { parseOrigins } from '../../src/origins.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -103,6 +104,10 @@ describe('Flash socket policy', () => {
     expect(started.server.flashPolicyPort).toBeUndefined();
     const answer = await exchange(portOf(started.baseUrl), POLICY_REQUEST);
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it.each([70_000, -1, 1.5, Number.NaN])('refuses flashPolicyPort %s', (port) => {
+    expect(() => resolveOptions({ flashPolicyPort: port })).toThrow(/flashPolicyPort/);
   });
 
   it('flashPolicyPort: false opens no listener', async () => {
