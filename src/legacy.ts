@@ -15,6 +15,7 @@ import type { LegacyRoute } from './router.js';
 import type { Conn } from './session/conn.js';
 import type { Registry } from './session/registry.js';
 import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from './transports/http.js';
+import { acceptHixie, isHixieRequest } from './transports/hixie.js';
 import { TRANSPORT_MODULES, type TransportModule } from './transports/index.js';
 import { rejectUpgrade } from './upgrade.js';
 
@@ -204,6 +205,15 @@ export async function handleLegacyUpgrade(
   } else if (context.options.maxConnections > 0 && context.registry.size >= context.options.maxConnections) {
     // Refuse before the 101 so the client sees a status, not a closed socket.
     return rejectUpgrade(socket, new RealtimeError('ERR_SERVER_FULL', 'the server holds its maximum of sessions'));
+  }
+  if (isHixieRequest(req)) {
+    // Safari 5, Chrome ≤ 13, Flash: hixie-75/76 through websocket-driver (see transports/hixie.ts).
+    const onOpen = () => {
+      const conn = existing ?? context.registry.create(module.name, remoteAddressOf(req));
+      return conn instanceof RealtimeError ? null : conn;
+    };
+    const handshake = { req, socket, head, maxPayloadBytes: context.options.maxPayloadBytes, onOpen };
+    return acceptHixie(handshake, module.name, context.options.wsHighWaterMarkBytes);
   }
   context.wss.handleUpgrade(req, socket, head, (ws) => {
     const conn = existing ?? context.registry.create(module.name, remoteAddressOf(req));

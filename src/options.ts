@@ -14,7 +14,7 @@ export type AuthorizeHook = (request: IncomingMessage) => boolean | Promise<bool
 export interface ServerOptions {
   /** URL prefix of the legacy protocol, without slashes. Default `socket.io`. */
   resource?: string;
-  /** Enabled transports, in order. Default: every implemented one of the six. */
+  /** Enabled transports, in order. Default: all six, in the client's order. */
   transports?: readonly TransportName[];
   /** Allowed origins as `host:port` patterns with `*`. Default `*:*` (allow all). */
   origins?: string | readonly string[];
@@ -60,6 +60,12 @@ export interface ServerOptions {
   drainTimeoutMs?: number;
   /** Shut down gracefully on SIGINT/SIGTERM (once; a second signal kills as usual). Default false. */
   handleSignals?: boolean;
+  /**
+   * TCP port of the separate Flash socket policy listener (only while `flashsocket` is
+   * enabled). Default 843; `false` turns it off; 0 picks an ephemeral port. The policy is
+   * always answered inline on the HTTP port as well.
+   */
+  flashPolicyPort?: number | false;
 }
 
 export interface ResolvedOptions extends Required<Omit<ServerOptions, 'authorize' | 'codec' | 'adapter'>> {
@@ -69,7 +75,7 @@ export interface ResolvedOptions extends Required<Omit<ServerOptions, 'authorize
 }
 
 /** The transports this build implements, in the client's order. */
-export const IMPLEMENTED_TRANSPORTS: readonly TransportName[] = ['websocket', 'xhr-polling'];
+export const IMPLEMENTED_TRANSPORTS: readonly TransportName[] = TRANSPORT_NAMES;
 
 const DEFAULTS = {
   resource: 'socket.io',
@@ -92,6 +98,7 @@ const DEFAULTS = {
   sacSockOrigins: 'same-origin',
   drainTimeoutMs: 5_000,
   handleSignals: false,
+  flashPolicyPort: 843 as number | false,
 } as const satisfies Partial<ServerOptions>;
 
 function invalid(message: string): never {
@@ -130,6 +137,10 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     nonNegative(key, merged[key]);
   }
   if (merged.pollDurationMs <= 0) invalid('pollDurationMs must be > 0');
+  const policyPort = merged.flashPolicyPort;
+  if (policyPort !== false && (!Number.isInteger(policyPort) || policyPort < 0 || policyPort > 65535)) {
+    invalid(`flashPolicyPort must be a port number (0 = ephemeral) or false, got ${String(policyPort)}`);
+  }
   if (merged.queueOverflow !== 'close' && merged.queueOverflow !== 'refuse') {
     invalid(`queueOverflow must be "close" or "refuse", got "${String(merged.queueOverflow)}"`);
   }

@@ -15,6 +15,7 @@ import { WebSocketEndpoint, type ConnectionHandler } from './endpoints/endpoint.
 import { mountWebSocketRoutes } from './endpoints/fastify-route.js';
 import type { WebSocketEndpointOptions } from './endpoints/options.js';
 import { RealtimeError } from './errors.js';
+import { FlashPolicyService } from './flash-policy.js';
 import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './legacy.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { parseOrigins } from './origins.js';
@@ -80,6 +81,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   private drained: Promise<void> | undefined;
   /** Sockets of the upgrades we answered, until they close: the drain waits for them, then cuts them. */
   private readonly upgradedSockets = new Set<Duplex>();
+  private readonly flashPolicy: FlashPolicyService | undefined;
   private isShuttingDown = false;
   private log: Logger | undefined;
   private ownsApp = false;
@@ -125,6 +127,9 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       isShuttingDown: () => this.isShuttingDown,
       onInternalError: (error, conn) => this.reportError(error, conn),
     };
+    if (this.options.transports.includes('flashsocket')) {
+      this.flashPolicy = new FlashPolicyService(this.legacy.originRules, this.options.flashPolicyPort, () => this.log);
+    }
     // Rejections of async listeners (captureRejections) end up here, not as crashes.
     Object.defineProperty(this, EventEmitter.captureRejectionSymbol, {
       value: (error: unknown, _event: unknown, ...args: unknown[]) => this.reportError(error, args.find(isConn)),
@@ -312,6 +317,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     });
     mountWebSocketRoutes(app, (path, options, handler) => this.websocket(path, options, handler));
     app.server.on('upgrade', this.onUpgrade);
+    this.flashPolicy?.install(app.server);
     const removeSignalHandlers = this.options.handleSignals ? this.installSignalHandlers(app) : () => undefined;
     // preClose, not onClose: the HTTP server's close() waits for every socket, upgraded
     // websockets included, so sessions must end before it, or app.close() never returns.
@@ -320,6 +326,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       // Mounted on an application's app: its close() ends us too. Polls can no longer
       // reach us then, so call server.close() first for a full drain.
       await this.drain();
+      await this.flashPolicy?.close();
       app.server.off('upgrade', this.onUpgrade);
     });
   };
@@ -338,6 +345,11 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     if (address == null) throw new Error('the server is not listening');
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `http://${host}:${address.port}`;
+  }
+
+  /** The port of the separate Flash policy listener while it listens (see `flashPolicyPort`). */
+  get flashPolicyPort(): number | undefined {
+    return this.flashPolicy?.listeningPort;
   }
 
   get httpServer(): HttpServer | undefined {

@@ -10,7 +10,11 @@ import type { ResolvedOptions } from '../options.js';
 import type { Conn } from '../session/conn.js';
 import type { RealtimeError } from '../errors.js';
 import type { TransportName } from './types.js';
+import { flashsocket } from './flashsocket.js';
+import { htmlfile } from './htmlfile.js';
+import { jsonpPolling } from './jsonp-polling.js';
 import { websocket } from './websocket.js';
+import { xhrMultipart } from './xhr-multipart.js';
 import { xhrPolling } from './xhr-polling.js';
 
 export type { Transport, TransportName, WriteResult } from './types.js';
@@ -48,5 +52,9 @@ export type TransportModule = HttpTransportModule | UpgradeTransportModule;
 
 export const TRANSPORT_MODULES: Partial<Record<TransportName, TransportModule>> = {
   websocket,
+  flashsocket,
+  htmlfile,
+  'xhr-multipart': xhrMultipart,
   'xhr-polling': xhrPolling,
+  'jsonp-polling': jsonpPolling,
 };

@@ -14,7 +14,8 @@ export async function startServer(
   options: CreateServerOptions = {},
   setup?: (server: Switchyard) => void,
 ): Promise<StartedServer> {
-  const server = createServer(options);
+  // No separate Flash policy listener unless a test asks for one (the default port is 843).
+  const server = createServer({ flashPolicyPort: false, ...options });
   setup?.(server);
   const baseUrl = await server.listen({ port: 0, host: '127.0.0.1' });
   return {

@@ -1,0 +1,19 @@
+/**
+ * flashsocket (§4.2): the websocket transport under another name, for browsers without a
+ * native WebSocket that run Flash's web-socket-js. Flash speaks hixie-76 (handled by the
+ * upgrade path with websocket-driver); an RFC 6455 client reaches the same handler here.
+ * Before connecting, Flash fetches a socket policy: see src/flash-policy.ts.
+ */
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { Conn } from '../session/conn.js';
+import type { UpgradeTransportModule } from './index.js';
+import { WebSocketTransport } from './websocket.js';
+
+export const flashsocket: UpgradeTransportModule = {
+  name: 'flashsocket',
+  kind: 'upgrade',
+  accept(ws: WebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void {
+    conn.attach(new WebSocketTransport('flashsocket', ws, socket, conn, highWaterMarkBytes));
+  },
+};

@@ -1,0 +1,136 @@
+/**
+ * The websocket drafts of 2010–2011, hixie-75 and hixie-76, for websocket and flashsocket:
+ * Safari 5, iOS 4/5, Chrome ≤ 13, and Flash's web-socket-js (§4.1, §4.2). Handshake and
+ * framing (`0x00` + UTF-8 + `0xFF`) come from websocket-driver; RFC 6455 stays on `ws`.
+ * Each payload is one frame, as on the RFC 6455 path.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import websocketDriver, { type Driver } from 'websocket-driver';
+import type { Conn } from '../session/conn.js';
+import type { Transport, TransportName, WriteResult } from './types.js';
+
+/**
+ * A draft handshake: no `Sec-WebSocket-Version` and no `Sec-WebSocket-Key` (RFC 6455 has
+ * both). `Sec-WebSocket-Key1`/`Key2` mark hixie-76; neither marks hixie-75.
+ */
+export function isHixieRequest(req: IncomingMessage): boolean {
+  return req.headers['sec-websocket-version'] === undefined && req.headers['sec-websocket-key'] === undefined;
+}
+
+/** How long the handshake may take, key3 included. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface HixieHandshake {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  maxPayloadBytes: number;
+  /** Called once the handshake is complete; returns the session to attach, or null to close. */
+  onOpen(): Conn | null;
+}
+
+/**
+ * Runs the handshake on the raw socket. A bad one (wrong keys, say) is answered 400 by
+ * the driver and the socket is ended; no session is made before it completes.
+ */
+export function acceptHixie(handshake: HixieHandshake, name: TransportName, highWaterMarkBytes: number): void {
+  const { req, socket, head, maxPayloadBytes, onOpen } = handshake;
+  const driver = websocketDriver.http(req, { maxLength: maxPayloadBytes });
+  // A hixie-76 client that never sends its 8-byte key3 would hold the socket forever.
+  const handshakeTimer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+  let transport: HixieTransport | null = null;
+  connectDriver(driver, socket, () => {
+    clearTimeout(handshakeTimer);
+    transport?.onClosed();
+  });
+  driver.on('open', () => {
+    clearTimeout(handshakeTimer);
+    const conn = onOpen();
+    if (conn === null) {
+      driver.close();
+      socket.end();
+      return;
+    }
+    transport = new HixieTransport(name, driver, socket, conn, highWaterMarkBytes);
+    conn.attach(transport);
+  });
+  // The hixie-76 key3 (8 bytes) usually arrives with the headers, in `head`.
+  if (head.length > 0) driver.parse(head);
+  driver.start();
+}
+
+/** Bytes both ways between driver and socket; `onEnded` once either side is done. */
+function connectDriver(driver: Driver, socket: Duplex, onEnded: () => void): void {
+  driver.io.on('data', (chunk: Buffer) => {
+    if (socket.writable) socket.write(chunk);
+  });
+  socket.on('data', (chunk: Buffer) => driver.parse(chunk));
+  // Draft sockets have no close code; a protocol error or an oversized message ends here too.
+  driver.on('close', () => {
+    socket.end();
+    onEnded();
+  });
+  // Protocol errors are followed by 'close', which ends the socket; nothing more to do here.
+  driver.on('error', () => undefined);
+  // Upgraded sockets of Node's HTTP server allow half-open; a client's FIN ends ours too.
+  socket.once('end', () => socket.end());
+  socket.on('close', () => {
+    driver.close();
+    onEnded();
+  });
+}
+
+class HixieTransport implements Transport {
+  readonly persistent = true;
+  private isClosed = false;
+  private isWaitingForDrain = false;
+
+  constructor(
+    readonly name: TransportName,
+    private readonly driver: Driver,
+    private readonly socket: Duplex,
+    private readonly conn: Conn,
+    private readonly highWaterMarkBytes: number,
+  ) {
+    driver.on('message', (event) => this.onMessage(event.data));
+  }
+
+  write(payload: string): WriteResult {
+    if (this.isClosed || !this.socket.writable) return 'closed';
+    this.driver.text(payload);
+    if (this.socket.writableLength <= this.highWaterMarkBytes) return 'written';
+    this.waitForDrain();
+    return 'buffered';
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    // hixie-76 sends its closing handshake (0xFF 0x00); hixie-75 has none.
+    this.driver.close();
+    this.socket.end();
+  }
+
+  /** @internal the socket or the driver ended */
+  onClosed(): void {
+    this.isClosed = true;
+    this.conn.detach(this);
+  }
+
+  private onMessage(data: string | Buffer): void {
+    // Draft frames carry only text; the driver has decoded it as UTF-8.
+    const error = this.conn.receive(typeof data === 'string' ? data : data.toString('utf8'));
+    if (error !== null && error.code !== 'ERR_SESSION_CLOSED') this.conn.close('protocol-error', error);
+  }
+
+  private waitForDrain(): void {
+    if (this.isWaitingForDrain) return;
+    this.isWaitingForDrain = true;
+    this.socket.once('drain', () => {
+      this.isWaitingForDrain = false;
+      if (this.socket.writableLength > this.highWaterMarkBytes) this.waitForDrain();
+      else this.conn.onDrain(this);
+    });
+  }
+}

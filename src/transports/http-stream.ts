@@ -1,0 +1,51 @@
+/**
+ * The persistent half of the streaming HTTP transports (htmlfile, xhr-multipart): one
+ * response held open for the session's life, one chunk written per payload. The framing
+ * of each chunk belongs to the transport module that makes it.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Conn } from '../session/conn.js';
+import type { Transport, TransportName, WriteResult } from './types.js';
+
+export class HttpStreamTransport implements Transport {
+  readonly persistent = true;
+  private isClosed = false;
+  private isWaitingForDrain = false;
+
+  constructor(
+    readonly name: TransportName,
+    private readonly res: ServerResponse,
+    private readonly conn: Conn,
+    private readonly frame: (payload: string) => string,
+  ) {
+    // Every payload must reach the browser at once; Nagle would hold small chunks back.
+    res.socket?.setNoDelay(true);
+    res.once('close', () => {
+      this.isClosed = true;
+      conn.detach(this);
+    });
+  }
+
+  write(payload: string): WriteResult {
+    if (this.isClosed || this.res.destroyed || this.res.writableEnded) return 'closed';
+    if (this.res.write(this.frame(payload))) return 'written';
+    this.waitForDrain();
+    return 'buffered';
+  }
+
+  /** Ends the stream; the browser notices through its silence timer (the protocol has no goodbye). */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.res.end();
+  }
+
+  private waitForDrain(): void {
+    if (this.isWaitingForDrain) return;
+    this.isWaitingForDrain = true;
+    this.res.once('drain', () => {
+      this.isWaitingForDrain = false;
+      this.conn.onDrain(this);
+    });
+  }
+}

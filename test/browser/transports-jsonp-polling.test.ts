@@ -1,0 +1,4 @@
+/** The real 0.6.18 client in headless Chromium over jsonp-polling (one browser for this file). */
+import { describeLegacyTransportInBrowser } from '../helpers/legacy-browser-suite.js';
+
+describeLegacyTransportInBrowser('jsonp-polling');
