@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifySer
 import fastifyPlugin from 'fastify-plugin';
 import { WebSocketServer } from 'ws';
 import { RealtimeError } from './errors.js';
+import { fastifyHttpOptions, type HttpLimitOptions } from './http-limits.js';
 import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './legacy.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { parseOrigins } from './origins.js';
@@ -277,7 +278,7 @@ function isConn(value: unknown): value is Conn {
   return typeof value === 'object' && value !== null && 'sessionId' in value && 'deliver' in value;
 }
 
-export interface CreateServerOptions extends ServerOptions {
+export interface CreateServerOptions extends ServerOptions, HttpLimitOptions {
   /** fastify's logger option (pino). Default false. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -285,8 +286,10 @@ export interface CreateServerOptions extends ServerOptions {
 /** A standalone server with its own fastify instance; call `listen()`. */
 export function createServer(options: CreateServerOptions = {}): Switchyard {
   const { logger = false, ...rest } = options;
-  const server = new Switchyard(rest);
-  const app = Fastify({ logger });
+  const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs, ...own } = rest;
+  const http = { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs };
+  const server = new Switchyard(own);
+  const app = Fastify({ logger, ...fastifyHttpOptions(http) });
   server.adoptApp(app);
   void app.register(server.plugin);
   return server;
