@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   ERR_HEARTBEAT_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
   ERR_INVALID_OPTION: { httpStatus: 500, closeCode: 1011 },
   ERR_HANDLER_FAILED: { httpStatus: 500, closeCode: 1011 },
+  ERR_DELIVERY_FAILED: { httpStatus: 500, closeCode: 1011 },
   ERR_HEADERS_TOO_LARGE: { httpStatus: 431, closeCode: 1009 },
   ERR_REQUEST_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
 } as const;

@@ -15,7 +15,10 @@ import type { Transport, TransportName, WriteResult } from './types.js';
  */
 export class PollTransport implements Transport {
   readonly persistent = false;
+  /** Settled when the response closes: delivered if it finished (the socket took every byte). */
+  readonly confirmsDelivery = true;
   private isDone = false;
+  private hasPayload = false;
   private readonly deadline: NodeJS.Timeout;
 
   constructor(
@@ -27,12 +30,16 @@ export class PollTransport implements Transport {
     pollDurationMs: number,
   ) {
     this.deadline = setTimeout(answerEmpty, pollDurationMs, this);
-    res.once('close', () => this.finish());
+    res.once('close', () => {
+      if (this.hasPayload) conn.settle(this, res.writableFinished);
+      this.finish();
+    });
   }
 
   write(payload: string): WriteResult {
     if (this.isDone || this.res.destroyed) return 'closed';
     const body = this.wrap(payload);
+    this.hasPayload = payload !== '';
     this.res.writeHead(200, { ...this.headers, 'Content-Length': Buffer.byteLength(body) });
     this.res.end(body);
     this.finish();
