@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   ERR_BAD_REQUEST: { httpStatus: 400, closeCode: 1002 },
   ERR_INVALID_UTF8: { httpStatus: 400, closeCode: 1007 },
   ERR_UNKNOWN_TRANSPORT: { httpStatus: 404, closeCode: 1008 },
+  ERR_NOT_FOUND: { httpStatus: 404, closeCode: 1008 },
   ERR_UNKNOWN_SESSION: { httpStatus: 404, closeCode: 1008 },
   ERR_SESSION_REQUIRED: { httpStatus: 400, closeCode: 1008 },
   ERR_METHOD_NOT_ALLOWED: { httpStatus: 405, closeCode: 1002 },

@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { RealtimeError } from './errors.js';
 
 export interface HttpLimitOptions {
@@ -96,4 +96,21 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
       'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+}
+
+/**
+ * A standalone server owns every path: answer unknown paths and fastify's own refusals
+ * (a malformed URL, say) with `{code, message}` too.
+ */
+export function installJsonFallbacks(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(new RealtimeError('ERR_NOT_FOUND', 'nothing is served at this path').toJSON());
+  });
+  app.setErrorHandler((error: { statusCode?: number; message?: string }, _request, reply) => {
+    const status =
+      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const code = status === 404 ? 'ERR_NOT_FOUND' : status < 500 ? 'ERR_BAD_REQUEST' : 'ERR_HANDLER_FAILED';
+    const message = status < 500 ? String(error.message ?? 'bad request') : 'internal error';
+    void reply.code(status).send(new RealtimeError(code, message, { httpStatus: status }).toJSON());
+  });
 }

@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifySer
 import fastifyPlugin from 'fastify-plugin';
 import { WebSocketServer } from 'ws';
 import { RealtimeError } from './errors.js';
-import { fastifyHttpOptions, type HttpLimitOptions } from './http-limits.js';
+import { fastifyHttpOptions, installJsonFallbacks, type HttpLimitOptions } from './http-limits.js';
 import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './legacy.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { parseOrigins } from './origins.js';
@@ -22,6 +22,7 @@ import { redactSessionId } from './session/ids.js';
 import { PreparedMessage } from './session/prepared.js';
 import { Registry } from './session/registry.js';
 import { rejectUpgrade } from './upgrade.js';
+import { sendError } from './transports/http.js';
 
 export interface ServerEvents {
   connection: [conn: Conn];
@@ -154,13 +155,13 @@ export class Switchyard extends EventEmitter<ServerEvents> {
           reply.hijack();
           const route = routeLegacy(resource, request.raw.url ?? '/');
           if (route === null) {
-            reply.raw.writeHead(404).end();
+            request.raw.resume();
+            sendError(reply.raw, new RealtimeError('ERR_UNKNOWN_TRANSPORT', 'no transport named in the path'));
             return;
           }
           handleLegacyHttp(this.legacy, route, request.raw, reply.raw).catch((error: unknown) => {
             this.reportError(error);
-            if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
-            else reply.raw.destroy();
+            sendError(reply.raw, new RealtimeError('ERR_HANDLER_FAILED', 'internal error', { cause: error }));
           });
         },
       });
@@ -290,6 +291,7 @@ export function createServer(options: CreateServerOptions = {}): Switchyard {
   const http = { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs };
   const server = new Switchyard(own);
   const app = Fastify({ logger, ...fastifyHttpOptions(http) });
+  installJsonFallbacks(app);
   server.adoptApp(app);
   void app.register(server.plugin);
   return server;
