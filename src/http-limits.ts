@@ -67,6 +67,14 @@ export function fastifyHttpOptions(options: HttpLimitOptions = {}): FastifyServe
       connectionsCheckingInterval: checkInterval,
     },
     clientErrorHandler: answerClientError,
+    // fastify's own refusals before routing (a malformed URL): the same JSON shape as ours.
+    frameworkErrors: (
+      _error: Error,
+      _request: unknown,
+      reply: { code(status: number): { send(body: unknown): void } },
+    ) => {
+      reply.code(400).send(new RealtimeError('ERR_BAD_REQUEST', 'the URL is not well-formed').toJSON());
+    },
   } as FastifyServerOptions;
 }
 
@@ -85,7 +93,10 @@ export function clientErrorOf(error: NodeJS.ErrnoException): RealtimeError {
 /** `clientError` of the HTTP server: a JSON answer, then the socket is closed. */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (!socket.writable) {
+  // Once an answer has begun on this socket, a second one would be garbage: just close it
+  // (Node's own default handler checks the same private field).
+  const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || current?.headersSent === true) {
     socket.destroy();
     return;
   }

@@ -116,23 +116,27 @@ describe('streaming decoder specifics', () => {
   it('yields the same messages for every split of valid input', () => {
     const codec = CODECS['sio-streaming'];
     fc.assert(
-      fc.property(fc.array(outbound, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 6 }), (items, cuts) => {
-        const payload = items.map((item) => encodeOutbound(codec, item)).join('');
-        const whole = new StreamingDecoder().push(payload);
-        const points = [...new Set(cuts.map((cut) => cut % (payload.length + 1)))].sort((a, b) => a - b);
-        const decoder = new StreamingDecoder();
-        const pieces: unknown[] = [];
-        let from = 0;
-        for (const point of [...points, payload.length]) {
-          const result = decoder.push(payload.slice(from, point));
-          expect(result.ok).toBe(true);
-          if (result.ok) pieces.push(...result.value);
-          from = point;
-        }
-        expect(whole.ok).toBe(true);
-        if (whole.ok) expect(pieces).toEqual(whole.value);
-        expect(decoder.isIncomplete).toBe(false);
-      }),
+      fc.property(
+        fc.array(outbound, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (items, cuts) => {
+          const payload = items.map((item) => encodeOutbound(codec, item)).join('');
+          const whole = new StreamingDecoder().push(payload);
+          const points = [...new Set(cuts.map((cut) => cut % (payload.length + 1)))].sort((a, b) => a - b);
+          const decoder = new StreamingDecoder();
+          const pieces: unknown[] = [];
+          let from = 0;
+          for (const point of [...points, payload.length]) {
+            const result = decoder.push(payload.slice(from, point));
+            expect(result.ok).toBe(true);
+            if (result.ok) pieces.push(...result.value);
+            from = point;
+          }
+          expect(whole.ok).toBe(true);
+          if (whole.ok) expect(pieces).toEqual(whole.value);
+          expect(decoder.isIncomplete).toBe(false);
+        },
+      ),
       fuzzParameters(200),
     );
   });
