@@ -15,6 +15,7 @@ import { rawRequest, type RawAnswer } from '../helpers/raw-http.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { DOCUMENTED_STATUSES, SURFACE_ROUTES } from '../helpers/surface-routes.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { expectAllClientsWork } from '../helpers/well-behaved.js';
 import { watchProcessFailures } from '../helpers/process-failures.js';
 
@@ -31,6 +32,8 @@ const LIMITS = {
 } as const;
 /** Longest legitimate wait: a held poll, or a body that never comes (request timeout + check interval). */
 const ANSWER_BOUND_MS = 2_500;
+/** Close codes of the Errors table a websocket message can earn. */
+const WS_CLOSE_CODES = [1003, 1007, 1009];
 
 interface FuzzRequest {
   readonly method: string;
@@ -219,6 +222,39 @@ describe('request surface under fuzzing (live server)', () => {
         expect([400, 408]).toContain(answer.status);
       }),
       fuzzParameters(60),
+    );
+  });
+
+  it('answers random websocket messages with an echo or a documented close code', async () => {
+    const wsMessage = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 60 }).map((text) => ({ data: text as string | Buffer, binary: false })),
+      fc
+        .array(fc.string({ maxLength: 10 }).map(encodeFrame), { maxLength: 4 })
+        .map((f) => ({ data: f.join(''), binary: false })),
+      fc
+        .uint8Array({ maxLength: 40 })
+        .map((bytes) => ({ data: Buffer.from(bytes), binary: fc.sample(fc.boolean(), 1)[0]! })),
+      fc.constant({ data: Buffer.from([0x7e, 0x6d, 0x7e, 0x31, 0x7e, 0x6d, 0x7e, 0xc3]), binary: false }),
+      fc.constant({ data: encodeFrame('x'.repeat(1_001)), binary: false }),
+      fc.constant({ data: 'x'.repeat(5_000), binary: false }),
+    );
+    await fc.assert(
+      fc.asyncProperty(wsMessage, async ({ data, binary }) => {
+        const client = await LegacyWsClient.connect(`${started.wsUrl}/socket.io/websocket`);
+        try {
+          client.ws.send(data, { binary });
+          client.send(encodeFrame('probe'));
+          await waitFor(
+            () =>
+              client.closeCode !== undefined || client.messages.some((m) => m.type === 'text' && m.data === 'probe'),
+            { timeoutMs: ANSWER_BOUND_MS, what: 'an echo or a close' },
+          );
+          if (client.closeCode !== undefined) expect(WS_CLOSE_CODES).toContain(client.closeCode);
+        } finally {
+          client.ws.terminate();
+        }
+      }),
+      fuzzParameters(80),
     );
   });
 
