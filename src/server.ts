@@ -67,15 +67,14 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     this.options = resolveOptions(options);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxPayloadBytes, clientTracking: false });
     this.registry = new Registry(this.options.session, this.options, {
-      onOpen: (conn) => this.guard(conn, () => this.emit('connection', conn)),
-      onMessage: (conn, data) =>
-        this.guard(conn, () => {
-          this.emit('message', conn, data);
-          conn.emit('message', data);
-        }),
+      onOpen: (conn) => this.dispatch(this, 'connection', [conn], conn),
+      onMessage: (conn, data) => {
+        this.dispatch(this, 'message', [conn, data], conn);
+        this.dispatch(conn, 'message', [data], conn);
+      },
       onClose: (conn, info) => {
         this.log?.debug({ sessionId: redactSessionId(conn.sessionId), ...info }, 'session closed');
-        this.guard(conn, () => this.emit('disconnect', conn, info));
+        this.dispatch(this, 'disconnect', [conn, info], conn);
       },
       onError: (conn, error) => this.reportError(error, conn),
     });
@@ -250,12 +249,20 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     return { delivered, refused };
   }
 
-  /** Runs application code; a throw is reported, never propagated into the transport. */
-  private guard(conn: Conn, run: () => void): void {
-    try {
-      run();
-    } catch (error) {
-      this.reportError(error, conn);
+  /**
+   * Calls each listener of `event` on its own, the way `emit` would: a throw or a rejected
+   * promise is reported with its session and never keeps the other listeners (another
+   * handler, the session's own listeners) from running, nor reaches the transport.
+   */
+  private dispatch(target: object, event: string, args: unknown[], conn: Conn): void {
+    const emitter = target as EventEmitter;
+    for (const listener of emitter.rawListeners(event) as ((...values: unknown[]) => unknown)[]) {
+      try {
+        const result = listener.apply(emitter, args);
+        if (isPromiseLike(result)) result.then(undefined, (error: unknown) => this.reportError(error, conn));
+      } catch (error) {
+        this.reportError(error, conn);
+      }
     }
   }
 
@@ -273,6 +280,10 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       }
     }
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function isConn(value: unknown): value is Conn {
