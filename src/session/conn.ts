@@ -125,9 +125,15 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     private readonly options: SessionOptions,
     private readonly hooks: ConnHooks,
   ) {
-    super();
+    // Rejections of async listeners come back through captureRejectionSymbol, not as crashes.
+    super({ captureRejections: true });
     this.lastTransport = transport;
     this.decoder = options.codec.createDecoder({ maxFrameLength: options.maxFrameLength });
+  }
+
+  /** @internal EventEmitter calls this with the rejection of an async listener. */
+  override [EventEmitter.captureRejectionSymbol](error: Error, ..._event: unknown[]): void {
+    this.reportHandlerFailure(error);
   }
 
   /** The member id used by rooms and fan-out: the session id. */
@@ -195,7 +201,21 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     const counts = unsettledMessages > 0 ? { reason, lostMessages, unsettledMessages } : { reason, lostMessages };
     const info: DisconnectInfo = error === undefined ? counts : { ...counts, error };
     this.hooks.onClose(this, info);
-    this.emit('disconnect', info);
+    // A throwing 'disconnect' listener must not escape into the timer or transport that closed us.
+    try {
+      this.emit('disconnect', info);
+    } catch (error) {
+      this.reportHandlerFailure(error);
+    }
+  }
+
+  /** @internal an application listener on this session threw or rejected. */
+  reportHandlerFailure(error: unknown): void {
+    const wrapped =
+      error instanceof RealtimeError
+        ? error
+        : new RealtimeError('ERR_HANDLER_FAILED', `a session listener failed: ${String(error)}`, { cause: error });
+    this.hooks.onError(this, wrapped);
   }
 
   // ── Transport side ────────────────────────────────────────────────────────────────────
