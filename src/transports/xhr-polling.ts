@@ -19,6 +19,7 @@ export class PollTransport implements Transport {
   readonly confirmsDelivery = true;
   private isDone = false;
   private hasPayload = false;
+  private isFlushed = false;
   private readonly deadline: NodeJS.Timeout;
 
   constructor(
@@ -30,8 +31,13 @@ export class PollTransport implements Transport {
     pollDurationMs: number,
   ) {
     this.deadline = setTimeout(answerEmpty, pollDurationMs, this);
+    // Our own 'finish' flag: `res.writableFinished` reads true on a response whose socket was
+    // destroyed with the bytes unsent (the socket's buffer is emptied), which would hide a loss.
+    res.once('finish', () => {
+      this.isFlushed = true;
+    });
     res.once('close', () => {
-      if (this.hasPayload) conn.settle(this, res.writableFinished);
+      if (this.hasPayload) conn.settle(this, this.isFlushed);
       this.finish();
     });
   }
