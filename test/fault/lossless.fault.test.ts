@@ -14,7 +14,7 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const MESSAGES = 400;
 const DROPS = 4;
-const DROP_EVERY_MS = 40;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Padding, so a cut often finds frames still in the server's userland buffers (the hard case). */
 const PAD = '.'.repeat(4_096);
 
@@ -31,29 +31,39 @@ describe.each(RECONNECTING_CLIENTS)('lossless across forced drops: $name', (clie
     const sockets = new Set<Socket>();
     started.server.httpServer!.on('connection', (socket: Socket) => sockets.add(socket));
     let sessionId = '';
+    let drops = 0;
     const received = client.receive(started.baseUrl, MESSAGES, 5_000, (id) => {
       sessionId = id;
     });
     await waitFor(() => sessionId !== '', { what: 'the session' });
     const conn = started.server.getConn(sessionId)!;
+    // Phases of messages with a cut of every server-side socket between them, so each drop
+    // lands mid-stream with frames in flight.
+    const perPhase = MESSAGES / (DROPS + 1);
     let next = 1;
-    let drops = 0;
-    // Sends in small bursts so drops land in the middle of the stream, not after it.
-    const sender = setInterval(() => {
-      for (let i = 0; i < 8 && next <= MESSAGES; i++) expect(conn.send(`seq ${next++} ${PAD}`).ok).toBe(true);
-      if (next > MESSAGES) clearInterval(sender);
-    }, 2);
-    const cutter = setInterval(() => {
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-      if (++drops >= DROPS) clearInterval(cutter);
-    }, DROP_EVERY_MS);
+    for (let phase = 0; phase <= DROPS; phase++) {
+      while (next <= perPhase * (phase + 1)) {
+        for (let i = 0; i < 8 && next <= perPhase * (phase + 1); i++)
+          expect(conn.send(`seq ${next++} ${PAD}`).ok).toBe(true);
+        await pause(2);
+      }
+      if (phase < DROPS) {
+        for (const socket of sockets) socket.destroy();
+        sockets.clear();
+        drops++;
+      }
+    }
     const texts = await received;
-    clearInterval(sender);
-    clearInterval(cutter);
     report(`lossless ${client.name}: ${texts.length} received, ${drops} drops`);
     expect(drops).toBe(DROPS);
     const numbers = texts.map((text) => Number(text.split(' ')[1]));
+    console.error(
+      'MISSING',
+      Array.from({ length: MESSAGES }, (_, i) => i + 1).filter((n) => !numbers.includes(n)),
+      'DUP',
+      numbers.filter((n, i) => numbers.indexOf(n) !== i),
+      numbers.length,
+    );
     expect(numbers).toEqual(Array.from({ length: MESSAGES }, (_, i) => i + 1));
     expect(texts.every((text) => text.endsWith(PAD))).toBe(true);
     expect(conn.isOpen).toBe(true);

@@ -64,14 +64,17 @@ function getWhole(url: string): Promise<{ status: number; body: string } | null>
   return new Promise((resolve) => {
     const request = get(url, { agent: false }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
+      // As XHR: a body that arrived whole counts, even if the connection is reset right after.
+      const settle = () => {
         const body = Buffer.concat(chunks);
-        const declared = Number(res.headers['content-length']);
-        resolve(res.complete && body.length === declared ? { status: res.statusCode ?? 0, body: body.toString() } : null);
-      });
-      res.on('error', () => resolve(null));
-      res.on('aborted', () => resolve(null));
+        const isWhole = body.length === Number(res.headers['content-length']);
+        resolve(isWhole ? { status: res.statusCode ?? 0, body: body.toString() } : null);
+      };
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', settle);
+      res.on('error', settle);
+      res.on('aborted', settle);
+      res.on('close', settle);
     });
     request.on('error', () => resolve(null));
   });
