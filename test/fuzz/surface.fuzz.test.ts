@@ -19,6 +19,7 @@ import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { expectAllClientsWork } from '../helpers/well-behaved.js';
 import { watchProcessFailures } from '../helpers/process-failures.js';
 
+const ALLOWED_ORIGIN = 'http://localhost:3000';
 const LIMITS = {
   origins: ['localhost:*', '127.0.0.1:*'],
   pollDurationMs: 300,
@@ -56,7 +57,7 @@ const headerPair = fc.oneof(
   {
     weight: 12,
     arbitrary: fc.constantFrom<readonly [string, string]>(
-      ['Origin', 'http://localhost:3000'],
+      ['Origin', ALLOWED_ORIGIN],
       ['Origin', 'http://evil.example'],
       ['Origin', 'null'],
       ['Origin', 'not a url'],
@@ -151,8 +152,14 @@ function render(request: FuzzRequest, sessionId: string): Buffer {
   return Buffer.concat([Buffer.from(head), request.body]);
 }
 
-function expectDocumentedAnswer(answer: RawAnswer, method: string): void {
+function expectDocumentedAnswer(answer: RawAnswer, method: string, origin?: string): void {
   expect(answer.elapsedMs).toBeLessThan(ANSWER_BOUND_MS);
+  // CORS: only an allowed Origin is reflected, never `*`, and never a refused one.
+  const allowOrigin = answer.headers['access-control-allow-origin'];
+  if (allowOrigin !== undefined) {
+    expect(allowOrigin).toBe(origin);
+    expect(origin).toBe(ALLOWED_ORIGIN);
+  }
   expect(DOCUMENTED_STATUSES, `status ${answer.status}`).toContain(answer.status);
   if (answer.status < 400 || method === 'HEAD' || answer.body.length === 0) {
     // Only refusals carry {code, message}; HEAD answers have no body by definition.
@@ -199,7 +206,8 @@ describe('request surface under fuzzing (live server)', () => {
         const id = await liveSessionId();
         const answers = await Promise.all(batch.map((r) => rawRequest(port, render(r, id), ANSWER_BOUND_MS + 500)));
         answers.forEach((answer, i) => {
-          expectDocumentedAnswer(answer, batch[i]!.method);
+          const origin = batch[i]!.headers.find(([name]) => name.toLowerCase() === 'origin')?.[1]; // Node keeps the first
+          expectDocumentedAnswer(answer, batch[i]!.method, origin);
           seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);
         });
       }),

@@ -48,7 +48,11 @@ function websocketReceive(baseUrl: string, count: number, timeoutMs: number, onO
         if (texts.length >= count) ws.close();
       });
       ws.on('error', () => undefined);
-      ws.on('close', () => resolve());
+      const timer = setTimeout(() => ws.terminate(), Math.max(0, deadline - Date.now()));
+      ws.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   return (async () => {
     while (texts.length < count && Date.now() < deadline) {
