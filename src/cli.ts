@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import fastifyStatic from '@fastify/static';
 import Fastify from 'fastify';
 import { installChat } from './demo/chat.js';
+import { fastifyHttpOptions } from './http-limits.js';
 import { switchyard } from './server.js';
 
 const { values } = parseArgs({
@@ -20,7 +21,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+// The demo faces the network: the same header-size and timeout limits as createServer().
+const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' }, ...fastifyHttpOptions() });
 await app.register(fastifyStatic, { root: fileURLToPath(new URL('../www/', import.meta.url)) });
 await app.register(switchyard, {});
 installChat(app.switchyard);

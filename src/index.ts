@@ -9,3 +9,5 @@ export { PreparedMessage } from './session/prepared.js';
 export { TRANSPORT_NAMES } from './transports/types.js';
 export type { TransportName } from './transports/types.js';
 export * as codecs from './codecs/index.js';
+export { fastifyHttpOptions, installJsonFallbacks, HTTP_LIMIT_DEFAULTS } from './http-limits.js';
+export type { HttpLimitOptions } from './http-limits.js';
