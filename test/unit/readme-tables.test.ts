@@ -11,7 +11,7 @@ const errorsSection = readme.slice(
   readme.indexOf('## Errors'),
   readme.indexOf('\n## ', readme.indexOf('## Errors') + 1),
 );
-const rows = [...errorsSection.matchAll(/^\| `(ERR_[A-Z0-9_]+)` \| ([^|]+) \| ([^|]+) \|/gm)].map((m) => ({
+const rows = [...errorsSection.matchAll(/^\|\s*`(ERR_[A-Z0-9_]+)`\s*\|([^|]+)\|([^|]+)\|/gm)].map((m) => ({
   code: m[1]!,
   http: m[2]!.trim(),
   close: m[3]!.trim(),
