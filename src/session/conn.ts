@@ -117,6 +117,11 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   private readonly decoder: PayloadDecoder;
   /** Oldest first; only for transports that confirm delivery. */
   private unsettled: UnsettledWrite[] = [];
+  /**
+   * Unsettled writes of transports other than the current one. While any remain, sends wait
+   * in the queue: if one of them fails, its frames must go out before anything newer.
+   */
+  private olderUnsettled = 0;
 
   constructor(
     readonly sessionId: string,
@@ -230,6 +235,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     this.clearTimer();
     this.awaitedHeartbeat = 0;
     this.current = transport;
+    this.olderUnsettled = this.unsettled.filter((write) => write.transport !== transport).length;
     this.lastTransport = transport.name;
     this.isBackpressured = false;
     // The newer request wins; the older one is ended normally (an empty poll answer).
@@ -271,9 +277,11 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     if (index === -1) return;
     if (delivered) {
       this.unsettled.splice(index, 1);
+      if (transport !== this.current) this.settledOlder(1);
       return;
     }
     const failed = this.unsettled.filter((write) => write.transport === transport);
+    if (transport !== this.current) this.olderUnsettled = Math.max(0, this.olderUnsettled - failed.length);
     this.unsettled = this.unsettled.filter((write) => write.transport !== transport);
     const frames = failed.flatMap((write) => write.frames);
     const bytes = failed.reduce((sum, write) => sum + write.bytes, 0);
@@ -352,7 +360,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
       return { ok: false, error: new RealtimeError('ERR_SESSION_CLOSED', 'the session is closed') };
     }
     const transport = this.current;
-    if (transport !== null && !this.isBackpressured && (this.queue === null || this.queue.length === 0)) {
+    const isClear = !this.isBackpressured && this.olderUnsettled === 0;
+    if (transport !== null && isClear && (this.queue === null || this.queue.length === 0)) {
       const result = this.write(transport, frame, [frame], bytes);
       if (result === 'written') return SENT;
       if (result === 'buffered') {
@@ -376,9 +385,17 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     return { ok: false, error };
   }
 
+  /** Older writes settled as delivered; once none is left, what waited may go. */
+  private settledOlder(count: number): void {
+    if (this.olderUnsettled === 0) return;
+    this.olderUnsettled = Math.max(0, this.olderUnsettled - count);
+    if (this.olderUnsettled === 0 && this.stateValue !== 'closed') this.flush();
+  }
+
   private flush(): void {
     const transport = this.current;
-    if (transport === null || this.isBackpressured || this.queue === null || this.queue.length === 0) return;
+    if (transport === null || this.isBackpressured || this.olderUnsettled > 0) return;
+    if (this.queue === null || this.queue.length === 0) return;
     const { frames, bytes } = this.queue.drain();
     const result = this.write(transport, frames.join(''), frames, bytes);
     if (result === 'closed') this.queue.unshift(frames, bytes);

@@ -75,6 +75,24 @@ describe('delivery settlement', () => {
     expect(frames(second.payloads)).toBe('~m~1~m~b~m~1~m~c~m~1~m~d');
   });
 
+  it.each([true, false])(
+    'holds sends for a new transport until the old one settled (old delivered: %s), keeping order',
+    (delivered) => {
+      const { conn } = makeConn();
+      const old = new FakeTransport(() => conn);
+      conn.attach(old);
+      old.settleAll(true);
+      conn.send('a');
+      conn.send('b');
+      const next = new FakeTransport(() => conn);
+      conn.attach(next); // 'a' and 'b' are still unconfirmed on the old socket
+      conn.send('c');
+      expect(next.payloads).toEqual([]);
+      old.settleAll(delivered);
+      expect(frames(next.payloads)).toBe(delivered ? '~m~1~m~c' : '~m~1~m~a~m~1~m~b~m~1~m~c');
+    },
+  );
+
   it('never sends twice what the socket confirmed', () => {
     const { conn } = makeConn();
     const first = new FakeTransport(() => conn);
