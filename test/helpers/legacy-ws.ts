@@ -35,10 +35,7 @@ export class LegacyWsClient {
     this.ws.send(payload);
   }
 
-  async nextMessage(
-    predicate: (m: InboundMessage) => boolean = () => true,
-    timeoutMs = 5_000,
-  ): Promise<InboundMessage> {
+  async nextMessage(predicate: (m: InboundMessage) => boolean = () => true, timeoutMs = 5_000): Promise<InboundMessage> {
     let found: InboundMessage | undefined;
     await waitFor(
       () => {
