@@ -272,11 +272,23 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         ? error
         : new RealtimeError('ERR_HANDLER_FAILED', `a handler failed: ${String(error)}`, { cause: error });
     this.log?.error({ err: wrapped, sessionId: conn && redactSessionId(conn.sessionId) }, 'switchyard error');
-    if (this.listenerCount('error') > 0) {
+    this.notifyErrorListeners(this, [wrapped, conn]);
+    if (conn !== undefined) this.notifyErrorListeners(conn, [wrapped]);
+  }
+
+  /**
+   * Server and session `error` listeners, each on its own. Their own failures (a throw, a
+   * rejection) are only logged: reporting them as errors again could loop forever.
+   */
+  private notifyErrorListeners(target: object, args: unknown[]): void {
+    const emitter = target as EventEmitter;
+    const logFailure = (failure: unknown) => this.log?.warn({ err: failure }, 'an error listener failed');
+    for (const listener of emitter.rawListeners('error') as ((...values: unknown[]) => unknown)[]) {
       try {
-        this.emit('error', wrapped, conn);
-      } catch {
-        // An error listener that throws has nowhere else to go; it was logged above.
+        const result = listener.apply(emitter, args);
+        if (isPromiseLike(result)) result.then(undefined, logFailure);
+      } catch (failure) {
+        logFailure(failure);
       }
     }
   }
