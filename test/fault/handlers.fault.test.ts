@@ -43,6 +43,7 @@ describe('failing application handlers', () => {
     failures = watchProcessFailures();
     const logs = captureLogs();
     const errors: { error: Error; conn: Conn | undefined }[] = [];
+    const sessionErrors: string[] = [];
     started = await startServer(
       { reconnectWindowMs: 1_000, logger: { level: 'info', stream: logs.stream } },
       (server) => {
@@ -54,6 +55,7 @@ describe('failing application handlers', () => {
           conn.on('disconnect', () => {
             throw new Error('session disconnect listener broke');
           });
+          conn.on('error', (error) => sessionErrors.push(error.message));
           throw new Error('connect handler broke');
         });
         server.onMessage((conn, data) => {
@@ -70,6 +72,11 @@ describe('failing application handlers', () => {
         server.on('error', (error, conn) => {
           errors.push({ error, conn });
           throw new Error('the error listener broke too');
+        });
+        // An async error listener that rejects must not loop (Node gives 'error' no rejection catch).
+        server.on('error', async () => {
+          await Promise.resolve();
+          throw new Error('the async error listener broke');
         });
       },
     );
@@ -92,6 +99,8 @@ describe('failing application handlers', () => {
     // Every report names the session it came from.
     expect(errors.every((e) => e.conn?.sessionId === a.sessionId || e.conn?.sessionId === b.sessionId)).toBe(true);
     expect(started.server.connectionCount).toBe(2);
+    // The session's own 'error' listeners hear of its failures too.
+    expect(sessionErrors.filter((message) => message === 'sync handler broke')).toHaveLength(22);
     a.close();
     await waitFor(() => errors.some((e) => e.error.message.includes('disconnect handler threw a string')), {
       what: 'the disconnect handler failure',
