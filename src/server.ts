@@ -271,7 +271,11 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       error instanceof Error
         ? error
         : new RealtimeError('ERR_HANDLER_FAILED', `a handler failed: ${String(error)}`, { cause: error });
-    this.log?.error({ err: wrapped, sessionId: conn && redactSessionId(conn.sessionId) }, 'switchyard error');
+    const entry = { err: wrapped, sessionId: conn && redactSessionId(conn.sessionId) };
+    // A client's bad input is the client's fault: at error level it would let anyone flood the log.
+    if (wrapped instanceof RealtimeError && wrapped.httpStatus < 500) this.log?.debug(entry, 'client error');
+    else if (wrapped instanceof RealtimeError && wrapped.code === 'ERR_DELIVERY_FAILED') this.log?.warn(entry, 'lost');
+    else this.log?.error(entry, 'switchyard error');
     this.notifyErrorListeners(this, [wrapped, conn]);
     if (conn !== undefined) this.notifyErrorListeners(conn, [wrapped]);
   }
