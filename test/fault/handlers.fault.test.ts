@@ -112,6 +112,13 @@ describe('failing application handlers', () => {
     expect((disconnectFailure.error as { code?: string }).code).toBe('ERR_HANDLER_FAILED');
     await expectAllClientsWork(started.baseUrl);
     b.close();
+    // A client's bad input closes its session but is no error of the server's: not logged at info or above.
+    const c = await LegacyWsClient.connect(`${started.wsUrl}/socket.io/websocket`);
+    c.send('not a frame');
+    await waitFor(() => c.closeCode !== undefined, { what: 'the protocol-error close' });
+    expect(c.closeCode).toBe(1007);
+    expect(errors.some((e) => (e.error as { code?: string }).code === 'ERR_MALFORMED_FRAME')).toBe(true);
+    expect(logs.lines.filter((line) => line.includes('ERR_MALFORMED_FRAME'))).toEqual([]);
     // Logged at error level with the redacted id; the full id never appears in any line.
     const logged = logs.lines.filter((line) => line.includes('sync handler broke'));
     expect(logged.length).toBeGreaterThan(0);
