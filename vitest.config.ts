@@ -9,5 +9,7 @@ export default defineConfig({
     maxWorkers: 2,
     fileParallelism: true,
     reporters: ['default'],
+    // The fault suite measures server memory after a full collection.
+    execArgv: ['--expose-gc'],
   },
 });

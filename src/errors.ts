@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   ERR_BAD_REQUEST: { httpStatus: 400, closeCode: 1002 },
   ERR_INVALID_UTF8: { httpStatus: 400, closeCode: 1007 },
   ERR_UNKNOWN_TRANSPORT: { httpStatus: 404, closeCode: 1008 },
+  ERR_NOT_FOUND: { httpStatus: 404, closeCode: 1008 },
   ERR_UNKNOWN_SESSION: { httpStatus: 404, closeCode: 1008 },
   ERR_SESSION_REQUIRED: { httpStatus: 400, closeCode: 1008 },
   ERR_METHOD_NOT_ALLOWED: { httpStatus: 405, closeCode: 1002 },
@@ -22,7 +23,6 @@ export const ERROR_CODES = {
   ERR_SESSION_CLOSED: { httpStatus: 410, closeCode: 1000 },
   ERR_INVALID_MESSAGE: { httpStatus: 400, closeCode: 1003 },
   ERR_BAD_CALLBACK: { httpStatus: 400, closeCode: 1002 },
-  ERR_POLL_SUPERSEDED: { httpStatus: 409, closeCode: 1000 },
   ERR_HEARTBEAT_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
   ERR_INVALID_OPTION: { httpStatus: 500, closeCode: 1011 },
   ERR_HANDLER_FAILED: { httpStatus: 500, closeCode: 1011 },
@@ -39,6 +39,9 @@ export const ERROR_CODES = {
   ERR_IDLE_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
   ERR_WRITE_TIMEOUT: { httpStatus: 408, closeCode: 1011 },
   ERR_CONNECTION_DROPPED: { httpStatus: 499, closeCode: 1006 },
+  ERR_DELIVERY_FAILED: { httpStatus: 500, closeCode: 1011 },
+  ERR_HEADERS_TOO_LARGE: { httpStatus: 431, closeCode: 1009 },
+  ERR_REQUEST_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

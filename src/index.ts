@@ -44,3 +44,5 @@ export type {
 export type { AllowedOrigin } from './endpoints/origin-pattern.js';
 export type { PendingConnection } from './endpoints/pending.js';
 export type { WebSocketRouteOption } from './endpoints/fastify-route.js';
+export { fastifyHttpOptions, installJsonFallbacks, HTTP_LIMIT_DEFAULTS } from './http-limits.js';
+export type { HttpLimitOptions } from './http-limits.js';

@@ -17,7 +17,7 @@ import type { Registry } from './session/registry.js';
 import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from './transports/http.js';
 import { acceptHixie, isHixieRequest } from './transports/hixie.js';
 import { TRANSPORT_MODULES, type TransportModule } from './transports/index.js';
-import { rejectUpgrade } from './upgrade.js';
+import { rejectUpgrade, validateUpgrade } from './upgrade.js';
 
 type TransportRoute = Extract<LegacyRoute, { kind: 'transport' }>;
 
@@ -195,6 +195,8 @@ export async function handleLegacyUpgrade(
   if (module.kind !== 'upgrade') {
     return rejectUpgrade(socket, new RealtimeError('ERR_BAD_REQUEST', `${module.name} is not a websocket transport`));
   }
+  const malformed = validateUpgrade(req);
+  if (malformed !== null) return rejectUpgrade(socket, malformed);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return rejectUpgrade(socket, refusal);
   let existing: Conn | undefined;

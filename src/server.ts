@@ -16,6 +16,7 @@ import { mountWebSocketRoutes } from './endpoints/fastify-route.js';
 import type { WebSocketEndpointOptions } from './endpoints/options.js';
 import { RealtimeError } from './errors.js';
 import { FlashPolicyService } from './flash-policy.js';
+import { fastifyHttpOptions, installJsonFallbacks, type HttpLimitOptions } from './http-limits.js';
 import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './legacy.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { parseOrigins } from './origins.js';
@@ -30,6 +31,7 @@ import type { Member } from './session/member.js';
 import { Registry } from './session/registry.js';
 import { memberIds, Rooms, type MemberRef, type Socket, type Target } from './session/rooms.js';
 import { rejectUpgrade } from './upgrade.js';
+import { sendError } from './transports/http.js';
 
 export interface ServerEvents {
   connection: [conn: Conn];
@@ -100,20 +102,18 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       onOpen: (conn) => {
         // In the room model (and its private room) before anyone hears of it.
         this.adapter.addMember(conn);
-        this.guard(conn, () => this.emit('connection', conn));
+        this.dispatch(this, 'connection', [conn], conn);
         this.events.connected(this.socketOf(conn));
       },
       onMessage: (conn, data) => {
         if (this.events.dispatchEnvelope(this.socketOf(conn), data)) return;
-        this.guard(conn, () => {
-          this.emit('message', conn, data);
-          conn.emit('message', data);
-        });
+        this.dispatch(this, 'message', [conn, data], conn);
+        this.dispatch(conn, 'message', [data], conn);
       },
       onClose: (conn, info) => {
         this.log?.debug({ sessionId: redactSessionId(conn.sessionId), ...info }, 'session closed');
         this.adapter.removeMember(conn.sessionId);
-        this.guard(conn, () => this.emit('disconnect', conn, info));
+        this.dispatch(this, 'disconnect', [conn, info], conn);
         this.events.disconnected(this.socketOf(conn), info);
       },
       onError: (conn, error) => this.reportError(error, conn),
@@ -304,13 +304,13 @@ export class Switchyard extends EventEmitter<ServerEvents> {
           reply.hijack();
           const route = routeLegacy(resource, request.raw.url ?? '/');
           if (route === null) {
-            reply.raw.writeHead(404).end();
+            request.raw.resume();
+            sendError(reply.raw, new RealtimeError('ERR_UNKNOWN_TRANSPORT', 'no transport named in the path'));
             return;
           }
           handleLegacyHttp(this.legacy, route, request.raw, reply.raw).catch((error: unknown) => {
             this.reportError(error);
-            if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
-            else reply.raw.destroy();
+            sendError(reply.raw, new RealtimeError('ERR_HANDLER_FAILED', 'internal error', { cause: error }));
           });
         },
       });
@@ -475,12 +475,20 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     );
   };
 
-  /** Runs application code; a throw is reported, never propagated into the transport. */
-  private guard(conn: Conn, run: () => void): void {
-    try {
-      run();
-    } catch (error) {
-      this.reportError(error, conn);
+  /**
+   * Calls each listener of `event` on its own, the way `emit` would: a throw or a rejected
+   * promise is reported with its session and never keeps the other listeners (another
+   * handler, the session's own listeners) from running, nor reaches the transport.
+   */
+  private dispatch(target: object, event: string, args: unknown[], conn: Conn): void {
+    const emitter = target as EventEmitter;
+    for (const listener of emitter.rawListeners(event) as ((...values: unknown[]) => unknown)[]) {
+      try {
+        const result = listener.apply(emitter, args);
+        if (isPromiseLike(result)) result.then(undefined, (error: unknown) => this.reportError(error, conn));
+      } catch (error) {
+        this.reportError(error, conn);
+      }
     }
   }
 
@@ -489,22 +497,42 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       error instanceof Error
         ? error
         : new RealtimeError('ERR_HANDLER_FAILED', `a handler failed: ${String(error)}`, { cause: error });
-    this.log?.error({ err: wrapped, sessionId: conn && redactSessionId(conn.sessionId) }, 'switchyard error');
-    if (this.listenerCount('error') > 0) {
+    const entry = { err: wrapped, sessionId: conn && redactSessionId(conn.sessionId) };
+    // A client's bad input is the client's fault: at error level it would let anyone flood the log.
+    if (wrapped instanceof RealtimeError && wrapped.httpStatus < 500) this.log?.debug(entry, 'client error');
+    else if (wrapped instanceof RealtimeError && wrapped.code === 'ERR_DELIVERY_FAILED') this.log?.warn(entry, 'lost');
+    else this.log?.error(entry, 'switchyard error');
+    this.notifyErrorListeners(this, [wrapped, conn]);
+    if (conn !== undefined) this.notifyErrorListeners(conn, [wrapped]);
+  }
+
+  /**
+   * Server and session `error` listeners, each on its own. Their own failures (a throw, a
+   * rejection) are only logged: reporting them as errors again could loop forever.
+   */
+  private notifyErrorListeners(target: object, args: unknown[]): void {
+    const emitter = target as EventEmitter;
+    const logFailure = (failure: unknown) => this.log?.warn({ err: failure }, 'an error listener failed');
+    for (const listener of emitter.rawListeners('error') as ((...values: unknown[]) => unknown)[]) {
       try {
-        this.emit('error', wrapped, conn);
-      } catch {
-        // An error listener that throws has nowhere else to go; it was logged above.
+        const result = listener.apply(emitter, args);
+        if (isPromiseLike(result)) result.then(undefined, logFailure);
+      } catch (failure) {
+        logFailure(failure);
       }
     }
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function isConn(value: unknown): value is Conn {
   return typeof value === 'object' && value !== null && 'sessionId' in value && 'deliver' in value;
 }
 
-export interface CreateServerOptions extends ServerOptions {
+export interface CreateServerOptions extends ServerOptions, HttpLimitOptions {
   /** fastify's logger option (pino). Default false. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -512,8 +540,11 @@ export interface CreateServerOptions extends ServerOptions {
 /** A standalone server with its own fastify instance; call `listen()`. */
 export function createServer(options: CreateServerOptions = {}): Switchyard {
   const { logger = false, ...rest } = options;
-  const server = new Switchyard(rest);
-  const app = Fastify({ logger });
+  const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs, ...own } = rest;
+  const http = { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs };
+  const server = new Switchyard(own);
+  const app = Fastify({ logger, ...fastifyHttpOptions(http) });
+  installJsonFallbacks(app);
   server.adoptApp(app);
   void app.register(server.plugin);
   return server;

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { ServerOptions } from '../options.js';
 import { switchyard } from '../server.js';
 import { installChat } from './chat.js';
+import { fastifyHttpOptions } from '../http-limits.js';
 
 export interface DemoAppOptions {
   /** Options of the legacy resource (heartbeats, windows, …). */
@@ -19,7 +20,8 @@ export interface DemoAppOptions {
 
 /** Builds the demo app, ready to `listen()`; `app.switchyard` is its server. */
 export async function buildDemoApp(options: DemoAppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false });
+  // The demo faces the network: the same header-size and timeout limits as createServer().
+  const app = Fastify({ logger: options.logger ?? false, ...fastifyHttpOptions() });
   await app.register(fastifyStatic, { root: fileURLToPath(new URL('../../www/', import.meta.url)) });
   await app.register(switchyard, options.server ?? {});
   installChat(app.switchyard);

@@ -19,11 +19,17 @@
  * Sends go straight to the transport while it is attached, writable and nothing waits
  * before them; otherwise they wait in a bounded SendQueue and go out, in order and as one
  * payload, on the next attach or drain.
+ *
+ * Delivery: a transport that `confirmsDelivery` settles every write. Until then the frames
+ * stay listed as unsettled; a write that fails (the socket died before taking the bytes)
+ * puts its frames, and every later unsettled frame of that transport, back at the head of
+ * the queue in order, and the transport counts as gone. So a frame is sent again only when
+ * it never reached the socket: no duplicates, and what is lost is counted.
  */
 import { EventEmitter } from 'node:events';
 import type { Codec, InboundMessage, PayloadDecoder } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
-import type { Transport, TransportName } from '../transports/types.js';
+import type { Transport, TransportName, WriteResult } from '../transports/types.js';
 import { PreparedMessage, type EncodedFrame } from './prepared.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
 import type { Member } from './member.js';
@@ -51,6 +57,11 @@ export interface DisconnectInfo {
   readonly reason: DisconnectReason;
   /** Frames the queue had accepted and could not deliver; 0 unless something was lost. */
   readonly lostMessages: number;
+  /**
+   * Frames handed to a transport whose delivery was still unsettled when the session closed.
+   * If the socket then fails to take them, an `ERR_DELIVERY_FAILED` error event reports the count.
+   */
+  readonly unsettledMessages?: number;
   readonly error?: RealtimeError;
 }
 
@@ -85,6 +96,13 @@ export interface ConnEvents {
 
 const SENT: SendResult = Object.freeze({ ok: true });
 
+/** Frames written to a transport that confirms delivery, not yet confirmed. */
+interface UnsettledWrite {
+  readonly transport: Transport;
+  readonly frames: readonly string[];
+  readonly bytes: number;
+}
+
 export class Conn extends EventEmitter<ConnEvents> implements Member {
   private stateValue: ConnState = 'connecting';
   private current: Transport | null = null;
@@ -99,6 +117,13 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** Set by `shutdown`: the session ends as soon as its queue is out. */
   private isDraining = false;
   private readonly decoder: PayloadDecoder;
+  /** Oldest first; only for transports that confirm delivery. */
+  private unsettled: UnsettledWrite[] = [];
+  /**
+   * Unsettled writes of transports other than the current one. While any remain, sends wait
+   * in the queue: if one of them fails, its frames must go out before anything newer.
+   */
+  private olderUnsettled = 0;
 
   constructor(
     readonly sessionId: string,
@@ -107,9 +132,15 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     private readonly options: SessionOptions,
     private readonly hooks: ConnHooks,
   ) {
-    super();
+    // Rejections of async listeners come back through captureRejectionSymbol, not as crashes.
+    super({ captureRejections: true });
     this.lastTransport = transport;
     this.decoder = options.codec.createDecoder({ maxFrameLength: options.maxFrameLength });
+  }
+
+  /** @internal EventEmitter calls this with the rejection of an async listener. */
+  override [EventEmitter.captureRejectionSymbol](error: Error, ..._event: unknown[]): void {
+    this.reportHandlerFailure(error);
   }
 
   /** The member id used by rooms and fan-out: the session id. */
@@ -173,9 +204,25 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     const transport = this.current;
     this.current = null;
     transport?.close(error?.closeCode ?? (reason === 'shutdown' ? 1001 : 1000), reason);
-    const info: DisconnectInfo = error === undefined ? { reason, lostMessages } : { reason, lostMessages, error };
+    const unsettledMessages = this.unsettled.reduce((sum, write) => sum + write.frames.length, 0);
+    const counts = unsettledMessages > 0 ? { reason, lostMessages, unsettledMessages } : { reason, lostMessages };
+    const info: DisconnectInfo = error === undefined ? counts : { ...counts, error };
     this.hooks.onClose(this, info);
-    this.emit('disconnect', info);
+    // A throwing 'disconnect' listener must not escape into the timer or transport that closed us.
+    try {
+      this.emit('disconnect', info);
+    } catch (error) {
+      this.reportHandlerFailure(error);
+    }
+  }
+
+  /** @internal an application listener on this session threw or rejected. */
+  reportHandlerFailure(error: unknown): void {
+    const wrapped =
+      error instanceof RealtimeError
+        ? error
+        : new RealtimeError('ERR_HANDLER_FAILED', `a session listener failed: ${String(error)}`, { cause: error });
+    this.hooks.onError(this, wrapped);
   }
 
   /**
@@ -206,6 +253,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     this.clearTimer();
     this.awaitedHeartbeat = 0;
     this.current = transport;
+    this.olderUnsettled = this.unsettled.filter((write) => write.transport !== transport).length;
     this.lastTransport = transport.name;
     this.isBackpressured = false;
     // The newer request wins; the older one is ended normally (an empty poll answer).
@@ -241,6 +289,36 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   }
 
   /**
+   * The outcome of one write to a transport that `confirmsDelivery`, in write order. A failed
+   * write means the transport is dead: its unsettled frames go back to the head of the queue
+   * (or, once the session is closed, are reported lost as an ERR_DELIVERY_FAILED error).
+   */
+  settle(transport: Transport, delivered: boolean): void {
+    const index = this.unsettled.findIndex((write) => write.transport === transport);
+    if (index === -1) return;
+    if (delivered) {
+      this.unsettled.splice(index, 1);
+      if (transport !== this.current) this.settledOlder(1);
+      return;
+    }
+    const failed = this.unsettled.filter((write) => write.transport === transport);
+    if (transport !== this.current) this.olderUnsettled = Math.max(0, this.olderUnsettled - failed.length);
+    this.unsettled = this.unsettled.filter((write) => write.transport !== transport);
+    const frames = failed.flatMap((write) => write.frames);
+    const bytes = failed.reduce((sum, write) => sum + write.bytes, 0);
+    if (this.stateValue === 'closed') {
+      const message = `${frames.length} frames accepted before the session closed were not delivered`;
+      this.hooks.onError(this, new RealtimeError('ERR_DELIVERY_FAILED', message));
+      return;
+    }
+    this.queue ??= new SendQueue(this.options);
+    this.queue.unshift(frames, bytes);
+    // Nothing more may go to a dead transport, or it would overtake the frames just re-queued.
+    this.detach(transport);
+    this.flush();
+  }
+
+  /**
    * One payload from the client. Every frame is handled, heartbeat echoes included. A
    * payload that does not decode is refused whole: nothing of it is delivered, and the
    * error comes back for the transport to answer (400, or close 1007).
@@ -264,11 +342,10 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
 
   private open(transport: Transport): void {
     this.stateValue = 'open';
-    const queued = this.queue !== null && this.queue.length > 0 ? this.queue.drain() : null;
     const handshake = this.options.codec.encodeHandshake(this.sessionId);
-    const result = transport.write(queued === null ? handshake : handshake + queued.frames.join(''));
-    // A transport gone before it took anything keeps the queue for the next attach.
-    if (result === 'closed' && queued !== null) this.queue?.unshift(queued.frames, queued.bytes);
+    const queued = this.queue !== null && this.queue.length > 0 ? this.queue.drain() : { frames: [], bytes: 0 };
+    const result = this.write(transport, handshake + queued.frames.join(''), queued.frames, queued.bytes);
+    if (result === 'closed' && queued.frames.length > 0) this.queue?.unshift(queued.frames, queued.bytes);
     if (result === 'buffered' && this.current === transport) this.isBackpressured = true;
     this.hooks.onOpen(this);
   }
@@ -304,8 +381,9 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
       return { ok: false, error: new RealtimeError('ERR_SESSION_CLOSED', 'the session is closed') };
     }
     const transport = this.current;
-    if (transport !== null && !this.isBackpressured && (this.queue === null || this.queue.length === 0)) {
-      const result = transport.write(frame);
+    const isClear = !this.isBackpressured && this.olderUnsettled === 0;
+    if (transport !== null && isClear && (this.queue === null || this.queue.length === 0)) {
+      const result = this.write(transport, frame, [frame], bytes);
       if (result === 'written') return SENT;
       if (result === 'buffered') {
         if (this.current === transport) this.isBackpressured = true;
@@ -328,13 +406,33 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     return { ok: false, error };
   }
 
+  /** Older writes settled as delivered; once none is left, what waited may go. */
+  private settledOlder(count: number): void {
+    if (this.olderUnsettled === 0) return;
+    this.olderUnsettled = Math.max(0, this.olderUnsettled - count);
+    if (this.olderUnsettled === 0 && this.stateValue !== 'closed') this.flush();
+  }
+
   private flush(): void {
     const transport = this.current;
-    if (transport === null || this.isBackpressured || this.queue === null || this.queue.length === 0) return;
+    if (transport === null || this.isBackpressured || this.olderUnsettled > 0) return;
+    if (this.queue === null || this.queue.length === 0) return;
     const { frames, bytes } = this.queue.drain();
-    const result = transport.write(frames.join(''));
+    const result = this.write(transport, frames.join(''), frames, bytes);
     if (result === 'closed') this.queue.unshift(frames, bytes);
     else if (result === 'buffered' && this.current === transport) this.isBackpressured = true;
+  }
+
+  /** Every write goes through here, so frames given to a confirming transport are tracked. */
+  private write(transport: Transport, payload: string, frames: readonly string[], bytes: number): WriteResult {
+    const isTracked = transport.confirmsDelivery === true && frames.length > 0;
+    // Listed before the write: a transport may settle synchronously.
+    const entry: UnsettledWrite = { transport, frames, bytes };
+    if (isTracked) this.unsettled.push(entry);
+    const result = transport.write(payload);
+    const index = result === 'closed' && isTracked ? this.unsettled.lastIndexOf(entry) : -1;
+    if (index !== -1) this.unsettled.splice(index, 1);
+    return result;
   }
 
   private scheduleHeartbeat(): void {

@@ -29,6 +29,13 @@ export interface Transport {
   readonly name: TransportName;
   /** false: one write ends the response (polling); the session waits for the next request. */
   readonly persistent: boolean;
+  /**
+   * true: after each 'written'/'buffered' write the transport calls `conn.settle(this, delivered)`
+   * exactly once, in write order — delivered when the socket took the bytes (ws send callback,
+   * response 'finish'), not delivered when it died first. The session then re-queues what was
+   * not delivered. Transports without it count a write as delivered at once.
+   */
+  readonly confirmsDelivery?: boolean;
   write(payload: string): WriteResult;
   /** Ends the request or socket. `code` is a websocket close code where one applies. */
   close(code?: number, reason?: string): void;

@@ -11,7 +11,10 @@ import type { Transport, TransportName, WriteResult } from './types.js';
 
 export class WebSocketTransport implements Transport {
   readonly persistent = true;
+  /** ws calls each send's callback in order: without an error once the socket took the bytes. */
+  readonly confirmsDelivery = true;
   private isWaitingForDrain = false;
+  private readonly onSent = (error?: Error | null): void => this.conn.settle(this, error == null);
 
   constructor(
     readonly name: TransportName,
@@ -28,13 +31,18 @@ export class WebSocketTransport implements Transport {
 
   write(payload: string): WriteResult {
     if (this.ws.readyState !== WebSocket.OPEN) return 'closed';
-    this.ws.send(payload);
+    this.ws.send(payload, this.onSent);
     if (this.ws.bufferedAmount <= this.highWaterMarkBytes) return 'written';
     this.waitForDrain();
     return 'buffered';
   }
 
   close(code = 1000, reason = ''): void {
+    // A backed-up peer would not read a close frame either: cut it off rather than hold its buffer.
+    if (this.ws.bufferedAmount > this.highWaterMarkBytes) {
+      this.ws.terminate();
+      return;
+    }
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       this.ws.close(code, reason.slice(0, 123));
     }

@@ -15,7 +15,11 @@ import type { Transport, TransportName, WriteResult } from './types.js';
  */
 export class PollTransport implements Transport {
   readonly persistent = false;
+  /** Settled when the response closes: delivered if it finished (the socket took every byte). */
+  readonly confirmsDelivery = true;
   private isDone = false;
+  private hasPayload = false;
+  private isFlushed = false;
   private readonly deadline: NodeJS.Timeout;
 
   constructor(
@@ -27,7 +31,15 @@ export class PollTransport implements Transport {
     pollDurationMs: number,
   ) {
     this.deadline = setTimeout(answerEmpty, pollDurationMs, this);
-    res.once('close', () => this.finish());
+    // Our own 'finish' flag: `res.writableFinished` reads true on a response whose socket was
+    // destroyed with the bytes unsent (the socket's buffer is emptied), which would hide a loss.
+    res.once('finish', () => {
+      this.isFlushed = true;
+    });
+    res.once('close', () => {
+      if (this.hasPayload) conn.settle(this, this.isFlushed);
+      this.finish();
+    });
   }
 
   write(payload: string): WriteResult {
@@ -39,6 +51,7 @@ export class PollTransport implements Transport {
       return 'closed';
     }
     const body = this.wrap(payload);
+    this.hasPayload = payload !== '';
     this.res.writeHead(200, { ...this.headers, 'Content-Length': Buffer.byteLength(body) });
     this.res.end(body);
     this.finish();

@@ -1,0 +1,102 @@
+/**
+ * A websocket client that stops reading (its TCP window fills) while the application sends
+ * it 50 MB. The session's queue policy must handle it without the server's memory growing
+ * by anything like 50 MB, and broadcasts to a healthy client must not wait on it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Conn, DisconnectInfo } from '../../src/session/conn.js';
+import type { Switchyard } from '../../src/server.js';
+import { LegacyWsClient } from '../helpers/legacy-ws.js';
+import { rawWebSocket } from '../helpers/raw-ws.js';
+import { startServer, type StartedServer } from '../helpers/start-server.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { report } from '../helpers/report.js';
+
+const TOTAL_BYTES = 50 * 1024 * 1024;
+const CHUNK_BYTES = 64 * 1024;
+/** Retained growth allowed: queue bound (1 MiB) + one websocket high-water mark + noise. */
+const RETAINED_TOLERANCE_BYTES = 8 * 1024 * 1024;
+/** A broadcast tick must reach the healthy client this fast while the slow one is stuck. */
+const TICK_LATENCY_BOUND_MS = 1_000;
+
+function retainedBytes(): number {
+  globalThis.gc?.();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Sends 50 MB to `slow` in batches, broadcasting a tick to everyone after each batch. */
+async function flood(server: Switchyard, slow: Conn, ticks: Map<number, number>): Promise<number> {
+  let accepted = 0;
+  const batches = TOTAL_BYTES / CHUNK_BYTES / 8;
+  for (let batch = 0; batch < batches; batch++) {
+    for (let i = 0; i < 8; i++) {
+      // Distinct strings, so nothing is shared between frames that a leak could hide behind.
+      const chunk = `${batch}-${i}-`.padEnd(CHUNK_BYTES, 'x');
+      if (slow.send(chunk).ok) accepted += CHUNK_BYTES;
+    }
+    ticks.set(batch, Date.now());
+    server.broadcast(`tick ${batch}`);
+    await nextTurn();
+  }
+  return accepted;
+}
+
+describe('slow consumer: a websocket that stops reading while 50 MB are sent to it', () => {
+  let started: StartedServer;
+  afterEach(() => started.close());
+
+  it.each(['close', 'refuse'] as const)(
+    'queueOverflow %s: bounded memory, healthy client unaffected',
+    async (policy) => {
+      expect(globalThis.gc, 'vitest must run with --expose-gc').toBeTypeOf('function');
+      const closes: DisconnectInfo[] = [];
+      const errors: string[] = [];
+      started = await startServer({ queueOverflow: policy, heartbeatIntervalMs: 0 }, (server) => {
+        server.onDisconnect((_conn, info) => closes.push(info));
+        server.on('error', (error) => errors.push((error as { code?: string }).code ?? error.message));
+      });
+      const port = Number(new URL(started.baseUrl).port);
+      const healthy = await LegacyWsClient.connect(`${started.wsUrl}/socket.io/websocket`);
+      const stuck = await rawWebSocket(port, '/socket.io/websocket', 20);
+      stuck.socket.pause();
+      const slow = [...started.server.registry.values()].find((conn) => conn.sessionId !== healthy.sessionId)!;
+      const received = new Map<number, number>();
+      healthy.ws.on('message', (data) => {
+        const match = /tick (\d+)/.exec(data.toString());
+        if (match) received.set(Number(match[1]), Date.now());
+      });
+      const baseline = retainedBytes();
+      const sent = new Map<number, number>();
+      const accepted = await flood(started.server, slow, sent);
+      const retained = retainedBytes() - baseline;
+      await waitFor(() => received.size === sent.size, { what: 'every tick at the healthy client' });
+      const worstLatency = Math.max(...[...sent].map(([tick, at]) => received.get(tick)! - at));
+
+      // Accepted before the policy bites: the kernel's socket buffers (a few MB on loopback),
+      // one high-water mark in ws, then the 1 MiB queue. Far from 50 MB either way.
+      report(
+        `slow consumer (${policy}): accepted ${accepted} B, retained ${retained} B, worst tick ${worstLatency} ms`,
+      );
+      expect(accepted).toBeLessThan(10 * 1024 * 1024);
+      expect(retained).toBeLessThan(RETAINED_TOLERANCE_BYTES);
+      expect(worstLatency).toBeLessThan(TICK_LATENCY_BOUND_MS);
+      if (policy === 'close') {
+        expect(slow.state).toBe('closed');
+        const info = closes.find((c) => c.reason === 'queue-overflow')!;
+        expect(info.error?.code).toBe('ERR_QUEUE_OVERFLOW');
+        // The loss is counted: queued frames, and frames the socket had not confirmed.
+        expect(info.lostMessages + (info.unsettledMessages ?? 0)).toBeGreaterThan(0);
+      } else {
+        expect(slow.state).toBe('open');
+        expect(slow.queueOverflows).toBeGreaterThan(0);
+        expect(slow.queuedMessages).toBeGreaterThan(0);
+      }
+      expect(started.server.getConn(healthy.sessionId)?.state).toBe('open');
+      stuck.socket.destroy();
+      healthy.close();
+    },
+  );
+});

@@ -1,0 +1,161 @@
+/**
+ * Clients that vanish or stall on real sockets: mid-stream, mid-POST, mid-handshake,
+ * slowloris heads and bodies, and a half-open websocket that answers no heartbeat. Each
+ * ends in a documented way (a timeout answer, a counted loss, a closed session) and the
+ * server goes on serving every well-behaved client.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeFrame } from '../../src/codecs/sio.js';
+import type { DisconnectInfo } from '../../src/session/conn.js';
+import { watchProcessFailures } from '../helpers/process-failures.js';
+import { rawConnect, rawRequest } from '../helpers/raw-http.js';
+import { rawWebSocket } from '../helpers/raw-ws.js';
+import { startServer, type StartedServer } from '../helpers/start-server.js';
+import type { CreateServerOptions } from '../../src/server.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { expectAllClientsWork } from '../helpers/well-behaved.js';
+
+const FAST = { reconnectWindowMs: 300, heartbeatIntervalMs: 0, pollDurationMs: 1_000 } as const;
+
+describe('clients that vanish or stall', () => {
+  let started: StartedServer;
+  let port: number;
+  let failures: ReturnType<typeof watchProcessFailures>;
+  const closes: DisconnectInfo[] = [];
+  const messages: unknown[] = [];
+
+  async function start(options: CreateServerOptions = {}): Promise<void> {
+    failures = watchProcessFailures();
+    closes.length = 0;
+    messages.length = 0;
+    started = await startServer({ ...FAST, ...options }, (server) => {
+      server.onMessage((conn, data) => {
+        messages.push(data);
+        conn.send(data);
+      });
+      server.onDisconnect((_conn, info) => closes.push(info));
+      server.on('error', () => undefined);
+    });
+    port = Number(new URL(started.baseUrl).port);
+  }
+
+  async function openPollSession(): Promise<string> {
+    return (await (await fetch(`${started.baseUrl}/socket.io/xhr-polling//${Date.now()}`)).text()).slice(-16);
+  }
+
+  afterEach(async () => {
+    await expectAllClientsWork(started.baseUrl);
+    expect(failures.list()).toEqual([]);
+    failures.stop();
+    await started.close();
+  });
+
+  it('mid-stream: a websocket that vanishes while frames flow; later sends are counted lost', async () => {
+    await start();
+    const client = await rawWebSocket(port, '/socket.io/websocket', 20);
+    const conn = [...started.server.registry.values()][0]!;
+    const stream = setInterval(() => conn.send('tick'), 1);
+    await waitFor(() => client.received().length > 2_000, { what: 'some of the stream' });
+    client.socket.destroy();
+    await waitFor(() => conn.state === 'detached', { what: 'the session to notice' });
+    clearInterval(stream);
+    for (let i = 0; i < 5; i++) expect(conn.send(`after ${i}`).ok).toBe(true);
+    await waitFor(() => closes.length === 1, { what: 'the window to expire' });
+    expect(closes[0]!.reason).toBe('window-expired');
+    expect(closes[0]!.lostMessages).toBeGreaterThanOrEqual(5);
+    expect(started.server.connectionCount).toBe(0);
+  });
+
+  it('mid-POST: a send whose body never completes delivers nothing and harms no session', async () => {
+    await start();
+    const sessionId = await openPollSession();
+    const socket = await rawConnect(port);
+    socket.on('error', () => undefined);
+    const body = 'data=' + encodeURIComponent(encodeFrame('never whole'));
+    socket.write(
+      `POST /socket.io/xhr-polling/${sessionId}/send HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length + 50}\r\n\r\n${body}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(messages).toEqual([]);
+    expect(started.server.getConn(sessionId)?.isOpen).toBe(true);
+  });
+
+  it('mid-handshake: partial upgrade heads, an upgrade dropped before its 101 is read, a dropped first poll', async () => {
+    await start();
+    const partial = await rawConnect(port);
+    partial.on('error', () => undefined);
+    partial.write('GET /socket.io/websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConn');
+    const dropped = await rawWebSocket(port, '/socket.io/websocket');
+    dropped.socket.destroy();
+    partial.destroy();
+    const firstPoll = await rawConnect(port);
+    firstPoll.on('error', () => undefined);
+    firstPoll.write(`GET /socket.io/xhr-polling//${Date.now()} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    firstPoll.destroy();
+    await waitFor(() => started.server.connectionCount === 0, { what: 'every half-made session to expire' });
+    expect(closes.every((info) => info.reason === 'window-expired')).toBe(true);
+  });
+
+  it('slowloris head: a request head trickling in gets 408 ERR_REQUEST_TIMEOUT while others are served', async () => {
+    await start({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
+    const socket = await rawConnect(port);
+    const answer: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => answer.push(chunk));
+    socket.on('error', () => undefined);
+    socket.write('GET /socket.io/xhr-polling//1 HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const drip = setInterval(() => socket.writable && socket.write('X-Drip: 1\r\n'), 50);
+    const began = Date.now();
+    await expectAllClientsWork(started.baseUrl);
+    await waitFor(() => socket.destroyed || socket.readableEnded, {
+      timeoutMs: 3_000,
+      what: 'the slow head to be cut',
+    });
+    clearInterval(drip);
+    expect(Date.now() - began).toBeLessThan(3_000);
+    const text = Buffer.concat(answer).toString();
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(text).toContain('"code":"ERR_REQUEST_TIMEOUT"');
+  });
+
+  it('slowloris body: a POST body trickling in gets 408 and delivers nothing', async () => {
+    await start({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
+    const sessionId = await openPollSession();
+    const poll = fetch(`${started.baseUrl}/socket.io/xhr-polling/${sessionId}/${Date.now()}`); // keeps it alive
+    const socket = await rawConnect(port);
+    const answer: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => answer.push(chunk));
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST /socket.io/xhr-polling/${sessionId}/send HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\ndata=',
+    );
+    const drip = setInterval(() => socket.writable && socket.write('a'), 50);
+    await waitFor(() => socket.destroyed || socket.readableEnded, {
+      timeoutMs: 3_000,
+      what: 'the slow body to be cut',
+    });
+    clearInterval(drip);
+    expect(Buffer.concat(answer).toString()).toMatch(/^HTTP\/1\.1 408 [^]*ERR_REQUEST_TIMEOUT/);
+    expect(messages).toEqual([]);
+    await poll;
+  });
+
+  it('half-open: a websocket that answers no heartbeat is closed by the heartbeat deadline', async () => {
+    await start({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 150 });
+    const client = await rawWebSocket(port, '/socket.io/websocket', 20);
+    client.socket.pause(); // reads nothing, answers nothing: a peer that is gone without a FIN
+    await waitFor(() => closes.length === 1, { timeoutMs: 3_000, what: 'the heartbeat deadline' });
+    expect(closes[0]!.reason).toBe('heartbeat-timeout');
+    expect(closes[0]!.error?.code).toBe('ERR_HEARTBEAT_TIMEOUT');
+    client.socket.destroy();
+  });
+
+  it('a raw request answered with a documented refusal leaves the server healthy', async () => {
+    await start();
+    const answer = await rawRequest(port, Buffer.from('GET /socket.io/websocket HTTP/1.1\r\nHost: x\r\n\r\n'), 2_000);
+    expect(answer.status).toBe(400);
+  });
+});

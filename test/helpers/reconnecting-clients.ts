@@ -1,0 +1,114 @@
+/**
+ * Clients that keep one session across forced transport drops: after a drop they come back
+ * with the same session id inside the reconnect window (as a custom client would; the stock
+ * 0.6 client starts a new session instead). Each collects the text messages it received, in
+ * order, and discards a poll answer that did not arrive whole (as XHR does). One entry per
+ * transport; a new transport adds one.
+ */
+import { get } from 'node:http';
+import { WebSocket } from 'ws';
+import { decode } from '../../src/codecs/sio.js';
+
+export interface ReconnectingClient {
+  readonly name: string;
+  /** Receives until `count` messages arrived or `timeoutMs` passed; `onOpen` gets the session id. */
+  receive(baseUrl: string, count: number, timeoutMs: number, onOpen: (sessionId: string) => void): Promise<string[]>;
+}
+
+function textsOf(payload: string, skipHandshake: boolean): { sessionId?: string; texts: string[] } {
+  const result = decode(payload);
+  if (!result.ok) throw result.error;
+  const texts: string[] = [];
+  let sessionId: string | undefined;
+  for (const message of result.value) {
+    if (message.type !== 'text') continue;
+    if (skipHandshake && sessionId === undefined) sessionId = message.data;
+    else texts.push(message.data);
+  }
+  return sessionId === undefined ? { texts } : { sessionId, texts };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function websocketReceive(baseUrl: string, count: number, timeoutMs: number, onOpen: (id: string) => void) {
+  const base = `${baseUrl.replace(/^http/, 'ws')}/socket.io/websocket`;
+  const texts: string[] = [];
+  let sessionId = '';
+  const deadline = Date.now() + timeoutMs;
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const ws = new WebSocket(sessionId === '' ? base : `${base}/${sessionId}`);
+      ws.on('message', (data) => {
+        const decoded = textsOf(data.toString(), sessionId === '');
+        if (decoded.sessionId !== undefined) {
+          sessionId = decoded.sessionId;
+          onOpen(sessionId);
+        }
+        texts.push(...decoded.texts);
+        if (texts.length >= count) ws.close();
+      });
+      ws.on('error', () => undefined);
+      const timer = setTimeout(() => ws.terminate(), Math.max(0, deadline - Date.now()));
+      ws.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  return (async () => {
+    while (texts.length < count && Date.now() < deadline) {
+      await once();
+      await pause(5);
+    }
+    return texts;
+  })();
+}
+
+/** One GET; resolves with the whole body, or null when the answer did not arrive whole. */
+function getWhole(url: string): Promise<{ status: number; body: string } | null> {
+  return new Promise((resolve) => {
+    const request = get(url, { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      // As XHR: a body that arrived whole counts, even if the connection is reset right after.
+      const settle = () => {
+        const body = Buffer.concat(chunks);
+        const isWhole = body.length === Number(res.headers['content-length']);
+        resolve(isWhole ? { status: res.statusCode ?? 0, body: body.toString() } : null);
+      };
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', settle);
+      res.on('error', settle);
+      res.on('aborted', settle);
+      res.on('close', settle);
+    });
+    request.on('error', () => resolve(null));
+  });
+}
+
+function xhrPollingReceive(baseUrl: string, count: number, timeoutMs: number, onOpen: (id: string) => void) {
+  const base = `${baseUrl}/socket.io/xhr-polling`;
+  const texts: string[] = [];
+  let sessionId = '';
+  const deadline = Date.now() + timeoutMs;
+  return (async () => {
+    while (texts.length < count && Date.now() < deadline) {
+      const answer = await getWhole(sessionId === '' ? `${base}//${Date.now()}` : `${base}/${sessionId}/${Date.now()}`);
+      if (answer === null) {
+        await pause(5);
+        continue;
+      }
+      if (answer.status !== 200) throw new Error(`poll answered ${answer.status}: ${answer.body}`);
+      const decoded = textsOf(answer.body, sessionId === '');
+      if (decoded.sessionId !== undefined) {
+        sessionId = decoded.sessionId;
+        onOpen(sessionId);
+      }
+      texts.push(...decoded.texts);
+    }
+    return texts;
+  })();
+}
+
+export const RECONNECTING_CLIENTS: readonly ReconnectingClient[] = [
+  { name: 'websocket', receive: websocketReceive },
+  { name: 'xhr-polling', receive: xhrPollingReceive },
+];

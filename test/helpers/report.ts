@@ -1,0 +1,4 @@
+/** Prints a measured figure when SWITCHYARD_FAULT_REPORT is set (for the README's fault notes). */
+export function report(line: string): void {
+  if (process.env.SWITCHYARD_FAULT_REPORT !== undefined) process.stderr.write(`[figure] ${line}\n`);
+}
