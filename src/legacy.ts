@@ -195,7 +195,8 @@ export async function handleLegacyUpgrade(
   if (module.kind !== 'upgrade') {
     return rejectUpgrade(socket, new RealtimeError('ERR_BAD_REQUEST', `${module.name} is not a websocket transport`));
   }
-  const malformed = validateUpgrade(req);
+  // The drafts (hixie-75/76) have no key or version headers; websocket-driver checks them.
+  const malformed = isHixieRequest(req) ? null : validateUpgrade(req);
   if (malformed !== null) return rejectUpgrade(socket, malformed);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return rejectUpgrade(socket, refusal);

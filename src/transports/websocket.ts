@@ -38,8 +38,9 @@ export class WebSocketTransport implements Transport {
   }
 
   close(code = 1000, reason = ''): void {
-    // A backed-up peer would not read a close frame either: cut it off rather than hold its buffer.
-    if (this.ws.bufferedAmount > this.highWaterMarkBytes) {
+    // A backed-up peer would not read a close frame either: cut it off rather than hold its
+    // buffer — except in a graceful shutdown, which lets the buffer drain up to its deadline.
+    if (reason !== 'shutdown' && this.ws.bufferedAmount > this.highWaterMarkBytes) {
       this.ws.terminate();
       return;
     }
