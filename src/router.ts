@@ -50,3 +50,11 @@ export function jsonpIndex(rest: readonly string[]): number | null {
   if (last === undefined || !/^\d{1,6}$/.test(last)) return null;
   return Number(last);
 }
+
+/** The URL with its session id segment cut to four characters, for logs. */
+export function redactLegacyUrl(resource: string, url: string): string {
+  const route = routeLegacy(resource, url);
+  if (route === null || route.kind !== 'transport' || route.sessionId.length <= 4) return url;
+  const prefix = `/${resource}/${route.transport}/`;
+  return prefix + route.sessionId.slice(0, 4) + '…' + url.slice(prefix.length + route.sessionId.length);
+}

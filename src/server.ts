@@ -20,7 +20,7 @@ import { fastifyHttpOptions, installJsonFallbacks, type HttpLimitOptions } from 
 import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './legacy.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { parseOrigins } from './origins.js';
-import { routeLegacy } from './router.js';
+import { redactLegacyUrl, routeLegacy } from './router.js';
 import { SacSockEndpoint } from './sacsock/endpoint.js';
 import { MemoryAdapter, privateRoom, type Adapter, type FanOutReport } from './session/adapter.js';
 import type { Conn, DisconnectInfo } from './session/conn.js';
@@ -300,6 +300,15 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         method: ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'],
         url: `/${resource}/*`,
         exposeHeadRoute: false,
+        // Request logs of this route carry the URL with the session id cut short: the full
+        // id is a bearer credential and never goes into logs at info level.
+        logSerializers: {
+          req: (req: { method?: string; url?: string; ip?: string }) => ({
+            method: req.method,
+            url: redactLegacyUrl(resource, req.url ?? '/'),
+            remoteAddress: req.ip,
+          }),
+        },
         handler: (request, reply) => {
           reply.hijack();
           const route = routeLegacy(resource, request.raw.url ?? '/');
