@@ -120,7 +120,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** Oldest first; only for transports that confirm delivery. */
   private unsettled: UnsettledWrite[] = [];
   /**
-   * Unsettled writes of transports other than the current one. While any remain, sends wait
+   * Unsettled writes (with frames) of transports other than the current one. While any remain, sends wait
    * in the queue: if one of them fails, its frames must go out before anything newer.
    */
   private olderUnsettled = 0;
@@ -253,7 +253,9 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     this.clearTimer();
     this.awaitedHeartbeat = 0;
     this.current = transport;
-    this.olderUnsettled = this.unsettled.filter((write) => write.transport !== transport).length;
+    this.olderUnsettled = this.unsettled.filter(
+      (write) => write.transport !== transport && carriesFrames(write),
+    ).length;
     this.lastTransport = transport.name;
     this.isBackpressured = false;
     // The newer request wins; the older one is ended normally (an empty poll answer).
@@ -297,16 +299,19 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     const index = this.unsettled.findIndex((write) => write.transport === transport);
     if (index === -1) return;
     if (delivered) {
-      this.unsettled.splice(index, 1);
-      if (transport !== this.current) this.settledOlder(1);
+      const [write] = this.unsettled.splice(index, 1);
+      if (transport !== this.current && write !== undefined && carriesFrames(write)) this.settledOlder(1);
       return;
     }
     const failed = this.unsettled.filter((write) => write.transport === transport);
-    if (transport !== this.current) this.olderUnsettled = Math.max(0, this.olderUnsettled - failed.length);
+    if (transport !== this.current) {
+      this.olderUnsettled = Math.max(0, this.olderUnsettled - failed.filter(carriesFrames).length);
+    }
     this.unsettled = this.unsettled.filter((write) => write.transport !== transport);
     const frames = failed.flatMap((write) => write.frames);
     const bytes = failed.reduce((sum, write) => sum + write.bytes, 0);
     if (this.stateValue === 'closed') {
+      if (frames.length === 0) return;
       const message = `${frames.length} frames accepted before the session closed were not delivered`;
       this.hooks.onError(this, new RealtimeError('ERR_DELIVERY_FAILED', message));
       return;
@@ -425,7 +430,9 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
 
   /** Every write goes through here, so frames given to a confirming transport are tracked. */
   private write(transport: Transport, payload: string, frames: readonly string[], bytes: number): WriteResult {
-    const isTracked = transport.confirmsDelivery === true && frames.length > 0;
+    // Every write to a confirming transport is listed, even one with no frames (a heartbeat,
+    // a handshake alone): the transport settles each write, in order.
+    const isTracked = transport.confirmsDelivery === true;
     // Listed before the write: a transport may settle synchronously.
     const entry: UnsettledWrite = { transport, frames, bytes };
     if (isTracked) this.unsettled.push(entry);
@@ -451,7 +458,9 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     // Straight to the transport, never through the queue: a heartbeat may overtake queued
     // messages (the client echoes it whenever it arrives), it is never counted as a lost
     // message, and a peer that reads nothing fails to answer it and is closed.
-    const result = transport.write(this.options.codec.encodeHeartbeat(this.heartbeatCounter));
+    // Written through `write` with no frames: a confirming transport settles the heartbeat too,
+    // and its settlement must not be taken for that of the message written after it.
+    const result = this.write(transport, this.options.codec.encodeHeartbeat(this.heartbeatCounter), [], 0);
     if (result === 'buffered' && this.current === transport) this.isBackpressured = true;
     if (this.options.heartbeatTimeoutMs > 0) this.setTimer(missHeartbeat, this.options.heartbeatTimeoutMs);
   }
@@ -467,6 +476,11 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
       this.timer = null;
     }
   }
+}
+
+/** A heartbeat or a lone handshake has nothing to re-queue, so nothing newer need wait for it. */
+function carriesFrames(write: UnsettledWrite): boolean {
+  return write.frames.length > 0;
 }
 
 // Module-level timer callbacks: no closure per session.

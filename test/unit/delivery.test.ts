@@ -3,7 +3,7 @@
  * confirms (or fails) each write on demand: re-queue order, no duplicates, the transport
  * counted as gone after a failure, and the counts reported at close.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sioCodec } from '../../src/codecs/sio.js';
 import type { RealtimeError } from '../../src/errors.js';
 import { Conn, type DisconnectInfo, type SessionOptions } from '../../src/session/conn.js';
@@ -43,10 +43,10 @@ class FakeTransport implements Transport {
   }
 }
 
-function makeConn() {
+function makeConn(options: SessionOptions = OPTIONS) {
   const closes: DisconnectInfo[] = [];
   const errors: RealtimeError[] = [];
-  const conn: Conn = new Conn('AAAAAAAAAAAAAAAA', 'websocket', '127.0.0.1', OPTIONS, {
+  const conn: Conn = new Conn('AAAAAAAAAAAAAAAA', 'websocket', '127.0.0.1', options, {
     onOpen: () => undefined,
     onMessage: () => undefined,
     onClose: (_conn, info) => closes.push(info),
@@ -130,5 +130,41 @@ describe('delivery settlement', () => {
     conn.close('window-expired');
     expect(closes[0]).toMatchObject({ reason: 'window-expired', lostMessages: 2 });
     expect(closes[0]!.unsettledMessages).toBeUndefined();
+  });
+
+  describe('with heartbeats', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it("a heartbeat's settlement is its own: the frame after it is still re-queued when the socket dies", () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const { conn } = makeConn({ ...OPTIONS, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1_000 });
+      const first = new FakeTransport(() => conn);
+      conn.attach(first);
+      first.settleAll(true); // handshake
+      conn.send('a');
+      vi.advanceTimersByTime(100); // a heartbeat goes out between 'a' and 'b'
+      conn.send('b');
+      expect(first.payloads.slice(1)).toEqual(['~m~1~m~a', '~m~4~m~~h~1', '~m~1~m~b']);
+      first.settleNext(true); // 'a'
+      first.settleNext(true); // the heartbeat
+      first.settleNext(false); // 'b' never reached the socket
+      const second = new FakeTransport(() => conn);
+      conn.attach(second);
+      expect(frames(second.payloads)).toBe('~m~1~m~b');
+    });
+
+    it('a handshake written alone settles as itself, not as the first message', () => {
+      const { conn } = makeConn();
+      const first = new FakeTransport(() => conn);
+      conn.attach(first); // handshake, unsettled
+      conn.send('a');
+      first.settleNext(true); // the handshake
+      first.settleNext(false); // 'a' failed
+      const second = new FakeTransport(() => conn);
+      conn.attach(second);
+      expect(frames(second.payloads)).toBe('~m~1~m~a');
+    });
   });
 });
