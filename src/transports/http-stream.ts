@@ -9,8 +9,22 @@ import type { Transport, TransportName, WriteResult } from './types.js';
 
 export class HttpStreamTransport implements Transport {
   readonly persistent = true;
+  /**
+   * Each chunk is settled by its `res.write` callback: delivered once the socket took every
+   * byte, undelivered when it failed. Node never calls the callback of a write made to a
+   * socket already destroyed, so whatever is still pending when the response closes counts
+   * as undelivered then (and later callbacks are ignored).
+   */
+  readonly confirmsDelivery = true;
   private isClosed = false;
   private isWaitingForDrain = false;
+  /** Writes whose callback has not come yet. */
+  private pending = 0;
+  private readonly onWritten = (error?: Error | null): void => {
+    if (this.pending === 0) return;
+    this.pending--;
+    this.conn.settle(this, error == null);
+  };
 
   constructor(
     readonly name: TransportName,
@@ -22,13 +36,18 @@ export class HttpStreamTransport implements Transport {
     res.socket?.setNoDelay(true);
     res.once('close', () => {
       this.isClosed = true;
+      if (this.pending > 0) {
+        this.pending = 0;
+        conn.settle(this, false);
+      }
       conn.detach(this);
     });
   }
 
   write(payload: string): WriteResult {
     if (this.isClosed || this.res.destroyed || this.res.writableEnded) return 'closed';
-    if (this.res.write(this.frame(payload))) return 'written';
+    this.pending++;
+    if (this.res.write(this.frame(payload), this.onWritten)) return 'written';
     this.waitForDrain();
     return 'buffered';
   }
