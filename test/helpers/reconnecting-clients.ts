@@ -8,6 +8,7 @@
 import { get } from 'node:http';
 import { WebSocket } from 'ws';
 import { decode } from '../../src/codecs/sio.js';
+import { JsonpClient, parseHtmlfile, parseMultipart, type StreamParser } from './legacy-http.js';
 
 export interface ReconnectingClient {
   readonly name: string;
@@ -108,7 +109,78 @@ function xhrPollingReceive(baseUrl: string, count: number, timeoutMs: number, on
   })();
 }
 
+/** Collects the session id and texts of one answer or chunk into `state`. */
+function collect(state: { sessionId: string; texts: string[] }, payload: string, onOpen: (id: string) => void): void {
+  const decoded = textsOf(payload, state.sessionId === '');
+  if (decoded.sessionId !== undefined) {
+    state.sessionId = decoded.sessionId;
+    onOpen(state.sessionId);
+  }
+  state.texts.push(...decoded.texts);
+}
+
+/**
+ * One streaming GET (htmlfile, xhr-multipart) read until it ends or the deadline; only whole
+ * chunks count (the parser keeps a cut one back, and it is dropped with the connection).
+ */
+function streamOnce(url: string, parse: StreamParser, onPayload: (payload: string) => boolean, deadline: number) {
+  return new Promise<void>((resolve) => {
+    let buffer = '';
+    const request = get(url, { agent: false }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const { payloads, rest } = parse(buffer + chunk);
+        buffer = rest;
+        // onPayload says whether enough has arrived: then the stream is closed.
+        if (payloads.map(onPayload).includes(true)) request.destroy();
+      });
+      res.on('close', () => resolve());
+    });
+    const timer = setTimeout(() => request.destroy(), Math.max(0, deadline - Date.now()));
+    request.on('close', () => clearTimeout(timer));
+    request.on('error', () => resolve());
+  });
+}
+
+function streamReceive(transport: 'htmlfile' | 'xhr-multipart', parse: StreamParser): ReconnectingClient['receive'] {
+  return async (baseUrl, count, timeoutMs, onOpen) => {
+    const state = { sessionId: '', texts: [] as string[] };
+    const deadline = Date.now() + timeoutMs;
+    const pathOf = (id: string) => (transport === 'htmlfile' ? `${id}/${Date.now()}` : id);
+    while (state.texts.length < count && Date.now() < deadline) {
+      const onPayload = (payload: string) => {
+        collect(state, payload, onOpen);
+        return state.texts.length >= count;
+      };
+      await streamOnce(`${baseUrl}/socket.io/${transport}/${pathOf(state.sessionId)}`, parse, onPayload, deadline);
+      await pause(5);
+    }
+    return state.texts;
+  };
+}
+
+/** The jsonp-polling loop, each answer run as a script; a cut answer is dropped, as a browser would. */
+async function jsonpReceive(baseUrl: string, count: number, timeoutMs: number, onOpen: (id: string) => void) {
+  const state = { sessionId: '', texts: [] as string[] };
+  const deadline = Date.now() + timeoutMs;
+  while (state.texts.length < count && Date.now() < deadline) {
+    const answer = await getWhole(`${baseUrl}/socket.io/jsonp-polling/${state.sessionId}/${Date.now()}/3`);
+    if (answer === null) {
+      await pause(5);
+      continue;
+    }
+    if (answer.status !== 200) throw new Error(`jsonp poll answered ${answer.status}: ${answer.body}`);
+    const calls = JsonpClient.run(answer.body, 3);
+    if (calls.length !== 1) throw new Error(`expected one callback call, got ${calls.length}`);
+    if (calls[0] !== '') collect(state, calls[0]!, onOpen);
+  }
+  return state.texts;
+}
+
 export const RECONNECTING_CLIENTS: readonly ReconnectingClient[] = [
   { name: 'websocket', receive: websocketReceive },
   { name: 'xhr-polling', receive: xhrPollingReceive },
+  { name: 'htmlfile', receive: streamReceive('htmlfile', parseHtmlfile) },
+  { name: 'xhr-multipart', receive: streamReceive('xhr-multipart', parseMultipart) },
+  { name: 'jsonp-polling', receive: jsonpReceive },
 ];
