@@ -10,7 +10,7 @@ import { rawConnect, rawRequest } from '../helpers/raw-http.js';
 import { report } from '../helpers/report.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { expectAllClientsWork } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEchoes } from '../helpers/well-behaved.js';
 
 const WEBSOCKETS_PER_ROUND = 1_500;
 const POLLS_PER_ROUND = 500;
@@ -76,8 +76,9 @@ describe('churn: 2,000 connections opened and dropped, three times', () => {
 
   it('leaves zero sessions and memory near its baseline', { timeout: 60_000 }, async () => {
     expect(globalThis.gc, 'vitest must run with --expose-gc').toBeTypeOf('function');
-    started = await startServer({ reconnectWindowMs: 200, heartbeatIntervalMs: 0, pollDurationMs: 5_000 }, (server) =>
-      server.onMessage((conn, data) => conn.send(data)),
+    started = await startServer(
+      { reconnectWindowMs: 200, heartbeatIntervalMs: 0, pollDurationMs: 5_000 },
+      installEchoes,
     );
     const port = Number(new URL(started.baseUrl).port);
     const wsUrl = `${started.wsUrl}/socket.io/websocket`;

@@ -12,7 +12,7 @@ import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { watchProcessFailures } from '../helpers/process-failures.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { expectAllClientsWork } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEndpointEchoes } from '../helpers/well-behaved.js';
 
 /** pino writes one JSON line per entry; keep them all. */
 function captureLogs(): { lines: string[]; stream: Writable } {
@@ -47,6 +47,7 @@ describe('failing application handlers', () => {
     started = await startServer(
       { reconnectWindowMs: 1_000, logger: { level: 'info', stream: logs.stream } },
       (server) => {
+        installEndpointEchoes(server);
         server.onConnect((conn) => {
           conn.on('message', async () => {
             await Promise.resolve();

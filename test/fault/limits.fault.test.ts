@@ -10,7 +10,7 @@ import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { rawRequest, type RawAnswer } from '../helpers/raw-http.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { expectAllClientsWork } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEchoes } from '../helpers/well-behaved.js';
 
 function json(answer: RawAnswer): { code: string; message: string } {
   return JSON.parse(answer.body.toString('utf8')) as { code: string; message: string };
@@ -20,9 +20,7 @@ describe('limits, hit on real sockets', () => {
   let started: StartedServer;
   let port: number;
   async function start(options: CreateServerOptions): Promise<void> {
-    started = await startServer({ heartbeatIntervalMs: 0, ...options }, (server) =>
-      server.onMessage((conn, data) => conn.send(data)),
-    );
+    started = await startServer({ heartbeatIntervalMs: 0, ...options }, installEchoes);
     port = Number(new URL(started.baseUrl).port);
   }
   const get = (path: string, headers = '') =>

@@ -13,7 +13,7 @@ import { rawWebSocket } from '../helpers/raw-ws.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import type { CreateServerOptions } from '../../src/server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { expectAllClientsWork } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEndpointEchoes } from '../helpers/well-behaved.js';
 
 const FAST = { reconnectWindowMs: 300, heartbeatIntervalMs: 0, pollDurationMs: 1_000 } as const;
 
@@ -35,6 +35,7 @@ describe('clients that vanish or stall', () => {
       });
       server.onDisconnect((_conn, info) => closes.push(info));
       server.on('error', () => undefined);
+      installEndpointEchoes(server);
     });
     port = Number(new URL(started.baseUrl).port);
   }

@@ -16,7 +16,7 @@ import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { DOCUMENTED_STATUSES, SURFACE_ROUTES } from '../helpers/surface-routes.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { LegacyWsClient } from '../helpers/legacy-ws.js';
-import { expectAllClientsWork } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEchoes } from '../helpers/well-behaved.js';
 import { watchProcessFailures } from '../helpers/process-failures.js';
 
 const ALLOWED_ORIGIN = 'http://localhost:3000';
@@ -189,7 +189,7 @@ describe('request surface under fuzzing (live server)', () => {
   beforeAll(async () => {
     failures = watchProcessFailures();
     started = await startServer(LIMITS, (server) => {
-      server.onMessage((conn, data) => conn.send(data));
+      installEchoes(server);
       server.on('error', () => undefined);
     });
     port = Number(new URL(started.baseUrl).port);
