@@ -21,7 +21,7 @@ import { isOriginAllowed, type OriginRule } from '../origins.js';
 import type { DisconnectInfo } from '../session/conn.js';
 import type { EventHub } from '../session/events.js';
 import type { Rooms } from '../session/rooms.js';
-import { rejectUpgrade } from '../upgrade.js';
+import { rejectUpgrade, validateUpgrade } from '../upgrade.js';
 import { SacSocket, type SacSocketLimits } from './socket.js';
 
 /** Length of a socket id: 32 nanoid characters, about 190 random bits. */
@@ -78,8 +78,8 @@ export class SacSockEndpoint {
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.admit(req).then(
       (refusal) => {
-        if (refusal !== null) rejectUpgrade(socket, refusal);
-        else this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+        if (refusal !== null) return rejectUpgrade(socket, refusal);
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
       },
       (error: unknown) => {
         this.context.onError(error);
@@ -101,6 +101,9 @@ export class SacSockEndpoint {
   }
 
   private async admit(req: IncomingMessage): Promise<RealtimeError | null> {
+    // ws would refuse a malformed handshake in plain text; refuse it first, as JSON.
+    const malformed = validateUpgrade(req);
+    if (malformed !== null) return malformed;
     if (this.context.isShuttingDown()) return new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
     if (!this.isOriginAllowed(req)) return new RealtimeError('ERR_ORIGIN_REFUSED', 'this origin is not allowed');
     const authorize = this.options.authorize;

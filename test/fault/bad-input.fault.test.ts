@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/codecs/sio.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
+import { installEchoes, PLAIN_ECHO_PATH } from '../helpers/well-behaved.js';
 
 interface BadInput {
   readonly what: string;
@@ -21,6 +22,11 @@ function post(path: string, body: string, headers = FORM): string {
   return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 const get = (path: string, headers = '') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`;
+/** Upgrade headers of an RFC 6455 handshake, each part replaceable (an empty key leaves it out). */
+function upgrade({ key = 'dGhlIHNhbXBsZSBub25jZQ==', version = '13', upgrade = 'websocket' }): string {
+  const keyLine = key === '' ? '' : `Sec-WebSocket-Key: ${key}\r\n`;
+  return `Upgrade: ${upgrade}\r\nConnection: Upgrade\r\nSec-WebSocket-Version: ${version}\r\n${keyLine}`;
+}
 
 const CASES: readonly BadInput[] = [
   {
@@ -120,13 +126,144 @@ const CASES: readonly BadInput[] = [
     code: 'ERR_HEADERS_TOO_LARGE',
   },
   { what: 'not HTTP at all', request: 'HELLO THERE\r\n\r\n', status: 400, code: 'ERR_BAD_REQUEST' },
+  // jsonp-polling: the index is written into a script, so only 1–6 digits pass.
+  ...['abc', '1234567', '0x1', 'alert(1)', '%3Cscript%3E', '1;alert(1)'].map((index) => ({
+    what: `jsonp index ${JSON.stringify(index)}`,
+    request: get(`/socket.io/jsonp-polling//${Date.now()}/${index}`),
+    status: 400,
+    code: 'ERR_BAD_CALLBACK',
+  })),
+  {
+    what: 'jsonp poll of an unknown session',
+    request: get('/socket.io/jsonp-polling/AAAAAAAAAAAAAAAA/1/0'),
+    status: 404,
+    code: 'ERR_UNKNOWN_SESSION',
+  },
+  {
+    what: 'jsonp send, malformed frame',
+    request: post('/socket.io/jsonp-polling/{sessionId}/1/0', 'data=~m~9~m~abc'),
+    status: 400,
+    code: 'ERR_MALFORMED_FRAME',
+  },
+  ...(['htmlfile', 'xhr-multipart'] as const).flatMap((transport) => [
+    {
+      what: `${transport} stream of an unknown session`,
+      request: get(`/socket.io/${transport}/AAAAAAAAAAAAAAAA/1`),
+      status: 404,
+      code: 'ERR_UNKNOWN_SESSION',
+    },
+    {
+      what: `${transport} send without a session`,
+      request: post(`/socket.io/${transport}//send`, 'data=' + encodeURIComponent(encodeFrame('x'))),
+      status: 400,
+      code: 'ERR_SESSION_REQUIRED',
+    },
+    {
+      what: `${transport} send, invalid UTF-8 escape`,
+      request: post(`/socket.io/${transport}/{sessionId}/send`, 'data=%C3%28'),
+      status: 400,
+      code: 'ERR_INVALID_UTF8',
+    },
+  ]),
+  {
+    what: 'flashsocket GET without upgrade',
+    request: get('/socket.io/flashsocket'),
+    status: 400,
+    code: 'ERR_BAD_REQUEST',
+  },
+  {
+    what: 'flashsocket handshake from a hostile origin',
+    request: get(
+      '/socket.io/flashsocket',
+      `Upgrade: WebSocket\r\nConnection: Upgrade\r\nOrigin: http://evil.example\r\n`,
+    ),
+    status: 403,
+    code: 'ERR_ORIGIN_REFUSED',
+  },
+  // sac-sock: refused as JSON before ws sees the request.
+  {
+    what: 'sac-sock handshake with a bad key',
+    request: get('/socket', upgrade({ key: 'short' })),
+    status: 400,
+    code: 'ERR_BAD_REQUEST',
+  },
+  {
+    what: 'sac-sock handshake without a key',
+    request: get('/socket', upgrade({ key: '' })),
+    status: 400,
+    code: 'ERR_BAD_REQUEST',
+  },
+  {
+    what: 'sac-sock handshake, version 7',
+    request: get('/socket', upgrade({ version: '7' })),
+    status: 400,
+    code: 'ERR_BAD_REQUEST',
+  },
+  {
+    what: 'sac-sock handshake, Upgrade: h2c',
+    request: get('/socket', upgrade({ upgrade: 'h2c' })),
+    status: 400,
+    code: 'ERR_BAD_REQUEST',
+  },
+  {
+    what: 'sac-sock handshake by POST',
+    request: post('/socket', '', upgrade({})),
+    status: 405,
+    code: 'ERR_METHOD_NOT_ALLOWED',
+  },
+  {
+    what: 'sac-sock handshake from another origin',
+    request: get('/socket', upgrade({}) + 'Origin: http://evil.example\r\n'),
+    status: 403,
+    code: 'ERR_ORIGIN_REFUSED',
+  },
+  // A plain endpoint: its handshake table.
+  {
+    what: 'plain handshake with a bad key',
+    request: get(PLAIN_ECHO_PATH, upgrade({ key: 'short' })),
+    status: 400,
+    code: 'ERR_BAD_REQUEST',
+  },
+  {
+    what: 'plain handshake, version 8',
+    request: get(PLAIN_ECHO_PATH, upgrade({ version: '8' })),
+    status: 426,
+    code: 'ERR_UNSUPPORTED_VERSION',
+  },
+  {
+    what: 'plain handshake by POST',
+    request: post(PLAIN_ECHO_PATH, '', upgrade({})),
+    status: 405,
+    code: 'ERR_METHOD_NOT_ALLOWED',
+  },
+  {
+    what: 'plain handshake with a malformed subprotocol list',
+    request: get(PLAIN_ECHO_PATH, upgrade({}) + 'Sec-WebSocket-Protocol: a b, a\r\n'),
+    status: 400,
+    code: 'ERR_BAD_REQUEST',
+  },
+  {
+    what: 'plain handshake from another origin',
+    request: get(PLAIN_ECHO_PATH, upgrade({}) + 'Origin: http://evil.example\r\n'),
+    status: 403,
+    code: 'ERR_ORIGIN_REFUSED',
+  },
+  {
+    what: 'upgrade to a path with no endpoint',
+    request: get('/nowhere', upgrade({})),
+    status: 404,
+    code: 'ERR_BAD_REQUEST',
+  },
 ];
 
 describe('bad input gets its documented answer', () => {
   let started: StartedServer;
   let port: number;
   beforeAll(async () => {
-    started = await startServer({ origins: ['localhost:*'], heartbeatIntervalMs: 0, reconnectWindowMs: 5_000 });
+    started = await startServer(
+      { origins: ['localhost:*'], heartbeatIntervalMs: 0, reconnectWindowMs: 5_000 },
+      installEchoes,
+    );
     port = Number(new URL(started.baseUrl).port);
   });
   afterAll(() => started.close());
