@@ -205,9 +205,11 @@ export async function handleLegacyUpgrade(
     const found = findSession(context, route.sessionId);
     if (found instanceof RealtimeError) return rejectUpgrade(socket, found);
     existing = found;
-  } else if (context.options.maxConnections > 0 && context.registry.size >= context.options.maxConnections) {
-    // Refuse before the 101 so the client sees a status, not a closed socket.
-    return rejectUpgrade(socket, new RealtimeError('ERR_SERVER_FULL', 'the server holds its maximum of sessions'));
+  } else {
+    // Refuse before the 101 so the client sees a status, not a closed socket (both limits,
+    // every protocol's connections counted).
+    const full = context.registry.checkLimits(remoteAddressOf(req));
+    if (full !== null) return rejectUpgrade(socket, full);
   }
   if (isHixieRequest(req)) {
     // Safari 5, Chrome ≤ 13, Flash: hixie-75/76 through websocket-driver (see transports/hixie.ts).

@@ -277,6 +277,8 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       // Plain connections are Members: rooms, roomcasts and broadcasts reach them.
       onOpen: (conn) => this.addMember(conn),
       onClose: (conn) => this.removeMember(conn),
+      // One connection budget for every protocol (maxConnections, maxConnectionsPerAddress).
+      reserve: (remoteAddress) => this.registry.reserve(remoteAddress),
     });
     this.endpoints.push(endpoint);
     this.addUpgradeRoute(endpoint);
@@ -451,6 +453,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         events: this.events,
         isShuttingDown: () => this.isShuttingDown,
         onError: (error) => this.reportError(error),
+        reserve: (remoteAddress) => this.registry.reserve(remoteAddress),
       },
     );
     this.addUpgradeRoute(endpoint);

@@ -42,8 +42,14 @@ export interface EndpointHost {
   readonly onOpen?: (conn: WebSocketConnection<never>) => void;
   /** A connection ended (e.g. to remove it from every room). */
   readonly onClose?: (conn: WebSocketConnection<never>) => void;
+  /**
+   * Counts one connection in the host's connection budget: the release to call when it
+   * closes, or the refusal (answered before the 101).
+   */
+  readonly reserve?: (remoteAddress: string) => RealtimeError | (() => void);
 }
 
+const noRelease = (): void => undefined;
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -114,7 +120,10 @@ export class WebSocketEndpoint<T = unknown> {
     const verdict = await this.runAcceptHook(pending, offered);
     if (verdict instanceof RealtimeError) return rejectUpgrade(socket, verdict);
     this.protocols.set(req, verdict);
-    if (socket.destroyed) return;
+    const slot = this.host.reserve?.(req.socket.remoteAddress ?? '') ?? noRelease;
+    if (slot instanceof RealtimeError) return rejectUpgrade(socket, slot);
+    socket.once('close', slot);
+    if (socket.destroyed) return slot();
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, pending));
   }
 

@@ -42,6 +42,11 @@ export interface SacSockContext {
   readonly events: EventHub;
   readonly isShuttingDown: () => boolean;
   readonly onError: (error: unknown) => void;
+  /**
+   * Counts one socket in the server's connection budget (`maxConnections`,
+   * `maxConnectionsPerAddress`): the release to call when it closes, or the refusal.
+   */
+  readonly reserve: (remoteAddress: string) => RealtimeError | (() => void);
 }
 
 export class SacSockEndpoint {
@@ -79,6 +84,11 @@ export class SacSockEndpoint {
     this.admit(req).then(
       (refusal) => {
         if (refusal !== null) return rejectUpgrade(socket, refusal);
+        // Counted from here until the TCP connection closes, whatever becomes of the handshake.
+        const slot = this.context.reserve(req.socket.remoteAddress ?? '');
+        if (slot instanceof RealtimeError) return rejectUpgrade(socket, slot);
+        socket.once('close', slot);
+        if (socket.destroyed) return slot();
         this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
       },
       (error: unknown) => {

@@ -10,7 +10,9 @@ import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { rawRequest, type RawAnswer } from '../helpers/raw-http.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { expectAllClientsWork, installEchoes } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEchoes, PLAIN_ECHO_PATH } from '../helpers/well-behaved.js';
+import { PlainClient } from '../helpers/plain-ws.js';
+import { SacSockTestClient } from '../helpers/sac-sock-client.js';
 
 function json(answer: RawAnswer): { code: string; message: string } {
   return JSON.parse(answer.body.toString('utf8')) as { code: string; message: string };
@@ -41,6 +43,50 @@ describe('limits, hit on real sockets', () => {
     expect(upgrade.status).toBe(503);
     expect(json(upgrade).code).toBe('ERR_SERVER_FULL');
     expect(started.server.connectionCount).toBe(2);
+  });
+
+  it('maxConnections is one budget: 0.6 sessions, sac-sock sockets and plain connections count alike', async () => {
+    await start({ maxConnections: 3 });
+    const upgradeHeaders = (path: string) =>
+      get(
+        path,
+        'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n',
+      );
+    await get(`/socket.io/xhr-polling//${Date.now()}`);
+    const sacSock = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
+    const plain = await PlainClient.connect(`${started.wsUrl}${PLAIN_ECHO_PATH}`);
+    expect(started.server.registry.connectionTotal).toBe(3);
+    for (const path of ['/socket', PLAIN_ECHO_PATH, '/socket.io/websocket']) {
+      const refused = await upgradeHeaders(path);
+      expect(refused.status, path).toBe(503);
+      expect(json(refused).code).toBe('ERR_SERVER_FULL');
+    }
+    expect((await get(`/socket.io/xhr-polling//${Date.now()}`)).status).toBe(503);
+    // A closed socket frees its place at once.
+    sacSock.close();
+    await waitFor(() => started.server.registry.connectionTotal === 2, { what: 'the sac-sock place freed' });
+    const next = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
+    plain.ws.terminate();
+    await waitFor(() => started.server.registry.connectionTotal === 2, { what: 'the plain place freed' });
+    next.ws.terminate();
+    await waitFor(() => started.server.registry.connectionTotal === 1, { what: 'only the session left' });
+  });
+
+  it('maxConnectionsPerAddress counts sac-sock sockets: 429 on the next session or socket', async () => {
+    await start({ maxConnectionsPerAddress: 1 });
+    const sacSock = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
+    const refused = await get(`/socket.io/xhr-polling//${Date.now()}`);
+    expect(refused.status).toBe(429);
+    expect(json(refused).code).toBe('ERR_TOO_MANY_SESSIONS_FROM_ADDRESS');
+    const upgrade = await get(
+      '/socket',
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n',
+    );
+    expect(upgrade.status).toBe(429);
+    expect(json(upgrade).code).toBe('ERR_TOO_MANY_SESSIONS_FROM_ADDRESS');
+    sacSock.close();
+    await waitFor(() => started.server.registry.connectionTotal === 0, { what: 'the place freed' });
+    expect((await get(`/socket.io/xhr-polling//${Date.now()}`)).status).toBe(200);
   });
 
   it('maxConnectionsPerAddress: 429 ERR_TOO_MANY_SESSIONS_FROM_ADDRESS', async () => {
