@@ -6,6 +6,7 @@
  * no crash and no unhandled rejection; afterwards every well-behaved client still works and
  * the registry drains to zero. Reproduce a failure with SWITCHYARD_FUZZ_SEED.
  */
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/codecs/sio.js';
@@ -16,7 +17,9 @@ import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { DOCUMENTED_STATUSES, SURFACE_ROUTES } from '../helpers/surface-routes.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { LegacyWsClient } from '../helpers/legacy-ws.js';
-import { expectAllClientsWork, installEchoes } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEchoes, PLAIN_ECHO_PATH } from '../helpers/well-behaved.js';
+import { PlainClient } from '../helpers/plain-ws.js';
+import { SacSockTestClient } from '../helpers/sac-sock-client.js';
 import { watchProcessFailures } from '../helpers/process-failures.js';
 
 const ALLOWED_ORIGIN = 'http://localhost:3000';
@@ -30,7 +33,10 @@ const LIMITS = {
   maxHeaderBytes: 4096,
   headersTimeoutMs: 400,
   requestTimeoutMs: 600,
+  sacSockMaxMessageBytes: 2_048,
 } as const;
+/** The default `maxMessageBytes` of the plain echo endpoint. */
+const PLAIN_MAX_MESSAGE_BYTES = 1_048_576;
 /** Longest legitimate wait: a held poll, or a body that never comes (request timeout + check interval). */
 const ANSWER_BOUND_MS = 2_500;
 /** Close codes of the Errors table a websocket message can earn. */
@@ -211,7 +217,7 @@ describe('request surface under fuzzing (live server)', () => {
           seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);
         });
       }),
-      fuzzParameters(150),
+      fuzzParameters(250),
     );
     // The generator must reach the interesting answers, or the property proves little.
     if (process.env.SWITCHYARD_FUZZ_DEBUG !== undefined)
@@ -266,13 +272,80 @@ describe('request surface under fuzzing (live server)', () => {
     );
   });
 
+  it('answers random sac-sock frames by dropping or dispatching them, or closing with 1007 / 1009', async () => {
+    // Names and payloads around the two control bytes, either opcode, some over the limit.
+    const part = fc.oneof(
+      fc.constantFrom('\x01', '\x02', 'echo', 'e', '', 'J', 'S', 'B', '😀', '\udc00'),
+      fc.string({ unit: 'binary', maxLength: 8 }),
+    );
+    const frame = fc.oneof(
+      { weight: 6, arbitrary: fc.array(part, { maxLength: 8 }).map((p) => Buffer.from(p.join(''), 'utf8')) },
+      { weight: 3, arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)) },
+      { weight: 1, arbitrary: fc.constant(Buffer.from('echo\x02' + 'x'.repeat(LIMITS.sacSockMaxMessageBytes))) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(frame, fc.boolean()), { minLength: 1, maxLength: 4 }), async (frames) => {
+        const client = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
+        try {
+          for (const [data, isBinary] of frames) client.sendRaw(data, isBinary);
+          client.emit('echo', 'probe');
+          await waitFor(
+            () =>
+              client.closeCode !== undefined ||
+              client.frames.some((f) => f.data.toString('utf8') === 'echo\x01S\x02probe'),
+            { timeoutMs: ANSWER_BOUND_MS, what: 'the probe echo or a close' },
+          );
+          // Only an oversize frame (1009) or a text frame that is not UTF-8 (1007, checked by
+          // ws) may end the connection; everything else is dropped or dispatched.
+          if (client.closeCode === 1009) {
+            expect(frames.some(([data]) => data.length > LIMITS.sacSockMaxMessageBytes)).toBe(true);
+          } else if (client.closeCode !== undefined) {
+            expect(client.closeCode).toBe(1007);
+            expect(frames.some(([data, isBinary]) => !isBinary && !isUtf8(data))).toBe(true);
+          }
+        } finally {
+          client.ws.terminate();
+        }
+      }),
+      fuzzParameters(60),
+    );
+  });
+
+  it('answers random plain-endpoint messages with an echo or close 1007 / 1009', async () => {
+    const message = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 40 }).map((text) => ({ data: text as string | Buffer, binary: false })),
+      fc.uint8Array({ maxLength: 40 }).map((bytes) => ({ data: Buffer.from(bytes), binary: true })),
+      fc.constant({ data: Buffer.from([0x61, 0xc3, 0x28]), binary: true }),
+      fc.constant({ data: 'x'.repeat(PLAIN_MAX_MESSAGE_BYTES + 1), binary: false }),
+    );
+    await fc.assert(
+      fc.asyncProperty(message, async ({ data, binary }) => {
+        const client = await PlainClient.connect(`${started.wsUrl}${PLAIN_ECHO_PATH}`);
+        try {
+          client.ws.send(data, { binary });
+          client.ws.send('probe');
+          await waitFor(() => client.closeCode !== undefined || client.texts().includes('probe'), {
+            timeoutMs: ANSWER_BOUND_MS,
+            what: 'the probe echo or a close',
+          });
+          if (client.closeCode !== undefined) expect([1007, 1009]).toContain(client.closeCode);
+          else if (!binary) expect(client.texts()[0]).toBe(data);
+        } finally {
+          client.ws.terminate();
+        }
+      }),
+      fuzzParameters(60),
+    );
+  });
+
   it('still serves every well-behaved client, drains its registry and saw no process failure', async () => {
     await expectAllClientsWork(started.baseUrl);
     sessionId = '';
-    await waitFor(() => started.server.connectionCount === 0, {
+    await waitFor(() => started.server.registry.connectionTotal === 0, {
       timeoutMs: 5_000,
-      what: 'every fuzzed session to expire',
+      what: 'every fuzzed session and socket to end',
     });
+    expect(started.server.sacSock?.size).toBe(0);
     expect(failures.list()).toEqual([]);
   });
 });

@@ -32,6 +32,15 @@ function parseHead(head: string): { status: number; headers: Record<string, stri
   return { status, headers };
 }
 
+/** htmlfile (chunked HTML) and xhr-multipart answers: bodies that end only with their session. */
+function isStream(headers: Record<string, string>): boolean {
+  const type = headers['content-type'] ?? '';
+  return (
+    type.startsWith('multipart/x-mixed-replace') ||
+    (type.startsWith('text/html') && headers['transfer-encoding'] === 'chunked')
+  );
+}
+
 /** Sends `request` and resolves with the answer, or rejects after `timeoutMs`. */
 export async function rawRequest(port: number, request: Buffer, timeoutMs: number): Promise<RawAnswer> {
   const socket = await rawConnect(port);
@@ -68,8 +77,9 @@ export async function rawRequest(port: number, request: Buffer, timeoutMs: numbe
           onData(rest);
           return;
         }
-        // A HEAD answer and a 101 have no body whatever Content-Length says.
-        if (parsed.status === 101 || isHead) return done();
+        // A HEAD answer and a 101 have no body whatever Content-Length says; a stream that
+        // lives as long as its session (htmlfile, xhr-multipart) is answered once its head is in.
+        if (parsed.status === 101 || isHead || isStream(parsed.headers)) return done();
       }
       const length = Number(parsed.headers['content-length']);
       if (Number.isFinite(length) && buffered.length - parsed.bodyStart >= length) done();
