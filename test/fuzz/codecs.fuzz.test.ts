@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CODECS } from '../../src/codecs/index.js';
+import { CODECS, sacSock } from '../../src/codecs/index.js';
 import { decode, encodeFrame, FRAME_MARKER } from '../../src/codecs/sio.js';
 import { codePointLength, StreamingDecoder } from '../../src/codecs/streaming.js';
 import type { Codec, DecodeResult, InboundMessage } from '../../src/codecs/types.js';
@@ -138,6 +138,56 @@ describe('streaming decoder specifics', () => {
         },
       ),
       fuzzParameters(200),
+    );
+  });
+});
+
+describe('sac-sock codec under fuzzing', () => {
+  const name = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 10 }),
+    fc.constantFrom('', 'a\x01b', 'a\x02b', 'é', '😀'),
+  );
+  const value = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 30 }),
+    fc.uint8Array({ maxLength: 30 }).map((bytes) => Buffer.from(bytes)),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+
+  it('parses any client frame without throwing: null, or a name and the bytes after the first 0x02', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.boolean(), (bytes, isBinary) => {
+        const frame = Buffer.from(bytes);
+        const parsed = sacSock.parseClientFrame(frame, isBinary);
+        const split = frame.indexOf(0x02);
+        if (split <= 0) expect(parsed).toBeNull();
+        else {
+          expect(parsed!.event).not.toBe('');
+          expect(Buffer.compare(parsed!.payload, frame.subarray(split + 1))).toBe(0);
+        }
+      }),
+      fuzzParameters(300),
+    );
+  });
+
+  it('reads back what the client encoder writes, and refuses bad names on the way out', () => {
+    fc.assert(
+      fc.property(name, value, (event, data) => {
+        const encoded = sacSock.encodeServerFrame(event, data);
+        const problem = sacSock.checkEventName(event, sacSock.isBytes(data));
+        expect(encoded.ok).toBe(problem === null);
+        if (!encoded.ok) expect(encoded.error.code).toBe('ERR_INVALID_MESSAGE');
+        // The browser client's frames: the name comes back whole unless it holds a 0x02
+        // itself (the protocol has no escaping).
+        const client = sacSock.encodeClientFrame(event, data);
+        const parsed = sacSock.parseClientFrame(client.data, client.isBinary);
+        // A binary frame's name is one byte per UTF-16 unit (cut to 8 bits), so only ASCII
+        // names survive it.
+        const isAscii = [...event].every((char) => char.charCodeAt(0) < 0x80);
+        if (event === '' || event.includes('\x02') || (client.isBinary && !isAscii)) return;
+        expect(parsed).not.toBeNull();
+        expect(parsed!.event).toBe(event);
+      }),
+      fuzzParameters(300),
     );
   });
 });
