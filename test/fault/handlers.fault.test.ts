@@ -12,7 +12,9 @@ import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { watchProcessFailures } from '../helpers/process-failures.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { expectAllClientsWork, installEndpointEchoes } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEchoes, installEndpointEchoes } from '../helpers/well-behaved.js';
+import { PlainClient } from '../helpers/plain-ws.js';
+import { SacSockTestClient } from '../helpers/sac-sock-client.js';
 
 /** pino writes one JSON line per entry; keep them all. */
 function captureLogs(): { lines: string[]; stream: Writable } {
@@ -128,6 +130,81 @@ describe('failing application handlers', () => {
       expect(line).not.toContain(a.sessionId);
       expect(line).not.toContain(b.sessionId);
     }
+    expect(failures.list()).toEqual([]);
+  });
+
+  it('sac-sock: event handlers that throw or reject on every frame, failing connect and disconnect listeners', async () => {
+    failures = watchProcessFailures();
+    const errors: string[] = [];
+    // Short polls and window: the well-behaved clients' 0.6 sessions end soon after them.
+    started = await startServer({ reconnectWindowMs: 300, pollDurationMs: 500 }, (server) => {
+      installEchoes(server);
+      server.onEvent('boom', () => {
+        throw new Error('sac-sock handler broke');
+      });
+      server.onEvent('boom-async', async () => {
+        await Promise.resolve();
+        throw new Error('sac-sock handler rejected');
+      });
+      server.onSocketConnect(() => {
+        throw new Error('socket connect listener broke');
+      });
+      server.onSocketDisconnect(async () => {
+        await Promise.resolve();
+        throw new Error('socket disconnect listener rejected');
+      });
+      server.on('error', (error) => errors.push(error.message));
+    });
+    const url = `${started.wsUrl}/socket`;
+    const [a, b] = await Promise.all([SacSockTestClient.connect(url), SacSockTestClient.connect(url)]);
+    for (let i = 0; i < 20; i++) {
+      a.emit('boom', `m${i}`);
+      a.emit('boom-async', `m${i}`);
+    }
+    // The failing socket still has its later frames dispatched, and the other is untouched.
+    a.emit('echo', 'after the throws');
+    b.emit('echo', 'untouched');
+    expect((await a.next('echo')).payload.toString()).toBe('after the throws');
+    expect((await b.next('echo')).payload.toString()).toBe('untouched');
+    const count = (message: string) => errors.filter((m) => m === message).length;
+    await waitFor(() => count('sac-sock handler rejected') === 20, { what: 'every rejection reported' });
+    expect(count('sac-sock handler broke')).toBe(20);
+    expect(count('socket connect listener broke')).toBe(2);
+    a.close();
+    await waitFor(() => count('socket disconnect listener rejected') === 1, { what: 'the disconnect failure' });
+    expect(started.server.sacSock?.size).toBe(1);
+    await expectAllClientsWork(started.baseUrl);
+    b.close();
+    await waitFor(() => started.server.registry.connectionTotal === 0, { what: 'every socket released' });
+    expect(failures.list()).toEqual([]);
+  });
+
+  it('plain endpoint: handlers that throw or reject are reported; their connections stay usable', async () => {
+    failures = watchProcessFailures();
+    const errors: string[] = [];
+    let opened = 0;
+    // Short polls and window: the well-behaved clients' 0.6 sessions end soon after them.
+    started = await startServer({ reconnectWindowMs: 300, pollDurationMs: 500 }, (server) => {
+      installEchoes(server);
+      server.websocket<string>('/fragile', { mode: 'text', pingIntervalMs: 0 }, async (conn) => {
+        // Odd connections throw at once, even ones reject on their first message.
+        if (++opened % 2 === 1) throw new Error('plain handler broke');
+        for await (const text of conn.messages) throw new Error(`plain handler rejected on ${text}`);
+      });
+      server.on('error', (error) => errors.push(error.message));
+    });
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, () => PlainClient.connect(`${started.wsUrl}/fragile`)),
+    );
+    for (const client of clients) client.ws.send('hello');
+    await waitFor(() => errors.length === 10, { what: 'every handler failure reported' });
+    expect(errors.filter((m) => m === 'plain handler broke')).toHaveLength(5);
+    expect(errors.filter((m) => m === 'plain handler rejected on hello')).toHaveLength(5);
+    // As documented: a failed handler does not end its connection (the application may still use it).
+    expect(clients.every((client) => client.closeCode === undefined)).toBe(true);
+    await expectAllClientsWork(started.baseUrl);
+    for (const client of clients) client.ws.close();
+    await waitFor(() => started.server.registry.connectionTotal === 0, { what: 'every connection released' });
     expect(failures.list()).toEqual([]);
   });
 });
