@@ -1,6 +1,7 @@
 /**
  * 2,000 connections opened and dropped, three times: websocket sessions cut off abruptly or
- * closed politely, and xhr-polling sessions whose held poll vanishes. After each round every
+ * closed politely, xhr-polling sessions whose held poll vanishes, and sac-sock sockets and
+ * plain endpoint connections dropped either way after one message each. After each round every
  * session must leave the registry, and after the last the server's memory must be back near
  * its baseline (measured in this process after a full collection).
  */
@@ -10,10 +11,12 @@ import { rawConnect, rawRequest } from '../helpers/raw-http.js';
 import { report } from '../helpers/report.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { expectAllClientsWork, installEchoes } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEchoes, PLAIN_ECHO_PATH } from '../helpers/well-behaved.js';
 
-const WEBSOCKETS_PER_ROUND = 1_500;
-const POLLS_PER_ROUND = 500;
+const WEBSOCKETS_PER_ROUND = 1_000;
+const POLLS_PER_ROUND = 400;
+/** sac-sock sockets and plain endpoint connections, each. */
+const ENDPOINT_SOCKETS_PER_ROUND = 300;
 const ROUNDS = 3;
 const CONCURRENCY = 200;
 /**
@@ -30,10 +33,11 @@ function retainedBytes(): number {
   return usage.heapUsed + usage.arrayBuffers;
 }
 
-/** Opens one websocket session, waits for its id frame, then drops it. */
-function websocketSession(url: string, abrupt: boolean): Promise<void> {
+/** Opens one websocket, waits for its first message (the 0.6 session id, an echo), then drops it. */
+function websocketSession(url: string, abrupt: boolean, first?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, url.endsWith('/socket') ? 'sac-sock' : []);
+    if (first !== undefined) ws.once('open', () => ws.send(first));
     const timer = setTimeout(() => {
       ws.terminate();
       reject(new Error('websocket session did not open in time'));
@@ -82,12 +86,19 @@ describe('churn: 2,000 connections opened and dropped, three times', () => {
     );
     const port = Number(new URL(started.baseUrl).port);
     const wsUrl = `${started.wsUrl}/socket.io/websocket`;
+    const sacSockUrl = `${started.wsUrl}/socket`;
+    const plainUrl = `${started.wsUrl}${PLAIN_ECHO_PATH}`;
     const round = async () => {
       await Promise.all([
         inBatches(WEBSOCKETS_PER_ROUND, (i) => websocketSession(wsUrl, i % 2 === 0)),
         inBatches(POLLS_PER_ROUND, () => pollSession(port)),
+        inBatches(ENDPOINT_SOCKETS_PER_ROUND, (i) => websocketSession(sacSockUrl, i % 2 === 0, 'echo\x02hi')),
+        inBatches(ENDPOINT_SOCKETS_PER_ROUND, (i) => websocketSession(plainUrl, i % 2 === 0, 'hi')),
       ]);
-      await waitFor(() => started.server.connectionCount === 0, { timeoutMs: 10_000, what: 'an empty registry' });
+      await waitFor(() => started.server.registry.connectionTotal === 0, {
+        timeoutMs: 10_000,
+        what: 'no session or socket left',
+      });
     };
     await inBatches(200, (i) => websocketSession(wsUrl, i % 2 === 0)); // warm-up: lazy allocations
     await waitFor(() => started.server.connectionCount === 0, { timeoutMs: 10_000, what: 'an empty registry' });
@@ -100,6 +111,7 @@ describe('churn: 2,000 connections opened and dropped, three times', () => {
       report(`churn round ${i + 1}: ${Date.now() - began} ms, retained growth ${growth[i]} B`);
     }
     expect(started.server.connectionCount).toBe(0);
+    expect(started.server.sacSock?.size).toBe(0);
     expect(growth[ROUNDS - 1]).toBeLessThan(MEMORY_TOLERANCE_BYTES);
     await expectAllClientsWork(started.baseUrl);
   });
