@@ -134,13 +134,19 @@ export class SacSocket implements Socket {
   private end(code: number, reason: string, why: DisconnectReason, error?: RealtimeError): void {
     if (this.isClosing) return;
     this.isClosing = true;
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+    // Counted before the close: frames handed to ws and not yet written out. Nothing is lost
+    // silently: a socket that closes with some still unsent reports them.
+    const unsent = this.pending;
+    if (why === 'queue-overflow') {
+      // The peer reads nothing, so it would not read a close frame either: cut it off now
+      // rather than hold its buffer until ws's close timeout.
+      this.ws.terminate();
+    } else if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       this.ws.close(code, reason.slice(0, 123));
     }
-    this.hooks.onClose(
-      this,
-      error === undefined ? { reason: why, lostMessages: 0 } : { reason: why, lostMessages: 0, error },
-    );
+    const counts =
+      unsent > 0 ? { reason: why, lostMessages: 0, unsettledMessages: unsent } : { reason: why, lostMessages: 0 };
+    this.hooks.onClose(this, error === undefined ? counts : { ...counts, error });
   }
 
   private overflow(): SendResult {

@@ -11,6 +11,10 @@ import { rawWebSocket } from '../helpers/raw-ws.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { report } from '../helpers/report.js';
+import { SacSockTestClient } from '../helpers/sac-sock-client.js';
+import { privateRoom } from '../../src/session/adapter.js';
+import type { Member } from '../../src/session/member.js';
+import { PreparedMessage } from '../../src/session/prepared.js';
 
 const TOTAL_BYTES = 50 * 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
@@ -99,4 +103,84 @@ describe('slow consumer: a websocket that stops reading while 50 MB are sent to 
       healthy.close();
     },
   );
+});
+
+/**
+ * The same flood against a stuck sac-sock socket and a stuck plain endpoint connection, sent
+ * through `deliver` (what roomcasts and broadcasts use): bounded by the member's own buffer
+ * and `queueOverflow`, with a healthy sac-sock client's ticks unaffected.
+ */
+describe.each([
+  { kind: 'sac-sock', path: '/socket' },
+  { kind: 'plain endpoint', path: '/stuck' },
+] as const)('slow consumer: a $kind connection that stops reading while 50 MB are sent to it', ({ kind, path }) => {
+  let started: StartedServer;
+  afterEach(() => started.close());
+
+  it.each(['close', 'refuse'] as const)('queueOverflow %s: bounded memory, loss counted', async (policy) => {
+    expect(globalThis.gc, 'vitest must run with --expose-gc').toBeTypeOf('function');
+    const members: Member[] = [];
+    const sacSockCloses: DisconnectInfo[] = [];
+    let plainDone: Promise<{ code: number; lostMessages: number; error?: { code: string } }> | undefined;
+    started = await startServer({ queueOverflow: policy, heartbeatIntervalMs: 0 }, (server) => {
+      server.onSocketConnect((socket) => {
+        if (socket.protocol === 'sac-sock') members.push(socket as unknown as Member);
+      });
+      server.onSocketDisconnect((_socket, info) => {
+        sacSockCloses.push(info);
+      });
+      server.websocket(
+        '/stuck',
+        { mode: 'text', pingIntervalMs: 0, queueOverflow: policy, closeTimeoutMs: 200 },
+        (conn) => {
+          members.push(conn);
+          plainDone = conn.done;
+        },
+      );
+    });
+    const port = Number(new URL(started.baseUrl).port);
+    const healthy = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
+    const stuck = await rawWebSocket(port, path);
+    stuck.socket.pause();
+    await waitFor(() => members.length === 2, { what: 'both server-side members' });
+    // The healthy sac-sock client connected first.
+    const [fine, slow] = members as [Member, Member];
+    const baseline = retainedBytes();
+    let accepted = 0;
+    let refused = 0;
+    const sent = new Map<number, number>();
+    for (let batch = 0; batch < TOTAL_BYTES / CHUNK_BYTES / 8; batch++) {
+      for (let i = 0; i < 8; i++) {
+        const result = slow.deliver(new PreparedMessage(`${batch}-${i}-`.padEnd(CHUNK_BYTES, 'x'), 'flood'));
+        if (result.ok) accepted += CHUNK_BYTES;
+        else refused++;
+      }
+      sent.set(batch, Date.now());
+      started.server.to(privateRoom(fine.id)).emit('tick', batch);
+      await nextTurn();
+    }
+    const retained = retainedBytes() - baseline;
+    await waitFor(() => healthy.frames.filter((f) => f.data.toString().startsWith('tick')).length === sent.size, {
+      what: 'every tick at the healthy client',
+    });
+    report(`slow ${kind} (${policy}): accepted ${accepted} B, refused ${refused}, retained ${retained} B`);
+    expect(accepted).toBeLessThan(10 * 1024 * 1024);
+    expect(retained).toBeLessThan(RETAINED_TOLERANCE_BYTES);
+    expect(refused).toBeGreaterThan(0);
+    if (policy === 'close') {
+      if (kind === 'sac-sock') {
+        await waitFor(() => sacSockCloses.some((c) => c.reason === 'queue-overflow'), { what: 'the overflow close' });
+        const info = sacSockCloses.find((c) => c.reason === 'queue-overflow')!;
+        expect(info.error?.code).toBe('ERR_QUEUE_OVERFLOW');
+        expect(info.unsettledMessages).toBeGreaterThan(0);
+      } else {
+        // Closed with 1013; the peer reads nothing, so its status is 1006 (no close frame came).
+        const done = await plainDone!;
+        expect(done.error?.code).toBe('ERR_QUEUE_OVERFLOW');
+        expect(done.lostMessages).toBeGreaterThan(0);
+      }
+    }
+    stuck.socket.destroy();
+    healthy.close();
+  });
 });
