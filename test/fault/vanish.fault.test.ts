@@ -13,7 +13,7 @@ import { rawWebSocket } from '../helpers/raw-ws.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import type { CreateServerOptions } from '../../src/server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { expectAllClientsWork, installEndpointEchoes } from '../helpers/well-behaved.js';
+import { expectAllClientsWork, installEndpointEchoes, PLAIN_ECHO_PATH } from '../helpers/well-behaved.js';
 
 const FAST = { reconnectWindowMs: 300, heartbeatIntervalMs: 0, pollDurationMs: 1_000 } as const;
 
@@ -67,6 +67,31 @@ describe('clients that vanish or stall', () => {
     expect(started.server.connectionCount).toBe(0);
   });
 
+  it.each(['htmlfile', 'xhr-multipart'] as const)(
+    'mid-stream: a %s stream that vanishes while frames flow; later sends are counted lost',
+    async (transport) => {
+      await start();
+      const path = transport === 'htmlfile' ? `/socket.io/htmlfile//${Date.now()}` : '/socket.io/xhr-multipart/';
+      const socket = await rawConnect(port);
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('error', () => undefined);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      await waitFor(() => started.server.connectionCount === 1, { what: 'the session' });
+      const conn = [...started.server.registry.values()][0]!;
+      const stream = setInterval(() => conn.send('tick'), 1);
+      await waitFor(() => Buffer.concat(received).length > 2_000, { what: 'some of the stream' });
+      socket.destroy();
+      await waitFor(() => conn.state === 'detached', { what: 'the session to notice' });
+      clearInterval(stream);
+      for (let i = 0; i < 5; i++) expect(conn.send(`after ${i}`).ok).toBe(true);
+      await waitFor(() => closes.length === 1, { what: 'the window to expire' });
+      expect(closes[0]!.reason).toBe('window-expired');
+      expect(closes[0]!.lostMessages).toBeGreaterThanOrEqual(5);
+      expect(started.server.connectionCount).toBe(0);
+    },
+  );
+
   it('mid-POST: a send whose body never completes delivers nothing and harms no session', async () => {
     await start();
     const sessionId = await openPollSession();
@@ -98,6 +123,27 @@ describe('clients that vanish or stall', () => {
     firstPoll.destroy();
     await waitFor(() => started.server.connectionCount === 0, { what: 'every half-made session to expire' });
     expect(closes.every((info) => info.reason === 'window-expired')).toBe(true);
+  });
+
+  it('mid-handshake on sac-sock and a plain endpoint: every dropped upgrade gives its place back', async () => {
+    await start({ maxConnections: 50 });
+    for (const path of ['/socket', PLAIN_ECHO_PATH]) {
+      const head =
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+      const drops = Array.from({ length: 20 }, async (_, i) => {
+        const socket = await rawConnect(port);
+        socket.on('error', () => undefined);
+        // Half send a partial head, half a whole one and vanish before reading the 101.
+        socket.write(i % 2 === 0 ? head.slice(0, 40 + i) : head);
+        socket.destroy();
+      });
+      await Promise.all(drops);
+      const accepted = await rawWebSocket(port, path);
+      accepted.socket.destroy();
+    }
+    await waitFor(() => started.server.registry.connectionTotal === 0, { what: 'every place given back' });
+    expect(started.server.sacSock?.size).toBe(0);
   });
 
   it('slowloris head: a request head trickling in gets 408 ERR_REQUEST_TIMEOUT while others are served', async () => {
