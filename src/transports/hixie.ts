@@ -40,7 +40,7 @@ export function acceptHixie(handshake: HixieHandshake, name: TransportName, high
   // A hixie-76 client that never sends its 8-byte key3 would hold the socket forever.
   const handshakeTimer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
   let transport: HixieTransport | null = null;
-  connectDriver(driver, socket, () => {
+  const io = connectDriver(driver, socket, () => {
     clearTimeout(handshakeTimer);
     transport?.onClosed();
   });
@@ -52,7 +52,7 @@ export function acceptHixie(handshake: HixieHandshake, name: TransportName, high
       socket.end();
       return;
     }
-    transport = new HixieTransport(name, driver, socket, conn, highWaterMarkBytes);
+    transport = new HixieTransport(name, driver, socket, io, conn, highWaterMarkBytes);
     conn.attach(transport);
   });
   // The hixie-76 key3 (8 bytes) usually arrives with the headers, in `head`.
@@ -60,10 +60,22 @@ export function acceptHixie(handshake: HixieHandshake, name: TransportName, high
   driver.start();
 }
 
+/**
+ * The driver's output: once open, each `driver.text()` emits its frame synchronously, so a
+ * callback set just before it is the one of that frame's socket write.
+ */
+interface DriverOutput {
+  nextCallback: ((error?: Error | null) => void) | undefined;
+}
+
 /** Bytes both ways between driver and socket; `onEnded` once either side is done. */
-function connectDriver(driver: Driver, socket: Duplex, onEnded: () => void): void {
+function connectDriver(driver: Driver, socket: Duplex, onEnded: () => void): DriverOutput {
+  const output: DriverOutput = { nextCallback: undefined };
   driver.io.on('data', (chunk: Buffer) => {
-    if (socket.writable) socket.write(chunk);
+    const callback = output.nextCallback;
+    output.nextCallback = undefined;
+    if (socket.writable) socket.write(chunk, callback);
+    else callback?.(new Error('the socket is gone'));
   });
   socket.on('data', (chunk: Buffer) => driver.parse(chunk));
   // Draft sockets have no close code; a protocol error or an oversized message ends here too.
@@ -79,17 +91,31 @@ function connectDriver(driver: Driver, socket: Duplex, onEnded: () => void): voi
     driver.close();
     onEnded();
   });
+  return output;
 }
 
 class HixieTransport implements Transport {
   readonly persistent = true;
+  /**
+   * Each frame is settled by its socket write callback, as on the RFC 6455 path; writes still
+   * unsettled when the socket closes count as undelivered then (later callbacks are ignored).
+   */
+  readonly confirmsDelivery = true;
   private isClosed = false;
   private isWaitingForDrain = false;
+  /** Writes whose callback has not come yet. */
+  private pending = 0;
+  private readonly onWritten = (error?: Error | null): void => {
+    if (this.pending === 0) return;
+    this.pending--;
+    this.conn.settle(this, error == null);
+  };
 
   constructor(
     readonly name: TransportName,
     private readonly driver: Driver,
     private readonly socket: Duplex,
+    private readonly output: DriverOutput,
     private readonly conn: Conn,
     private readonly highWaterMarkBytes: number,
   ) {
@@ -98,7 +124,14 @@ class HixieTransport implements Transport {
 
   write(payload: string): WriteResult {
     if (this.isClosed || !this.socket.writable) return 'closed';
-    this.driver.text(payload);
+    this.pending++;
+    this.output.nextCallback = this.onWritten;
+    if (!this.driver.text(payload) || this.output.nextCallback !== undefined) {
+      // The driver wrote nothing (it is closing): nothing was handed over.
+      this.output.nextCallback = undefined;
+      this.pending--;
+      return 'closed';
+    }
     if (this.socket.writableLength <= this.highWaterMarkBytes) return 'written';
     this.waitForDrain();
     return 'buffered';
@@ -115,6 +148,10 @@ class HixieTransport implements Transport {
   /** @internal the socket or the driver ended */
   onClosed(): void {
     this.isClosed = true;
+    if (this.pending > 0) {
+      this.pending = 0;
+      this.conn.settle(this, false);
+    }
     this.conn.detach(this);
   }
 
