@@ -311,8 +311,10 @@ export class HixieClient extends LegacyClient {
   static async connect(baseUrl: string, path: string, draft: 75 | 76 = 76, sessionId = ''): Promise<HixieClient> {
     const client = new HixieClient(baseUrl, path, draft);
     client.sessionId = sessionId;
-    if (sessionId === '') await client.waitForSession();
-    else await waitFor(() => client.isOpen, { what: 'the handshake' });
+    // A connection the server cut during the handshake fails at once rather than at the timeout.
+    const isReady = () => (sessionId === '' ? client.sessionId !== '' : client.isOpen);
+    await waitFor(() => isReady() || client.isEnded, { what: 'the handshake' });
+    if (!isReady()) throw new Error('the connection closed during the handshake');
     return client;
   }
 

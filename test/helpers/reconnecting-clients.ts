@@ -8,7 +8,8 @@
 import { get } from 'node:http';
 import { WebSocket } from 'ws';
 import { decode } from '../../src/codecs/sio.js';
-import { JsonpClient, parseHtmlfile, parseMultipart, type StreamParser } from './legacy-http.js';
+import { HixieClient, JsonpClient, parseHtmlfile, parseMultipart, type StreamParser } from './legacy-http.js';
+import { waitFor } from './wait-for.js';
 
 export interface ReconnectingClient {
   readonly name: string;
@@ -177,7 +178,38 @@ async function jsonpReceive(baseUrl: string, count: number, timeoutMs: number, o
   return state.texts;
 }
 
+/** A draft websocket (hixie-75 on websocket, hixie-76 on flashsocket) re-attached by path. */
+function hixieReceive(transport: 'websocket' | 'flashsocket', draft: 75 | 76): ReconnectingClient['receive'] {
+  return async (baseUrl, count, timeoutMs, onOpen) => {
+    const texts: string[] = [];
+    let sessionId = '';
+    const deadline = Date.now() + timeoutMs;
+    const textsOf = (client: HixieClient) => client.messages.flatMap((m) => (m.type === 'text' ? [m.data] : []));
+    while (texts.length < count && Date.now() < deadline) {
+      const path = `/socket.io/${transport}${sessionId === '' ? '' : `/${sessionId}`}`;
+      const client = await HixieClient.connect(baseUrl, path, draft, sessionId).catch(() => null);
+      if (client === null) {
+        await pause(5);
+        continue;
+      }
+      if (sessionId === '') {
+        sessionId = client.sessionId;
+        onOpen(sessionId);
+      }
+      await waitFor(() => client.isEnded || texts.length + textsOf(client).length >= count, {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        what: 'the end of the connection',
+      }).catch(() => undefined);
+      client.close();
+      texts.push(...textsOf(client));
+    }
+    return texts;
+  };
+}
+
 export const RECONNECTING_CLIENTS: readonly ReconnectingClient[] = [
+  { name: 'websocket (hixie-75)', receive: hixieReceive('websocket', 75) },
+  { name: 'flashsocket (hixie-76)', receive: hixieReceive('flashsocket', 76) },
   { name: 'websocket', receive: websocketReceive },
   { name: 'xhr-polling', receive: xhrPollingReceive },
   { name: 'htmlfile', receive: streamReceive('htmlfile', parseHtmlfile) },
