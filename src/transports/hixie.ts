@@ -108,7 +108,8 @@ class HixieTransport implements Transport {
   private readonly onWritten = (error?: Error | null): void => {
     if (this.pending === 0) return;
     this.pending--;
-    this.conn.settle(this, error == null);
+    // Node calls the callback of a write cut short by the socket's destruction without an error.
+    this.conn.settle(this, error == null && !this.socket.destroyed);
   };
 
   constructor(

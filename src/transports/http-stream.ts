@@ -13,7 +13,9 @@ export class HttpStreamTransport implements Transport {
    * Each chunk is settled by its `res.write` callback: delivered once the socket took every
    * byte, undelivered when it failed. Node never calls the callback of a write made to a
    * socket already destroyed, so whatever is still pending when the response closes counts
-   * as undelivered then (and later callbacks are ignored).
+   * as undelivered then (and later callbacks are ignored); and it calls the callback of a
+   * write cut short by the destruction without an error, so a callback that finds the socket
+   * destroyed counts as undelivered too.
    */
   readonly confirmsDelivery = true;
   private isClosed = false;
@@ -23,8 +25,10 @@ export class HttpStreamTransport implements Transport {
   private readonly onWritten = (error?: Error | null): void => {
     if (this.pending === 0) return;
     this.pending--;
-    this.conn.settle(this, error == null);
+    this.conn.settle(this, error == null && this.socket?.destroyed !== true);
   };
+  /** Kept: the response lets go of its socket once it ends. */
+  private readonly socket: ServerResponse['socket'];
 
   constructor(
     readonly name: TransportName,
@@ -32,6 +36,7 @@ export class HttpStreamTransport implements Transport {
     private readonly conn: Conn,
     private readonly frame: (payload: string) => string,
   ) {
+    this.socket = res.socket;
     // Every payload must reach the browser at once; Nagle would hold small chunks back.
     res.socket?.setNoDelay(true);
     res.once('close', () => {

@@ -11,10 +11,15 @@ import type { Transport, TransportName, WriteResult } from './types.js';
 
 export class WebSocketTransport implements Transport {
   readonly persistent = true;
-  /** ws calls each send's callback in order: without an error once the socket took the bytes. */
+  /**
+   * ws calls each send's callback in order: without an error once the socket took the bytes.
+   * Node calls the callback of a write cut short by the socket's destruction without an error
+   * too, so a callback that finds the socket destroyed counts as not delivered.
+   */
   readonly confirmsDelivery = true;
   private isWaitingForDrain = false;
-  private readonly onSent = (error?: Error | null): void => this.conn.settle(this, error == null);
+  private readonly onSent = (error?: Error | null): void =>
+    this.conn.settle(this, error == null && !this.socket.destroyed);
 
   constructor(
     readonly name: TransportName,

@@ -33,8 +33,11 @@ export class PollTransport implements Transport {
     this.deadline = setTimeout(answerEmpty, pollDurationMs, this);
     // Our own 'finish' flag: `res.writableFinished` reads true on a response whose socket was
     // destroyed with the bytes unsent (the socket's buffer is emptied), which would hide a loss.
+    // And 'finish' itself comes when the last write's callback does, which Node also calls
+    // (without an error) for a write cut short by the socket's destruction: not a delivery.
+    const socket = res.socket;
     res.once('finish', () => {
-      this.isFlushed = true;
+      this.isFlushed = socket?.destroyed !== true;
     });
     res.once('close', () => {
       if (this.hasPayload) conn.settle(this, this.isFlushed);
