@@ -348,6 +348,15 @@ export class HixieClient extends LegacyClient {
     }
   }
 
+  /** Stops reading the socket (the server's writes back up), or reads again. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   send(payload: string): Promise<number> {
     this.socket.write(Buffer.concat([Buffer.from([0x00]), Buffer.from(payload, 'utf8'), Buffer.from([0xff])]));
     return Promise.resolve(0);
