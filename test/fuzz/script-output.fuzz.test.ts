@@ -10,6 +10,8 @@
 import fc from 'fast-check';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flashPolicy } from '../../src/flash-policy.js';
+import { parseOrigins } from '../../src/origins.js';
 import { htmlfileChunk } from '../../src/transports/htmlfile.js';
 import { jsonpCall } from '../../src/transports/jsonp-polling.js';
 import { fuzzParameters } from '../helpers/fuzz.js';
@@ -101,6 +103,40 @@ describe('script output under fuzzing', () => {
         expect(callsOf(body, context)).toEqual([[payload]]);
       }),
       fuzzParameters(400),
+    );
+  });
+});
+
+describe('Flash policy under fuzzing', () => {
+  it('lists exactly the origins given, one element each, and nothing can break out of an attribute', () => {
+    const entry = fc
+      .tuple(
+        fc.oneof(fc.domain(), fc.constant('*'), fc.string({ maxLength: 10 })),
+        fc.oneof(fc.nat(65_535), fc.constant('*')),
+      )
+      .map(([host, port]) => `${host}:${port}`);
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 5 }), (origins) => {
+        const rules = parseOrigins(origins);
+        const policy = flashPolicy(rules);
+        const elements = [...policy.matchAll(/<allow-access-from domain="([^"<>]*)" to-ports="([^"<>]*)"\/>\n/g)];
+        // Every element is whole (no quote or bracket inside an attribute) and there is one per rule.
+        expect(elements).toHaveLength(rules.length);
+        expect(policy.match(/<allow-access-from /g)).toHaveLength(rules.length);
+        const unescape = (text: string) =>
+          text
+            .replace(/&apos;/g, "'")
+            .replace(/&quot;/g, '"')
+            .replace(/&lt;/g, '<')
+            .replace(/&gt;/g, '>')
+            .replace(/&amp;/g, '&');
+        elements.forEach((element, i) => {
+          expect(unescape(element[1]!)).toBe(rules[i]!.host);
+          expect(unescape(element[2]!)).toBe(rules[i]!.port);
+        });
+        expect(policy.endsWith('</cross-domain-policy>\n\0')).toBe(true);
+      }),
+      fuzzParameters(300),
     );
   });
 });
