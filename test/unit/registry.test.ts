@@ -72,4 +72,23 @@ describe('Registry', () => {
     expect(b.get(conn.sessionId)).toBeUndefined();
     expect(b.size).toBe(0);
   });
+
+  it('counts reserved connections of other protocols in the same budget; a release frees the place once', () => {
+    const { registry } = makeRegistry({ maxConnections: 3, maxConnectionsPerAddress: 2 });
+    created(registry.create('websocket', 'a'));
+    const release = registry.reserve('a');
+    expect(release).toBeTypeOf('function');
+    expect(registry.reserve('a')).toMatchObject({ code: 'ERR_TOO_MANY_SESSIONS_FROM_ADDRESS' });
+    expect(registry.create('xhr-polling', 'a')).toMatchObject({ code: 'ERR_TOO_MANY_SESSIONS_FROM_ADDRESS' });
+    expect(registry.reserve('b')).toBeTypeOf('function');
+    expect(registry.connectionTotal).toBe(3);
+    expect(registry.size).toBe(1);
+    expect(registry.create('websocket', 'c')).toMatchObject({ code: 'ERR_SERVER_FULL' });
+    expect(registry.checkLimits('c')).toMatchObject({ code: 'ERR_SERVER_FULL' });
+    (release as () => void)();
+    (release as () => void)();
+    expect(registry.connectionTotal).toBe(2);
+    expect(registry.checkLimits('c')).toBeNull();
+    expect(registry.create('websocket', 'a')).toBeInstanceOf(Conn);
+  });
 });
