@@ -39,7 +39,7 @@ async function startServer(target: Target, tag: string): Promise<Server> {
   const execArgv = ['--expose-gc'];
   if (process.env.BENCH_PROFILE === '1' && target.name === 'switchyard') {
     mkdirSync(profileDir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${tag}-${Date.now()}.cpuprofile`);
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   }
   const child = spawnChild({ file: `servers/${target.server}`, core: SERVER_CORE, execArgv, name: target.name });
   const { port } = await child.next<{ port: number }>('ready', READY_TIMEOUT_MS);

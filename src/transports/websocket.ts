@@ -12,6 +12,7 @@ import type { Transport, TransportName, WriteResult } from './types.js';
 export class WebSocketTransport implements Transport {
   readonly persistent = true;
   private isWaitingForDrain = false;
+  private isCorked = false;
 
   constructor(
     readonly name: TransportName,
@@ -28,6 +29,7 @@ export class WebSocketTransport implements Transport {
 
   write(payload: string): WriteResult {
     if (this.ws.readyState !== WebSocket.OPEN) return 'closed';
+    this.corkUntilNextTick();
     this.ws.send(payload);
     if (this.ws.bufferedAmount <= this.highWaterMarkBytes) return 'written';
     this.waitForDrain();
@@ -52,6 +54,24 @@ export class WebSocketTransport implements Transport {
     }
   }
 
+  /**
+   * Holds this tick's frames in the socket and writes them together on the next tick: one
+   * writev instead of one per frame. A fan-out of 100 messages to 1000 sockets otherwise
+   * costs 100 000 syscalls, which the profile showed as most of the broadcast's time.
+   */
+  private corkUntilNextTick(): void {
+    if (this.isCorked) return;
+    this.isCorked = true;
+    this.socket.cork();
+    process.nextTick(uncork, this);
+  }
+
+  /** @internal tick callback */
+  uncork(): void {
+    this.isCorked = false;
+    this.socket.uncork();
+  }
+
   private waitForDrain(): void {
     if (this.isWaitingForDrain) return;
     this.isWaitingForDrain = true;
@@ -61,6 +81,11 @@ export class WebSocketTransport implements Transport {
       else this.conn.onDrain(this);
     });
   }
+}
+
+// Module-level tick callback: no closure per write.
+function uncork(transport: WebSocketTransport): void {
+  transport.uncork();
 }
 
 export const websocket: UpgradeTransportModule = {
