@@ -35,7 +35,7 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(target: Target, tag: string): Promise<Server> {
+async function startServer(target: Target): Promise<Server> {
   const execArgv = ['--expose-gc'];
   if (process.env.BENCH_PROFILE === '1' && target.name === 'switchyard') {
     mkdirSync(profileDir, { recursive: true });
@@ -73,7 +73,7 @@ async function timed<T>(target: Target, tag: string, spec: (port: number) => Loa
   let attempts = 0;
   while (attempts < MAX_ATTEMPTS) {
     attempts++;
-    const server = await startServer(target, tag);
+    const server = await startServer(target);
     try {
       const load = startLoad(spec(server.port));
       const window = cpuWindow([server.pid, load.pid]);
@@ -101,7 +101,7 @@ function summarise(result: unknown): string {
 
 /** Opens connections level by level and reads the server's RSS at each. */
 async function memoryCurve(target: Target, protocol: ProtocolName, levels: number[]) {
-  const server = await startServer(target, 'memory');
+  const server = await startServer(target);
   try {
     await sleep(SIZES.settleMs);
     const idle = await server.memory();
