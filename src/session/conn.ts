@@ -158,7 +158,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     } catch (error) {
       return { ok: false, error: error as RealtimeError };
     }
-    return this.sendFrame(encoded.frame, encoded.bytes);
+    return this.sendFrame(encoded.frame, encoded.bytes, message);
   }
 
   /** Ends the session at once: what can be flushed is flushed, the rest is reported lost. */
@@ -275,13 +275,14 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     }
   }
 
-  private sendFrame(frame: string, bytes: number): SendResult {
+  /** `shared`: the prepared message `frame` encodes, handed to the transport for its wire cache. */
+  private sendFrame(frame: string, bytes: number, shared?: PreparedMessage): SendResult {
     if (this.stateValue === 'closed') {
       return { ok: false, error: new RealtimeError('ERR_SESSION_CLOSED', 'the session is closed') };
     }
     const transport = this.current;
     if (transport !== null && !this.isBackpressured && (this.queue === null || this.queue.length === 0)) {
-      const result = transport.write(frame);
+      const result = transport.write(frame, shared);
       if (result === 'written') return SENT;
       if (result === 'buffered') {
         if (this.current === transport) this.isBackpressured = true;

@@ -6,6 +6,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import type { Conn } from '../session/conn.js';
+import type { PreparedMessage } from '../session/prepared.js';
 import type { UpgradeTransportModule } from './index.js';
 import type { Transport, TransportName, WriteResult } from './types.js';
 
@@ -13,6 +14,12 @@ export class WebSocketTransport implements Transport {
   readonly persistent = true;
   private isWaitingForDrain = false;
   private isCorked = false;
+  /**
+   * Prepared frames are written to the socket directly. That keeps the order of ws's own
+   * writes only while ws's Sender never holds a frame back, i.e. without permessage-deflate
+   * (negotiated once, at the handshake).
+   */
+  private readonly canWriteFrames: boolean;
 
   constructor(
     readonly name: TransportName,
@@ -21,16 +28,22 @@ export class WebSocketTransport implements Transport {
     private readonly conn: Conn,
     private readonly highWaterMarkBytes: number,
   ) {
+    this.canWriteFrames = ws.extensions === '';
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.once('close', () => conn.detach(this));
     // Errors (bad frames, resets) end in 'close'; ws has already sent the right close code.
     ws.on('error', () => undefined);
   }
 
-  write(payload: string): WriteResult {
+  write(payload: string, shared?: PreparedMessage): WriteResult {
     if (this.ws.readyState !== WebSocket.OPEN) return 'closed';
     this.corkUntilNextTick();
-    this.ws.send(payload);
+    if (shared !== undefined && this.canWriteFrames) {
+      // A fan-out: the framed bytes are made once and shared by every recipient socket.
+      this.socket.write(shared.encoded(`websocket:${this.conn.codec.name}`, () => textFrame(payload)));
+    } else {
+      this.ws.send(payload);
+    }
     if (this.ws.bufferedAmount <= this.highWaterMarkBytes) return 'written';
     this.waitForDrain();
     return 'buffered';
@@ -81,6 +94,25 @@ export class WebSocketTransport implements Transport {
       else this.conn.onDrain(this);
     });
   }
+}
+
+/** An unmasked, unfragmented RFC 6455 text frame (§5.2): what a server sends. */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81; // FIN, opcode 1 (text)
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  frame.write(text, headerLength, 'utf8');
+  return frame;
 }
 
 // Module-level tick callback: no closure per write.
