@@ -79,9 +79,13 @@ async function timed<T>(target: Target, tag: string, spec: (port: number) => Loa
       const window = cpuWindow([server.pid, load.pid]);
       try {
         const { result } = await load.next<{ result: T }>('result', 120_000);
-        const { otherCores } = window.stop();
+        const { otherCores, cpuSeconds, seconds } = window.stop();
         if (best === undefined || otherCores < best.otherCores) best = { result, otherCores };
-        log(`  ${target.name} ${tag}: ${summarise(result)} (others ${otherCores.toFixed(2)} cores)`);
+        const [serverCpu = 0, loadCpu = 0] = cpuSeconds;
+        log(
+          `  ${target.name} ${tag}: ${summarise(result)} (${seconds.toFixed(1)} s; CPU s: server ${serverCpu.toFixed(2)}, ` +
+            `load ${loadCpu.toFixed(2)}, others ${(otherCores * seconds).toFixed(2)})`,
+        );
       } finally {
         await load.stop();
       }
@@ -256,9 +260,11 @@ async function main(): Promise<void> {
   process.stdout.write(report + '\n');
   const dir = join(BENCH_DIR, 'results');
   mkdirSync(dir, { recursive: true });
+  // Only a full run (every target and scenario, full length) becomes a dated result.
+  const isFull = !isQuick && process.env.BENCH_TARGETS === undefined && process.env.BENCH_SCENARIOS === undefined;
   const stamp = startedAt.toISOString().slice(0, 16).replace(':', '');
-  writeFileSync(join(dir, isQuick ? 'quick.md' : `${stamp}.md`), report + '\n');
-  if (!isQuick) writeFileSync(join(dir, 'latest.md'), report + '\n');
+  writeFileSync(join(dir, isFull ? `${stamp}.md` : 'partial.md'), report + '\n');
+  if (isFull) writeFileSync(join(dir, 'latest.md'), report + '\n');
 }
 
 await main();

@@ -28,7 +28,7 @@ function processTicks(pid: number): number {
 
 export interface CpuWindow {
   /** Cores used by other processes during the window, on average. */
-  stop(): { otherCores: number; ownCores: number; seconds: number };
+  stop(): { otherCores: number; ownCores: number; seconds: number; cpuSeconds: number[] };
 }
 
 /** Starts a window over `pids` (server, generator) and this orchestrator. */
@@ -41,11 +41,17 @@ export function cpuWindow(pids: readonly number[]): CpuWindow {
     stop() {
       const seconds = (performance.now() - start) / 1000;
       const busy = totalBusyTicks() - busy0;
-      const own = pids.reduce((sum, pid, i) => sum + processTicks(pid) - (own0[i] ?? 0), 0);
+      const perPid = pids.map((pid, i) => processTicks(pid) - (own0[i] ?? 0));
+      const own = perPid.reduce((sum, ticks) => sum + ticks, 0);
       const self = process.cpuUsage(self0);
       const selfTicks = ((self.user + self.system) / 1e6) * TICKS_PER_SECOND;
       const others = Math.max(0, busy - own - selfTicks) / TICKS_PER_SECOND;
-      return { otherCores: others / seconds, ownCores: own / TICKS_PER_SECOND / seconds, seconds };
+      return {
+        otherCores: others / seconds,
+        ownCores: own / TICKS_PER_SECOND / seconds,
+        seconds,
+        cpuSeconds: perPid.map((ticks) => ticks / TICKS_PER_SECOND),
+      };
     },
   };
 }
