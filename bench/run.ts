@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DIR, isPinning, spawnChild } from './lib/child.js';
-import { cpuWindow, loadSummary } from './lib/machine.js';
+import { cpuWindow, loadSummary, processTicks, TICKS_PER_SECOND } from './lib/machine.js';
 import { renderReport, type Figures, type Row } from './lib/report.js';
 import type { LoadSpec } from './load/main.js';
 import type { ProtocolName } from './load/protocols.js';
@@ -62,6 +62,31 @@ interface Timed<T> {
   readonly result: T;
   readonly otherCores: number;
   readonly attempts: number;
+  /** Server CPU ms between the generator's marks: `echo` (the measured window), `all`, `room`. */
+  readonly serverCpuMs: Record<string, number>;
+  readonly failures: number;
+  readonly lastFailure: string;
+}
+
+/** The server's CPU time at each mark the generator sends (`start`/`end`, `all-start`/`all-end`, …). */
+function watchMarks(load: ReturnType<typeof startLoad>, serverPid: number): () => Record<string, number> {
+  const ticks = new Map<string, number>();
+  load.process.on('message', (message: { type: string; label?: string }) => {
+    if (message.type === 'mark' && message.label !== undefined) ticks.set(message.label, processTicks(serverPid));
+  });
+  return () => {
+    const spans: Record<string, number> = {};
+    for (const [name, from, to] of [
+      ['echo', 'start', 'end'],
+      ['all', 'all-start', 'all-end'],
+      ['room', 'room-start', 'room-end'],
+    ] as const) {
+      const start = ticks.get(from);
+      const end = ticks.get(to);
+      if (start !== undefined && end !== undefined) spans[name] = ((end - start) * 1000) / TICKS_PER_SECOND;
+    }
+    return spans;
+  };
 }
 
 /**
@@ -69,7 +94,7 @@ interface Timed<T> {
  * enough, at most MAX_ATTEMPTS times; keeps the attempt others disturbed least.
  */
 async function timed<T>(target: Target, tag: string, spec: (port: number) => LoadSpec): Promise<Timed<T>> {
-  let best: { result: T; otherCores: number } | undefined;
+  let best: Omit<Timed<T>, 'attempts'> | undefined;
   let attempts = 0;
   while (attempts < MAX_ATTEMPTS) {
     attempts++;
@@ -77,10 +102,20 @@ async function timed<T>(target: Target, tag: string, spec: (port: number) => Loa
     try {
       const load = startLoad(spec(server.port));
       const window = cpuWindow([server.pid, load.pid]);
+      const serverSpans = watchMarks(load, server.pid);
       try {
-        const { result } = await load.next<{ result: T }>('result', 120_000);
+        const answer = await load.next<{ result: T; failures: number; lastFailure: string }>('result', 120_000);
+        const { result } = answer;
         const { otherCores, cpuSeconds, seconds } = window.stop();
-        if (best === undefined || otherCores < best.otherCores) best = { result, otherCores };
+        if (best === undefined || otherCores < best.otherCores) {
+          best = {
+            result,
+            otherCores,
+            serverCpuMs: serverSpans(),
+            failures: answer.failures,
+            lastFailure: answer.lastFailure,
+          };
+        }
         const [serverCpu = 0, loadCpu = 0] = cpuSeconds;
         log(
           `  ${target.name} ${tag}: ${summarise(result)} (${seconds.toFixed(1)} s; CPU s: server ${serverCpu.toFixed(2)}, ` +
@@ -94,7 +129,7 @@ async function timed<T>(target: Target, tag: string, spec: (port: number) => Loa
     }
     if (best.otherCores <= BUSY_CORES) break;
   }
-  return { result: best!.result, otherCores: best!.otherCores, attempts };
+  return { ...best!, attempts };
 }
 
 function summarise(result: unknown): string {
@@ -168,13 +203,20 @@ async function eachTarget(
 
 function recordBusy(figures: Figures, key: string, timed: Timed<unknown>): void {
   figures.busy[key] = { otherCores: timed.otherCores, attempts: timed.attempts };
+  if (timed.failures > 0) figures.failures[key] = `${timed.failures} failed requests (last: ${timed.lastFailure})`;
+}
+
+/** Server CPU µs per unit of work in the span, or undefined. */
+function perUnit(timed: Timed<unknown>, span: string, units: number | undefined): number | undefined {
+  const ms = timed.serverCpuMs[span];
+  return ms === undefined || units === undefined || units === 0 ? undefined : (ms * 1000) / units;
 }
 
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadAtStart = loadSummary();
   const rows = new Map<string, Row>(
-    selectedTargets.map((t) => [t.name, { target: t, figures: { busy: {} }, notes: [] }]),
+    selectedTargets.map((t) => [t.name, { target: t, figures: { busy: {}, failures: {}, cpu: {} }, notes: [] }]),
   );
   const ws = (t: Target) => t.ws;
   const poll = (t: Target) => t.poll;
@@ -190,6 +232,7 @@ async function main(): Promise<void> {
         ...SIZES.echoWs,
       }));
       figures.echoWs = run.result;
+      figures.cpu.A = perUnit(run, 'echo', run.result.roundTrips);
       recordBusy(figures, 'A', run);
     });
   }
@@ -202,6 +245,7 @@ async function main(): Promise<void> {
         ...SIZES.echoPoll,
       }));
       figures.echoPoll = run.result;
+      figures.cpu.B = perUnit(run, 'echo', run.result.roundTrips);
       recordBusy(figures, 'B', run);
     });
   }
@@ -214,6 +258,9 @@ async function main(): Promise<void> {
         ...SIZES.fanout,
       }));
       figures.fanout = run.result;
+      const { clients, messages, roomSize } = SIZES.fanout;
+      figures.cpu.C = perUnit(run, 'all', run.result.all === null ? undefined : clients * messages);
+      figures.cpu.Croom = perUnit(run, 'room', run.result.room === null ? undefined : roomSize * messages);
       recordBusy(figures, 'C', run);
     });
   }

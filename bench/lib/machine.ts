@@ -5,7 +5,8 @@
 import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 
-const TICKS_PER_SECOND = 100;
+/** USER_HZ: /proc reports CPU time in ticks of 1/100 s on Linux. */
+export const TICKS_PER_SECOND = 100;
 
 function totalBusyTicks(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
@@ -15,7 +16,8 @@ function totalBusyTicks(): number {
   return user + nice + system + irq + softirq + steal;
 }
 
-function processTicks(pid: number): number {
+/** CPU time (user + system, all threads) of `pid` so far, in ticks of 10 ms. */
+export function processTicks(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th.

@@ -18,6 +18,9 @@ export interface Figures {
   idlePoll?: MemoryCurve;
   curve?: Record<number, EchoResult>;
   busy: Record<string, { otherCores: number; attempts: number }>;
+  failures: Record<string, string>;
+  /** Server CPU µs per round trip (A, B) or per delivery (C, Croom), inside the measured span. */
+  cpu: { A?: number; B?: number; C?: number; Croom?: number };
 }
 
 export interface Row {
@@ -45,13 +48,17 @@ const COLUMNS: { title: string; pick: Pick; digits: number }[] = [
   { title: 'A ws echo rt/s', pick: (f) => f.echoWs?.perSecond, digits: 0 },
   { title: 'A p50 ms', pick: (f) => f.echoWs?.p50Ms, digits: 2 },
   { title: 'A p99 ms', pick: (f) => f.echoWs?.p99Ms, digits: 2 },
+  { title: 'A server CPU µs/rt', pick: (f) => f.cpu.A, digits: 1 },
   { title: 'B poll echo rt/s', pick: (f) => f.echoPoll?.perSecond, digits: 0 },
   { title: 'B p50 ms', pick: (f) => f.echoPoll?.p50Ms, digits: 2 },
   { title: 'B p99 ms', pick: (f) => f.echoPoll?.p99Ms, digits: 2 },
+  { title: 'B server CPU µs/rt', pick: (f) => f.cpu.B, digits: 1 },
   { title: 'C broadcast deliveries/s', pick: (f) => f.fanout?.all?.perSecond, digits: 0 },
   { title: 'C last delivery ms', pick: (f) => f.fanout?.all?.lastMs, digits: 0 },
+  { title: 'C server CPU µs/delivery', pick: (f) => f.cpu.C, digits: 2 },
   { title: 'C room deliveries/s', pick: (f) => f.fanout?.room?.perSecond, digits: 0 },
   { title: 'C room last ms', pick: (f) => f.fanout?.room?.lastMs, digits: 1 },
+  { title: 'C room server CPU µs/delivery', pick: (f) => f.cpu.Croom, digits: 2 },
   {
     title: 'D idle RSS MiB',
     pick: (f) => (f.idleWs ?? f.idlePoll)?.idle && (f.idleWs ?? f.idlePoll)!.idle / 2 ** 20,
@@ -201,7 +208,10 @@ function goals(rows: readonly Row[]): string[] {
 
 export function renderReport(input: ReportInput): string {
   const { rows } = input;
-  const notes = rows.flatMap((row) => row.notes.map((note) => `- ${row.target.label} — ${note}`));
+  const notes = rows.flatMap((row) => [
+    ...row.notes.map((note) => `- ${row.target.label} — ${note}`),
+    ...Object.entries(row.figures.failures).map(([key, text]) => `- ${row.target.label} — ${key}: ${text}`),
+  ]);
   for (const row of rows) {
     for (const [key, busy] of Object.entries(row.figures.busy)) {
       if (busy.otherCores > input.busyCores) {

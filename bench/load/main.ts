@@ -7,7 +7,7 @@
  *   idle    connections opened level by level; after each level the generator reports
  *           `{type:'level'}` and waits for `{type:'continue'}` while the server is measured (D, E)
  */
-import { CONNECTORS, type BenchClient, type OnMessage, type ProtocolName } from './protocols.js';
+import { CONNECTORS, failures, type BenchClient, type OnMessage, type ProtocolName } from './protocols.js';
 
 export type LoadSpec =
   | {
@@ -59,6 +59,10 @@ const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 const connect = CONNECTORS[spec.protocol];
 process.on('disconnect', () => process.exit(0));
 
+function mark(label: string): void {
+  process.send?.({ type: 'mark', label });
+}
+
 /** A client whose messages go to a replaceable handler. */
 interface Slot {
   client: BenchClient;
@@ -92,6 +96,9 @@ async function runEcho(s: Extract<LoadSpec, { kind: 'echo' }>): Promise<EchoResu
   const measureFrom = start + s.warmupMs;
   const measureTo = measureFrom + s.durationMs;
   const latencies: number[] = [];
+  // The orchestrator reads the server's CPU time at these marks.
+  setTimeout(() => mark('start'), s.warmupMs);
+  setTimeout(() => mark('end'), s.warmupMs + s.durationMs);
   const loop = (slot: Slot) =>
     new Promise<void>((resolve) => {
       let sentAt = 0;
@@ -122,8 +129,10 @@ async function runEcho(s: Extract<LoadSpec, { kind: 'echo' }>): Promise<EchoResu
 
 /** Sends `trigger` from `slots[0]` and waits until each of `receivers` got `expected` messages. */
 function fanOnce(slots: Slot[], receivers: number, expected: number, trigger: string, timeoutMs: number) {
+  const phase = trigger.startsWith('!room') ? 'room' : 'all';
   return new Promise<{ perSecond: number; lastMs: number } | null>((resolve) => {
     let complete = 0;
+    mark(`${phase}-start`);
     const start = performance.now();
     const timer = setTimeout(() => resolve(null), timeoutMs);
     for (const slot of slots.slice(0, receivers)) {
@@ -134,6 +143,7 @@ function fanOnce(slots: Slot[], receivers: number, expected: number, trigger: st
         if (++complete < receivers) return;
         clearTimeout(timer);
         const lastMs = performance.now() - start;
+        mark(`${phase}-end`);
         resolve({ lastMs, perSecond: (receivers * expected) / (lastMs / 1000) });
       };
     }
@@ -184,7 +194,7 @@ async function main(): Promise<void> {
   try {
     const result =
       spec.kind === 'echo' ? await runEcho(spec) : spec.kind === 'fanout' ? await runFanout(spec) : await runIdle(spec);
-    process.send?.({ type: 'result', result });
+    process.send?.({ type: 'result', result, failures: failures.count, lastFailure: failures.last });
   } catch (error) {
     process.send?.({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
   }

@@ -27,6 +27,14 @@ export interface BenchClient {
 }
 
 export type OnMessage = (text: string) => void;
+
+/** Sends that failed (a reset, a refused request); reported with the result, never thrown. */
+export const failures = { count: 0, last: '' };
+
+function noteFailure(error: unknown): void {
+  failures.count++;
+  failures.last = error instanceof Error ? error.message : String(error);
+}
 export type Connector = (port: number, onMessage: OnMessage) => Promise<BenchClient>;
 
 export const PROTOCOLS = [
@@ -111,15 +119,15 @@ const sio06Xhr: Connector = async (port, onMessage) => {
   const state = { sessionId: '' };
   const base = '/socket.io/xhr-polling';
   const post = (payload: string) =>
-    client.post(`${base}/${state.sessionId}/send`, 'data=' + encodeURIComponent(payload), FORM);
+    void client.post(`${base}/${state.sessionId}/send`, 'data=' + encodeURIComponent(payload), FORM).catch(noteFailure);
   const first = await client.get(`${base}//${Date.now()}`);
   const handle = (body: string) => {
     const reply = body === '' ? '' : sio06Payload(body, state, onMessage);
-    if (reply !== '') void post(reply);
+    if (reply !== '') post(reply);
   };
   handle(first.body);
   const poller = new Poller(() => client.get(`${base}/${state.sessionId}/${Date.now()}`), handle);
-  return { send: (text) => void post(encodeFrame(text)), close: () => poller.stop() };
+  return { send: (text) => post(encodeFrame(text)), close: () => poller.stop() };
 };
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -144,8 +152,9 @@ class Poller {
       let answer;
       try {
         answer = await this.poll();
-      } catch {
-        // The server closed the poll (end of run, or a crash the orchestrator will see).
+      } catch (error) {
+        // The server closed the poll: the session is over for this run.
+        noteFailure(error);
         return;
       }
       if (this.isStopped || answer.status !== 200) return;
@@ -217,7 +226,7 @@ function eioPoll(flavour: EioFlavour): Connector {
     const client = http(port);
     const ready = gate();
     let query = `${flavour.path}?EIO=4&transport=polling`;
-    const post = (body: string) => void client.post(query, body, 'text/plain;charset=UTF-8');
+    const post = (body: string) => void client.post(query, body, 'text/plain;charset=UTF-8').catch(noteFailure);
     const handle = (body: string) => {
       const replies: string[] = [];
       for (const packet of body.split(SEPARATOR)) {
@@ -266,7 +275,7 @@ const sockjsXhr: Connector = async (port, onMessage) => {
   await ready.promise;
   const poller = new Poller(() => client.post(`${path}/xhr`, '', 'text/plain'), handle);
   return {
-    send: (text) => void client.post(`${path}/xhr_send`, JSON.stringify([text]), 'text/plain'),
+    send: (text) => void client.post(`${path}/xhr_send`, JSON.stringify([text]), 'text/plain').catch(noteFailure),
     close: () => poller.stop(),
   };
 };
@@ -282,7 +291,11 @@ const raw: Connector = async (port, onMessage) => {
 const plainHttp: Connector = async (port, onMessage) => {
   const client = http(port);
   return {
-    send: (text) => void client.post('/echo', text, 'text/plain').then((answer) => onMessage(answer.body)),
+    send: (text) =>
+      void client
+        .post('/echo', text, 'text/plain')
+        .then((answer) => onMessage(answer.body))
+        .catch(noteFailure),
     close: () => undefined,
   };
 };
