@@ -24,7 +24,7 @@ import { EventEmitter } from 'node:events';
 import type { Codec, InboundMessage, PayloadDecoder } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
 import type { Transport, TransportName } from '../transports/types.js';
-import { PreparedMessage, type EncodedFrame } from './prepared.js';
+import { encodeValue, PreparedMessage, type EncodedFrame } from './prepared.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
 import type { Member } from './member.js';
 
@@ -147,7 +147,15 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
    * `null` and `undefined` as JSON `null`. Never throws; a refusal comes back as an error.
    */
   send(value: unknown): SendResult {
-    return this.deliver(value instanceof PreparedMessage ? value : new PreparedMessage(value));
+    if (value instanceof PreparedMessage) return this.deliver(value);
+    // One recipient: encode directly, without a PreparedMessage and its per-format cache.
+    let encoded: EncodedFrame;
+    try {
+      encoded = encodeValue(this.options.codec, value);
+    } catch (error) {
+      return { ok: false, error: error as RealtimeError };
+    }
+    return this.sendFrame(encoded.frame, encoded.bytes);
   }
 
   /** Sends a message prepared once for many recipients (fan-out). */

@@ -57,4 +57,18 @@ describe('websocket fan-out: prepared frames and batched writes', () => {
     await waitFor(() => second!.messages.length === 200, { what: 'every broadcast on the second client' });
     expect(second!.messages.map((m) => m.data)).toEqual(expected.filter((text) => text.startsWith('all')));
   });
+
+  it('sends single values directly: text, JSON, and a refusal for a value without JSON', async () => {
+    started = await startServer();
+    const [client] = await connectClients(1);
+    await waitFor(() => started.server.connectionCount === 1, { what: 'one session' });
+    const conn = started.server.getConn(client!.sessionId)!;
+    expect(conn.send('plain')).toEqual({ ok: true });
+    expect(conn.send({ a: [1, 'é'] })).toEqual({ ok: true });
+    const refused = conn.send(10n);
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.error.code).toBe('ERR_INVALID_MESSAGE');
+    expect(await client!.nextMessage()).toEqual({ type: 'text', data: 'plain' });
+    expect(await client!.nextMessage()).toEqual({ type: 'json', data: { a: [1, 'é'] } });
+  });
 });
