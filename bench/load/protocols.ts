@@ -52,11 +52,9 @@ export const PROTOCOLS = [
 ] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 
-/** One keep-alive agent per generator process, shared by every polling session. */
-let httpClient: HttpClient | undefined;
+/** Each polling session has its own two connections (poll, send). */
 function http(port: number): HttpClient {
-  httpClient ??= new HttpClient(port);
-  return httpClient;
+  return new HttpClient(port);
 }
 
 function openWs(url: string, onText: (text: string, ws: WebSocket) => void): Promise<WebSocket> {
@@ -127,7 +125,13 @@ const sio06Xhr: Connector = async (port, onMessage) => {
   };
   handle(first.body);
   const poller = new Poller(() => client.get(`${base}/${state.sessionId}/${Date.now()}`), handle);
-  return { send: (text) => post(encodeFrame(text)), close: () => poller.stop() };
+  return {
+    send: (text) => post(encodeFrame(text)),
+    close: () => {
+      poller.stop();
+      client.close();
+    },
+  };
 };
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -239,7 +243,13 @@ function eioPoll(flavour: EioFlavour): Connector {
     handle((await client.get(query)).body);
     const poller = new Poller(() => client.get(query), handle);
     await ready.promise;
-    return { send: (text) => post('4' + flavour.wrap(text)), close: () => poller.stop() };
+    return {
+      send: (text) => post('4' + flavour.wrap(text)),
+      close: () => {
+        poller.stop();
+        client.close();
+      },
+    };
   };
 }
 
@@ -271,12 +281,15 @@ const sockjsXhr: Connector = async (port, onMessage) => {
   const handle = (body: string) => {
     for (const frame of body.split('\n')) if (frame !== '') sockjsFrame(frame, onMessage, ready.open);
   };
-  handle((await client.post(`${path}/xhr`, '', 'text/plain')).body);
+  handle((await client.pollPost(`${path}/xhr`)).body);
   await ready.promise;
-  const poller = new Poller(() => client.post(`${path}/xhr`, '', 'text/plain'), handle);
+  const poller = new Poller(() => client.pollPost(`${path}/xhr`), handle);
   return {
     send: (text) => void client.post(`${path}/xhr_send`, JSON.stringify([text]), 'text/plain').catch(noteFailure),
-    close: () => poller.stop(),
+    close: () => {
+      poller.stop();
+      client.close();
+    },
   };
 };
 
@@ -296,7 +309,7 @@ const plainHttp: Connector = async (port, onMessage) => {
         .post('/echo', text, 'text/plain')
         .then((answer) => onMessage(answer.body))
         .catch(noteFailure),
-    close: () => undefined,
+    close: () => client.close(),
   };
 };
 
