@@ -26,3 +26,5 @@ export const SIZES = {
 /** Cores used by others above which a timed measurement is repeated. */
 export const BUSY_CORES = 0.25;
 export const MAX_ATTEMPTS = quick(3, 1);
+/** Repeats stop once the run has taken this long, so a busy machine cannot stretch it past 15 minutes. */
+export const REPEAT_BUDGET_MS = 9 * 60_000;

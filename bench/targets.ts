@@ -15,6 +15,8 @@ export interface Target {
   readonly server: string;
   readonly ws?: ProtocolName;
   readonly poll?: ProtocolName;
+  /** Its server runs the compiled build: the orchestrator runs `tsc -p tsconfig.build.json` first. */
+  readonly needsBuild?: boolean;
   /** A physical limit (raw ws, raw http), not a peer: excluded from "best peer". */
   readonly isLimit?: boolean;
   /** Why a scenario does not apply. */
@@ -31,6 +33,7 @@ export const TARGETS: readonly Target[] = [
     name: 'switchyard',
     label: 'Switchyard (legacy websocket / xhr-polling)',
     server: 'switchyard.ts',
+    needsBuild: true,
     ws: 'sio06-ws',
     poll: 'sio06-xhr',
   },

@@ -59,7 +59,11 @@ const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 const connect = CONNECTORS[spec.protocol];
 process.on('disconnect', () => process.exit(0));
 
+const marked = new Set<string>();
+
 function mark(label: string): void {
+  if (marked.has(label) || process.connected !== true) return;
+  marked.add(label);
   process.send?.({ type: 'mark', label });
 }
 
@@ -98,7 +102,7 @@ async function runEcho(s: Extract<LoadSpec, { kind: 'echo' }>): Promise<EchoResu
   const latencies: number[] = [];
   // The orchestrator reads the server's CPU time at these marks.
   setTimeout(() => mark('start'), s.warmupMs);
-  setTimeout(() => mark('end'), s.warmupMs + s.durationMs);
+  const endMark = setTimeout(() => mark('end'), s.warmupMs + s.durationMs);
   const loop = (slot: Slot) =>
     new Promise<void>((resolve) => {
       let sentAt = 0;
@@ -116,6 +120,9 @@ async function runEcho(s: Extract<LoadSpec, { kind: 'echo' }>): Promise<EchoResu
       next();
     });
   await Promise.all(slots.map(loop));
+  // The last loop can end a moment before the timer; the mark must precede the result.
+  clearTimeout(endMark);
+  mark('end');
   for (const slot of slots) slot.client.close();
   const sorted = Float64Array.from(latencies).sort();
   return {

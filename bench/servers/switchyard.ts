@@ -2,12 +2,19 @@
  * Switchyard's legacy resource (websocket and xhr-polling) with its defaults. Fan-out uses
  * the server's own broadcast; the room is an application Set fed one PreparedMessage, the
  * way an application without a rooms module would do it.
+ *
+ * It runs the compiled build (dist/, made by bench/run.ts before the first scenario), as an
+ * application would deploy it: run from TypeScript sources, tsx's helpers would add work
+ * to every function created on the hot path. The types still come from the sources.
  */
-import { createServer, PreparedMessage, type Conn } from '../../src/index.js';
+import type * as Sources from '../../src/index.js';
 import { HOST, JOINED, parseTrigger, payloadOf, reportReady } from './behaviour.js';
 
+const build = new URL('../../dist/src/index.js', import.meta.url).href;
+const { createServer, PreparedMessage } = (await import(build)) as typeof Sources;
+
 const server = createServer();
-const room = new Set<Conn>();
+const room = new Set<Sources.Conn>();
 
 server.onMessage((conn, data) => {
   const trigger = typeof data === 'string' ? parseTrigger(data) : null;
