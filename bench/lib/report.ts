@@ -238,6 +238,8 @@ export function renderReport(input: ReportInput): string {
     'throughput, latency, time or memory than Switchyard. A: 50 websocket clients, sequential 64 B round trips.',
     'B: 50 long-polling sessions, same. C: 1000 websocket clients, 100 messages of 100 B to all, then to a room of 100.',
     'D: server RSS idle, and per connection with 5000 idle websockets / 1000 idle polling sessions.',
+    'Server CPU is read from /proc in 10 ms ticks: the room column (10 000 deliveries) resolves to 1 µs only. KiB per',
+    'connection at 10 and 100 connections is below the resolution of RSS (a collection can free more than they add).',
     '',
     mainTable(rows),
     '',
