@@ -212,7 +212,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const url = req.url ?? '/';
     const route = routeLegacy(this.options.resource, url);
     if (route !== null && route.kind === 'transport') {
@@ -271,6 +271,11 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       }
     }
   }
+}
+
+/** Module-level 'error' listener of upgraded sockets: no closure per connection. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 function isConn(value: unknown): value is Conn {

@@ -30,9 +30,10 @@ export class WebSocketTransport implements Transport {
   ) {
     this.canWriteFrames = ws.extensions === '';
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
-    ws.once('close', () => conn.detach(this));
+    // 'close' fires once: `on` spares the wrapper `once` keeps per idle session.
+    ws.on('close', () => conn.detach(this));
     // Errors (bad frames, resets) end in 'close'; ws has already sent the right close code.
-    ws.on('error', () => undefined);
+    ws.on('error', ignoreError);
   }
 
   write(payload: string, shared?: PreparedMessage): WriteResult {
@@ -115,6 +116,10 @@ export function textFrame(text: string): Buffer {
   }
   frame.write(text, headerLength, 'utf8');
   return frame;
+}
+
+function ignoreError(): void {
+  // See the constructor: the 'close' that follows is what matters.
 }
 
 // Module-level tick callback: no closure per write.
