@@ -34,7 +34,8 @@ const runStartedAt = Date.now();
 interface Server {
   port: number;
   pid: number;
-  memory(): Promise<number>;
+  /** RSS in bytes; the JS heap in use is logged alongside. */
+  memory(): Promise<{ rss: number; heapUsed: number }>;
   stop(): Promise<void>;
 }
 
@@ -51,7 +52,7 @@ async function startServer(target: Target): Promise<Server> {
     pid: child.pid,
     async memory() {
       child.send({ type: 'memory' });
-      return (await child.next<{ rss: number }>('memory', 10_000)).rss;
+      return child.next<{ rss: number; heapUsed: number }>('memory', 10_000);
     },
     stop: () => child.stop(),
   };
@@ -146,15 +147,17 @@ async function memoryCurve(target: Target, protocol: ProtocolName, levels: numbe
   const server = await startServer(target);
   try {
     await sleep(SIZES.settleMs);
-    const idle = await server.memory();
+    const idleMemory = await server.memory();
+    const idle = idleMemory.rss;
     const load = startLoad({ kind: 'idle', protocol, port: server.port, levels });
-    const perLevel: { connections: number; rss: number; kibPerConnection: number }[] = [];
+    const perLevel: { connections: number; rss: number; kibPerConnection: number; heapKib: number }[] = [];
     try {
       for (let i = 0; i < levels.length; i++) {
         const { connections } = await load.next<{ connections: number }>('level', 180_000);
         await sleep(SIZES.settleMs);
-        const rss = await server.memory();
-        perLevel.push({ connections, rss, kibPerConnection: (rss - idle) / connections / 1024 });
+        const { rss, heapUsed } = await server.memory();
+        const heapKib = (heapUsed - idleMemory.heapUsed) / connections / 1024;
+        perLevel.push({ connections, rss, kibPerConnection: (rss - idle) / connections / 1024, heapKib });
         load.send({ type: 'continue' });
       }
       await load.next('result', 60_000);
@@ -162,7 +165,7 @@ async function memoryCurve(target: Target, protocol: ProtocolName, levels: numbe
       await load.stop();
     }
     log(
-      `  ${target.name} memory ${protocol}: idle ${(idle / 2 ** 20).toFixed(1)} MiB, ${perLevel.map((l) => `${l.connections}→${l.kibPerConnection.toFixed(1)} KiB`).join(', ')}`,
+      `  ${target.name} memory ${protocol}: idle ${(idle / 2 ** 20).toFixed(1)} MiB, ${perLevel.map((l) => `${l.connections}→${l.kibPerConnection.toFixed(1)} KiB (JS heap ${l.heapKib.toFixed(1)})`).join(', ')}`,
     );
     return { idle, perLevel };
   } finally {
