@@ -461,7 +461,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const url = req.url ?? '/';
     const route = routeLegacy(this.options.resource, url);
     if (route !== null && route.kind === 'transport') {
@@ -534,6 +534,11 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       }
     }
   }
+}
+
+/** Module-level 'error' listener of upgraded sockets: no closure per connection. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

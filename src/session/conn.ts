@@ -30,7 +30,7 @@ import { EventEmitter } from 'node:events';
 import type { Codec, InboundMessage, PayloadDecoder } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
 import type { Transport, TransportName, WriteResult } from '../transports/types.js';
-import { PreparedMessage, type EncodedFrame } from './prepared.js';
+import { encodeValue, PreparedMessage, type EncodedFrame } from './prepared.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
 import type { Member } from './member.js';
 
@@ -180,7 +180,15 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
    * `null` and `undefined` as JSON `null`. Never throws; a refusal comes back as an error.
    */
   send(value: unknown): SendResult {
-    return this.deliver(value instanceof PreparedMessage ? value : new PreparedMessage(value));
+    if (value instanceof PreparedMessage) return this.deliver(value);
+    // One recipient: encode directly, without a PreparedMessage and its per-format cache.
+    let encoded: EncodedFrame;
+    try {
+      encoded = encodeValue(this.options.codec, value);
+    } catch (error) {
+      return { ok: false, error: error as RealtimeError };
+    }
+    return this.sendFrame(encoded.frame, encoded.bytes);
   }
 
   /** Sends a message prepared once for many recipients (fan-out). */
@@ -191,7 +199,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     } catch (error) {
       return { ok: false, error: error as RealtimeError };
     }
-    return this.sendFrame(encoded.frame, encoded.bytes);
+    return this.sendFrame(encoded.frame, encoded.bytes, message);
   }
 
   /** Ends the session at once: what can be flushed is flushed, the rest is reported lost. */
@@ -381,14 +389,15 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     }
   }
 
-  private sendFrame(frame: string, bytes: number): SendResult {
+  /** `shared`: the prepared message `frame` encodes, handed to the transport for its wire cache. */
+  private sendFrame(frame: string, bytes: number, shared?: PreparedMessage): SendResult {
     if (this.stateValue === 'closed') {
       return { ok: false, error: new RealtimeError('ERR_SESSION_CLOSED', 'the session is closed') };
     }
     const transport = this.current;
     const isClear = !this.isBackpressured && this.olderUnsettled === 0;
     if (transport !== null && isClear && (this.queue === null || this.queue.length === 0)) {
-      const result = this.write(transport, frame, [frame], bytes);
+      const result = this.write(transport, frame, [frame], bytes, shared);
       if (result === 'written') return SENT;
       if (result === 'buffered') {
         if (this.current === transport) this.isBackpressured = true;
@@ -429,14 +438,20 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   }
 
   /** Every write goes through here, so frames given to a confirming transport are tracked. */
-  private write(transport: Transport, payload: string, frames: readonly string[], bytes: number): WriteResult {
+  private write(
+    transport: Transport,
+    payload: string,
+    frames: readonly string[],
+    bytes: number,
+    shared?: PreparedMessage,
+  ): WriteResult {
     // Every write to a confirming transport is listed, even one with no frames (a heartbeat,
     // a handshake alone): the transport settles each write, in order.
     const isTracked = transport.confirmsDelivery === true;
     // Listed before the write: a transport may settle synchronously.
     const entry: UnsettledWrite = { transport, frames, bytes };
     if (isTracked) this.unsettled.push(entry);
-    const result = transport.write(payload);
+    const result = transport.write(payload, shared);
     const index = result === 'closed' && isTracked ? this.unsettled.lastIndexOf(entry) : -1;
     if (index !== -1) this.unsettled.splice(index, 1);
     return result;

@@ -32,15 +32,7 @@ export class PreparedMessage {
 
   /** The value's JSON text (computed once), or an ERR_INVALID_MESSAGE when it has none. */
   jsonText(): string {
-    if (this.json === undefined) {
-      let text: string | undefined;
-      try {
-        text = JSON.stringify(this.value) as string | undefined;
-      } catch (cause) {
-        throw new RealtimeError('ERR_INVALID_MESSAGE', `the value has no JSON form: ${String(cause)}`, { cause });
-      }
-      this.json = text ?? 'null';
-    }
+    this.json ??= jsonTextOf(this.value);
     return this.json;
   }
 
@@ -74,13 +66,32 @@ function encodeForCodec(codec: Codec): (message: PreparedMessage) => EncodedFram
   let encoder = encoders.get(codec);
   if (encoder === undefined) {
     encoder = (message) => {
-      let frame: string;
-      if (message.event !== undefined) frame = codec.encodeJson(message.envelopeJson());
-      else if (typeof message.value === 'string') frame = codec.encodeText(message.value);
-      else frame = codec.encodeJson(message.jsonText());
+      // An event travels to 0.6 clients as the JSON envelope {event, data}.
+      if (message.event === undefined) return encodeValue(codec, message.value, () => message.jsonText());
+      const frame = codec.encodeJson(message.envelopeJson());
       return { frame, bytes: Buffer.byteLength(frame) };
     };
     encoders.set(codec, encoder);
   }
   return encoder;
+}
+
+/**
+ * The frame of one value for one recipient, without a PreparedMessage and its cache (a
+ * plain `conn.send`): the same rule, a string is text and anything else JSON.
+ * Throws ERR_INVALID_MESSAGE for a value without a JSON form.
+ */
+export function encodeValue(codec: Codec, value: unknown, json = () => jsonTextOf(value)): EncodedFrame {
+  const frame = typeof value === 'string' ? codec.encodeText(value) : codec.encodeJson(json());
+  return { frame, bytes: Buffer.byteLength(frame) };
+}
+
+function jsonTextOf(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value) as string | undefined;
+  } catch (cause) {
+    throw new RealtimeError('ERR_INVALID_MESSAGE', `the value has no JSON form: ${String(cause)}`, { cause });
+  }
+  return text ?? 'null';
 }

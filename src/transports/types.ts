@@ -1,3 +1,5 @@
+import type { PreparedMessage } from '../session/prepared.js';
+
 /** The wire names of the six Socket.IO 0.6 transports, in the client's preference order. */
 export const TRANSPORT_NAMES = [
   'websocket',
@@ -36,7 +38,12 @@ export interface Transport {
    * not delivered. Transports without it count a write as delivered at once.
    */
   readonly confirmsDelivery?: boolean;
-  write(payload: string): WriteResult;
+  /**
+   * Writes one payload. `shared` is the fan-out message the payload encodes, when there is
+   * one: a transport may cache its own wire form of the payload on it (`shared.encoded`),
+   * so that every recipient of a broadcast reuses the same bytes.
+   */
+  write(payload: string, shared?: PreparedMessage): WriteResult;
   /** Ends the request or socket. `code` is a websocket close code where one applies. */
   close(code?: number, reason?: string): void;
 }

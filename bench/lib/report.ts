@@ -1,0 +1,255 @@
+/** The markdown report: one table of figures with ratios to Switchyard, the cost curve, the targets. */
+import { readFileSync } from 'node:fs';
+import { arch, platform } from 'node:os';
+import type { EchoResult, FanoutResult } from '../load/main.js';
+import { BASE_TARGET, type Target } from '../targets.js';
+import { machineSummary } from './machine.js';
+
+interface MemoryCurve {
+  readonly idle: number;
+  readonly perLevel: readonly { connections: number; rss: number; kibPerConnection: number }[];
+}
+
+export interface Figures {
+  echoWs?: EchoResult;
+  echoPoll?: EchoResult;
+  fanout?: FanoutResult;
+  idleWs?: MemoryCurve;
+  idlePoll?: MemoryCurve;
+  curve?: Record<number, EchoResult>;
+  busy: Record<string, { otherCores: number; attempts: number }>;
+  failures: Record<string, string>;
+  /** Server CPU µs per round trip (A, B) or per delivery (C, Croom), inside the measured span. */
+  cpu: { A?: number; B?: number; C?: number; Croom?: number };
+}
+
+export interface Row {
+  readonly target: Target;
+  readonly figures: Figures;
+  readonly notes: string[];
+}
+
+export interface ReportInput {
+  readonly rows: readonly Row[];
+  readonly startedAt: Date;
+  readonly seconds: number;
+  readonly loadAtStart: string;
+  readonly loadAtEnd: string;
+  readonly isQuick: boolean;
+  readonly isPinned: boolean;
+  readonly busyCores: number;
+}
+
+type Pick = (figures: Figures) => number | undefined;
+
+const last = (curve: MemoryCurve | undefined) => curve?.perLevel[curve.perLevel.length - 1];
+
+const COLUMNS: { title: string; pick: Pick; digits: number }[] = [
+  { title: 'A ws echo rt/s', pick: (f) => f.echoWs?.perSecond, digits: 0 },
+  { title: 'A p50 ms', pick: (f) => f.echoWs?.p50Ms, digits: 2 },
+  { title: 'A p99 ms', pick: (f) => f.echoWs?.p99Ms, digits: 2 },
+  { title: 'A server CPU µs/rt', pick: (f) => f.cpu.A, digits: 1 },
+  { title: 'B poll echo rt/s', pick: (f) => f.echoPoll?.perSecond, digits: 0 },
+  { title: 'B p50 ms', pick: (f) => f.echoPoll?.p50Ms, digits: 2 },
+  { title: 'B p99 ms', pick: (f) => f.echoPoll?.p99Ms, digits: 2 },
+  { title: 'B server CPU µs/rt', pick: (f) => f.cpu.B, digits: 1 },
+  { title: 'C broadcast deliveries/s', pick: (f) => f.fanout?.all?.perSecond, digits: 0 },
+  { title: 'C last delivery ms', pick: (f) => f.fanout?.all?.lastMs, digits: 0 },
+  { title: 'C server CPU µs/delivery', pick: (f) => f.cpu.C, digits: 2 },
+  { title: 'C room deliveries/s', pick: (f) => f.fanout?.room?.perSecond, digits: 0 },
+  { title: 'C room last ms', pick: (f) => f.fanout?.room?.lastMs, digits: 1 },
+  { title: 'C room server CPU µs/delivery', pick: (f) => f.cpu.Croom, digits: 2 },
+  {
+    title: 'D idle RSS MiB',
+    pick: (f) => (f.idleWs ?? f.idlePoll)?.idle && (f.idleWs ?? f.idlePoll)!.idle / 2 ** 20,
+    digits: 1,
+  },
+  { title: 'D KiB / idle ws', pick: (f) => last(f.idleWs)?.kibPerConnection, digits: 1 },
+  { title: 'D KiB / idle poll session', pick: (f) => last(f.idlePoll)?.kibPerConnection, digits: 1 },
+];
+
+function format(value: number | undefined, digits: number): string {
+  if (value === undefined || !Number.isFinite(value)) return '—';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function cell(value: number | undefined, base: number | undefined, digits: number): string {
+  const text = format(value, digits);
+  if (value === undefined || base === undefined || !Number.isFinite(value) || !(base > 0)) return text;
+  return `${text} (${(value / base).toFixed(2)})`;
+}
+
+function table(header: string[], lines: string[][]): string {
+  return [header, header.map(() => '---'), ...lines].map((line) => `| ${line.join(' | ')} |`).join('\n');
+}
+
+function versions(): string {
+  // Read from node_modules: some packages (engine.io) do not export their package.json.
+  const version = (name: string) => {
+    const file = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  };
+  return `ws ${version('ws')}, socket.io ${version('socket.io')}, engine.io ${version('engine.io')}, sockjs ${version('sockjs')}, socket.io 0.6 ${version('socket.io-legacy')}`;
+}
+
+function maxBusy(figures: Figures): number {
+  return Math.max(0, ...Object.values(figures.busy).map((b) => b.otherCores));
+}
+
+function mainTable(rows: readonly Row[]): string {
+  const base = rows.find((row) => row.target.name === BASE_TARGET)?.figures;
+  const lines = rows.map((row) => [
+    row.target.label,
+    ...COLUMNS.map((column) => cell(column.pick(row.figures), base && column.pick(base), column.digits)),
+    maxBusy(row.figures).toFixed(2),
+  ]);
+  return table(['target', ...COLUMNS.map((c) => c.title), 'others' + "'" + ' CPU (cores, max)'], lines);
+}
+
+function curveTable(rows: readonly Row[]): string {
+  const echoLevels = [...new Set(rows.flatMap((row) => Object.keys(row.figures.curve ?? {}).map(Number)))];
+  const withA = [...new Set([...echoLevels, 50])].sort((a, b) => a - b);
+  const wsLevels = [...new Set(rows.flatMap((r) => r.figures.idleWs?.perLevel.map((l) => l.connections) ?? []))];
+  const pollLevels = [...new Set(rows.flatMap((r) => r.figures.idlePoll?.perLevel.map((l) => l.connections) ?? []))];
+  const rt = (f: Figures, n: number) => (n === 50 && f.curve?.[50] === undefined ? f.echoWs : f.curve?.[n])?.perSecond;
+  const kib = (curve: MemoryCurve | undefined, n: number) =>
+    curve?.perLevel.find((l) => l.connections === n)?.kibPerConnection;
+  const lines = rows.map((row) => [
+    row.target.label,
+    ...withA.map((n) => format(rt(row.figures, n), 0)),
+    ...wsLevels.map((n) => format(kib(row.figures.idleWs, n), 1)),
+    ...pollLevels.map((n) => format(kib(row.figures.idlePoll, n), 1)),
+  ]);
+  return table(
+    [
+      'target',
+      ...withA.map((n) => `rt/s @${n} ws`),
+      ...wsLevels.map((n) => `KiB/ws @${n}`),
+      ...pollLevels.map((n) => `KiB/poll @${n}`),
+    ],
+    lines,
+  );
+}
+
+function goals(rows: readonly Row[]): string[] {
+  const by = (name: string) => rows.find((row) => row.target.name === name)?.figures;
+  const peers = rows.filter((row) => !row.target.isLimit && row.target.name !== BASE_TARGET);
+  const base = by(BASE_TARGET);
+  const rawWs = by('raw-ws');
+  const best = (pick: Pick) => {
+    let top: { value: number; label: string } | undefined;
+    for (const row of peers) {
+      const value = pick(row.figures);
+      if (value !== undefined && Number.isFinite(value) && (top === undefined || value > top.value)) {
+        top = { value, label: row.target.label };
+      }
+    }
+    return top;
+  };
+  const check = (
+    label: string,
+    value: number | undefined,
+    bound: number | undefined,
+    rule: '≥' | '≤',
+    factor: number,
+    against: string,
+  ) => {
+    if (value === undefined || bound === undefined) return `- ${label}: not measured`;
+    const ratio = value / bound;
+    const met = rule === '≥' ? ratio >= factor : ratio <= factor;
+    return `- ${label}: ${ratio.toFixed(2)} × ${against} (goal ${rule} ${factor}) — ${met ? 'reached' : 'NOT reached'}`;
+  };
+  const lines: string[] = [];
+  lines.push(check('A websocket echo', base?.echoWs?.perSecond, rawWs?.echoWs?.perSecond, '≥', 0.95, 'raw ws'));
+  const bestPoll = best((f) => f.echoPoll?.perSecond);
+  lines.push(
+    check(
+      'B polling echo',
+      base?.echoPoll?.perSecond,
+      bestPoll?.value,
+      '≥',
+      1.25,
+      `best polling peer (${bestPoll?.label ?? '—'})`,
+    ),
+  );
+  const bestFan = best((f) => f.fanout?.all?.perSecond);
+  lines.push(
+    check(
+      'C broadcast',
+      base?.fanout?.all?.perSecond,
+      bestFan?.value,
+      '≥',
+      1.1,
+      `best peer (${bestFan?.label ?? '—'})`,
+    ),
+  );
+  const bestRoom = best((f) => f.fanout?.room?.perSecond);
+  lines.push(
+    check('C room', base?.fanout?.room?.perSecond, bestRoom?.value, '≥', 1.1, `best peer (${bestRoom?.label ?? '—'})`),
+  );
+  lines.push(
+    check(
+      'D idle websocket',
+      last(base?.idleWs)?.kibPerConnection,
+      last(rawWs?.idleWs)?.kibPerConnection,
+      '≤',
+      1.2,
+      'raw ws',
+    ),
+  );
+  const poll = last(base?.idlePoll)?.kibPerConnection;
+  lines.push(
+    poll === undefined
+      ? '- D idle polling session: not measured'
+      : `- D idle polling session: ${poll.toFixed(1)} KiB (goal ≤ 15) — ${poll <= 15 ? 'reached' : 'NOT reached'}`,
+  );
+  return lines;
+}
+
+export function renderReport(input: ReportInput): string {
+  const { rows } = input;
+  const notes = rows.flatMap((row) => [
+    ...row.notes.map((note) => `- ${row.target.label} — ${note}`),
+    ...Object.entries(row.figures.failures).map(([key, text]) => `- ${row.target.label} — ${key}: ${text}`),
+  ]);
+  for (const row of rows) {
+    for (const [key, busy] of Object.entries(row.figures.busy)) {
+      if (busy.otherCores > input.busyCores) {
+        notes.push(
+          `- ${row.target.label} — ${key}: other processes used ${busy.otherCores.toFixed(2)} cores even at the quietest of ${busy.attempts} attempts`,
+        );
+      } else if (busy.attempts > 1) {
+        notes.push(
+          `- ${row.target.label} — ${key}: repeated (${busy.attempts} attempts) because other processes were busy`,
+        );
+      }
+    }
+  }
+  return [
+    `## Benchmark ${input.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC${input.isQuick ? ' (BENCH_QUICK: short phases, not comparable)' : ''}`,
+    '',
+    `Machine: ${machineSummary()}, ${platform()} ${arch()}; Node ${process.version}; ${versions()}.`,
+    `Server ${input.isPinned ? 'pinned to core 0, load generator to core 1 (taskset)' : 'and load generator not pinned (no taskset)'}; 127.0.0.1 only.`,
+    `Load average (1/5/15 min) at start ${input.loadAtStart}, at end ${input.loadAtEnd}; the run took ${Math.round(input.seconds)} s.`,
+    `A timed measurement is repeated (up to 3 attempts, the quietest kept, no repeats after 9 minutes) when other processes used more than ${input.busyCores} cores.`,
+    'The server CPU columns (µs of server CPU time per round trip or delivery) depend least on how busy the machine was.',
+    '',
+    'Each figure is followed by its ratio to Switchyard in the same column (target ÷ Switchyard): above 1 is more',
+    'throughput, latency, time or memory than Switchyard. A: 50 websocket clients, sequential 64 B round trips.',
+    'B: 50 long-polling sessions, same. C: 1000 websocket clients, 100 messages of 100 B to all, then to a room of 100.',
+    'D: server RSS idle, and per connection with 5000 idle websockets / 1000 idle polling sessions.',
+    'Server CPU is read from /proc in 10 ms ticks: the room column (10 000 deliveries) resolves to 1 µs only. KiB per',
+    'connection at 10 and 100 connections is below the resolution of RSS (a collection can free more than they add).',
+    '',
+    mainTable(rows),
+    '',
+    '### Cost curve (E): echo round trips/s and KiB per connection by connection count',
+    '',
+    curveTable(rows),
+    '',
+    '### Targets',
+    '',
+    ...goals(rows),
+    ...(notes.length > 0 ? ['', '### Notes', '', ...notes] : []),
+  ].join('\n');
+}

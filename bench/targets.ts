@@ -1,0 +1,67 @@
+/**
+ * The targets: one small server file per target under bench/servers/, and the protocols its
+ * load generators speak. To add a target (another Switchyard endpoint, say), add its server
+ * file and one row here; `ws` makes it run in the websocket scenarios (A, C, D, E) and `poll`
+ * in the long-polling ones (B, D). A target without a protocol for a scenario is reported
+ * as "n/a" with its `notes` entry.
+ */
+import type { ProtocolName } from './load/protocols.js';
+
+export interface Target {
+  readonly name: string;
+  /** Column label: what is measured. */
+  readonly label: string;
+  /** File under bench/servers/. */
+  readonly server: string;
+  readonly ws?: ProtocolName;
+  readonly poll?: ProtocolName;
+  /** Its server runs the compiled build: the orchestrator runs `tsc -p tsconfig.build.json` first. */
+  readonly needsBuild?: boolean;
+  /** A physical limit (raw ws, raw http), not a peer: excluded from "best peer". */
+  readonly isLimit?: boolean;
+  /** Why a scenario does not apply. */
+  readonly notes?: { readonly ws?: string; readonly poll?: string; readonly idlePoll?: string };
+  /** false: its polling protocol keeps no session between requests, so D's polling row is n/a. */
+  readonly hasPollSessions?: boolean;
+}
+
+/** The ratio base of every column. */
+export const BASE_TARGET = 'switchyard';
+
+export const TARGETS: readonly Target[] = [
+  {
+    name: 'switchyard',
+    label: 'Switchyard (legacy websocket / xhr-polling)',
+    server: 'switchyard.ts',
+    needsBuild: true,
+    ws: 'sio06-ws',
+    poll: 'sio06-xhr',
+  },
+  {
+    name: 'raw-ws',
+    label: 'raw ws 8 (limit)',
+    server: 'raw-ws.ts',
+    ws: 'raw',
+    isLimit: true,
+    notes: { poll: 'no polling transport' },
+  },
+  {
+    name: 'raw-http',
+    label: 'raw node:http (limit)',
+    server: 'raw-http.ts',
+    poll: 'http',
+    isLimit: true,
+    hasPollSessions: false,
+    notes: { ws: 'no websocket', idlePoll: 'no sessions: each request stands alone' },
+  },
+  { name: 'socketio4', label: 'socket.io 4', server: 'socketio4.ts', ws: 'sio4-ws', poll: 'sio4-poll' },
+  { name: 'engineio6', label: 'engine.io 6', server: 'engineio6.ts', ws: 'eio-ws', poll: 'eio-poll' },
+  { name: 'sockjs', label: 'sockjs 0.3.24', server: 'sockjs.ts', ws: 'sockjs-ws', poll: 'sockjs-xhr' },
+  {
+    name: 'socketio06',
+    label: 'socket.io 0.6.18 (hixie-75 websocket)',
+    server: 'socketio06.ts',
+    ws: 'sio06-hixie',
+    poll: 'sio06-xhr',
+  },
+];
