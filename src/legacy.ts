@@ -15,7 +15,7 @@ import type { LegacyRoute } from './router.js';
 import type { Conn } from './session/conn.js';
 import type { Registry } from './session/registry.js';
 import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from './transports/http.js';
-import { acceptHixie, isHixieRequest } from './transports/hixie.js';
+import { acceptHixie, isHixieRequest, validateHixieUpgrade } from './transports/hixie.js';
 import { TRANSPORT_MODULES, type TransportModule } from './transports/index.js';
 import { rejectUpgrade, validateUpgrade } from './upgrade.js';
 
@@ -195,8 +195,8 @@ export async function handleLegacyUpgrade(
   if (module.kind !== 'upgrade') {
     return rejectUpgrade(socket, new RealtimeError('ERR_BAD_REQUEST', `${module.name} is not a websocket transport`));
   }
-  // The drafts (hixie-75/76) have no key or version headers; websocket-driver checks them.
-  const malformed = isHixieRequest(req) ? null : validateUpgrade(req);
+  // The drafts (hixie-75/76) have no key or version headers of RFC 6455.
+  const malformed = isHixieRequest(req) ? validateHixieUpgrade(req) : validateUpgrade(req);
   if (malformed !== null) return rejectUpgrade(socket, malformed);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return rejectUpgrade(socket, refusal);

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import websocketDriver, { type Driver } from 'websocket-driver';
+import { RealtimeError } from '../errors.js';
 import type { Conn } from '../session/conn.js';
 import type { Transport, TransportName, WriteResult } from './types.js';
 
@@ -16,6 +17,18 @@ import type { Transport, TransportName, WriteResult } from './types.js';
  */
 export function isHixieRequest(req: IncomingMessage): boolean {
   return req.headers['sec-websocket-version'] === undefined && req.headers['sec-websocket-key'] === undefined;
+}
+
+/**
+ * The checks websocket-driver would answer in plain text, made first so a refusal gets the
+ * same JSON answer as every other. Null when the draft handshake may go on.
+ */
+export function validateHixieUpgrade(req: IncomingMessage): RealtimeError | null {
+  if (req.method !== 'GET') return new RealtimeError('ERR_METHOD_NOT_ALLOWED', 'a websocket handshake is a GET');
+  if (!websocketDriver.isWebSocket(req)) {
+    return new RealtimeError('ERR_BAD_REQUEST', 'not a websocket handshake (Connection: Upgrade, Upgrade: websocket)');
+  }
+  return null;
 }
 
 /** How long the handshake may take, key3 included. */

@@ -180,6 +180,12 @@ const CASES: readonly BadInput[] = [
     status: 403,
     code: 'ERR_ORIGIN_REFUSED',
   },
+  {
+    what: 'draft (hixie-75) handshake by POST',
+    request: post('/socket.io/websocket', '', 'Upgrade: WebSocket\r\nConnection: Upgrade\r\n'),
+    status: 405,
+    code: 'ERR_METHOD_NOT_ALLOWED',
+  },
   // sac-sock: refused as JSON before ws sees the request.
   {
     what: 'sac-sock handshake with a bad key',
