@@ -54,7 +54,7 @@ export function isPolicyRequest(bytes: Buffer): boolean {
  * A `clientError` listener for the HTTP server: answers a policy request and says so
  * (true); anything else is left to the server's own handler (false).
  */
-export function answerInlinePolicy(error: Error & { rawPacket?: Buffer }, socket: Duplex, policy: string): boolean {
+function answerInlinePolicy(error: Error & { rawPacket?: Buffer }, socket: Duplex, policy: string): boolean {
   const raw = error.rawPacket;
   if (raw === undefined || !isPolicyRequest(raw) || !socket.writable) return false;
   // end() makes the socket unwritable, so fastify's (and Node's) handler adds no 400.
@@ -66,7 +66,7 @@ export function answerInlinePolicy(error: Error & { rawPacket?: Buffer }, socket
 const POLICY_REQUEST_TIMEOUT_MS = 5_000;
 
 /** The separate policy listener: answers a policy request, and closes anything else. */
-export function createPolicyServer(policy: string): TcpServer {
+function createPolicyServer(policy: string): TcpServer {
   return createTcpServer((socket: Socket) => {
     let received = Buffer.alloc(0);
     socket.setTimeout(POLICY_REQUEST_TIMEOUT_MS, () => socket.destroy());

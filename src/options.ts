@@ -74,9 +74,6 @@ export interface ResolvedOptions extends Required<Omit<ServerOptions, 'authorize
   readonly session: SessionOptions;
 }
 
-/** The transports this build implements, in the client's order. */
-export const IMPLEMENTED_TRANSPORTS: readonly TransportName[] = TRANSPORT_NAMES;
-
 const DEFAULTS = {
   resource: 'socket.io',
   origins: ALLOW_ALL_ORIGINS,
@@ -114,10 +111,9 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   const merged = { ...DEFAULTS, ...stripUndefined(options) };
   if (!/^[A-Za-z0-9._~-]+$/.test(merged.resource))
     invalid(`resource must be one path segment, got "${merged.resource}"`);
-  const transports = options.transports ?? IMPLEMENTED_TRANSPORTS;
+  const transports = options.transports ?? TRANSPORT_NAMES;
   for (const name of transports) {
     if (!TRANSPORT_NAMES.includes(name)) invalid(`unknown transport "${name}"`);
-    if (!IMPLEMENTED_TRANSPORTS.includes(name)) invalid(`transport "${name}" is not implemented yet`);
   }
   for (const key of [
     'maxConnections',
