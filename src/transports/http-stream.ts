@@ -3,8 +3,10 @@
  * response held open for the session's life, one chunk written per payload. The framing
  * of each chunk belongs to the transport module that makes it.
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Conn } from '../session/conn.js';
+import { BASE_HEADERS } from './http.js';
+import type { HttpTransportRequest } from './index.js';
 import type { Transport, TransportName, WriteResult } from './types.js';
 import { WriteSettlement } from './write-settlement.js';
 
@@ -57,4 +59,25 @@ export class HttpStreamTransport implements Transport {
       this.conn.onDrain(this);
     });
   }
+}
+
+/** What a streaming transport module adds: its name, content type, first bytes and chunk framing. */
+export interface StreamFraming {
+  readonly name: TransportName;
+  readonly contentType: string;
+  readonly preamble: string;
+  readonly frame: (payload: string) => string;
+}
+
+/** Opens the held response (200, keep-alive), writes the preamble and attaches the stream. */
+export function attachStream({ res, conn, cors }: HttpTransportRequest, framing: StreamFraming): void {
+  const headers: OutgoingHttpHeaders = {
+    ...BASE_HEADERS,
+    ...cors,
+    'Content-Type': framing.contentType,
+    Connection: 'keep-alive',
+  };
+  res.writeHead(200, headers);
+  res.write(framing.preamble);
+  conn.attach(new HttpStreamTransport(framing.name, res, conn, framing.frame));
 }
