@@ -238,7 +238,8 @@ describe('sac-sock endpoint', () => {
       expect(JSON.parse(thrown.body)).toMatchObject({ code: 'ERR_UNAUTHORIZED' });
       expect((await rawUpgrade(`${started.baseUrl}/socket`)).status).toBe(401);
       expect(errors.map((error) => (error as Error).message)).toEqual(['hook broke', 'hook rejected']);
-      expect(started.server.connectionCount).toBe(0);
+      expect(started.server.registry.connectionTotal).toBe(0);
+      expect(started.server.sacSock?.size).toBe(0);
     });
   });
 
