@@ -90,6 +90,7 @@ export class FlashPolicyService {
   private readonly policy: string;
   private listener: TcpServer | null = null;
   private httpServer: HttpServer | null = null;
+  private isClosed = false;
 
   constructor(
     rules: readonly OriginRule[],
@@ -115,6 +116,7 @@ export class FlashPolicyService {
   }
 
   async close(): Promise<void> {
+    this.isClosed = true;
     this.httpServer?.off('clientError', this.onClientError);
     const listener = this.listener;
     this.listener = null;
@@ -134,13 +136,20 @@ export class FlashPolicyService {
   };
 
   private listen(httpServer: HttpServer): void {
-    if (this.port === false || this.listener !== null) return;
+    // Closed before the HTTP server came to listen: no port to open any more.
+    if (this.port === false || this.listener !== null || this.isClosed) return;
     const address = httpServer.address();
     const host = typeof address === 'object' && address !== null ? address.address : undefined;
     const listener = createPolicyServer(this.policy);
     this.listener = listener;
-    listener.once('error', (error: NodeJS.ErrnoException) => {
-      this.listener = null;
+    // `on`, not `once`: a listening server reports accept failures (EMFILE) as 'error' too,
+    // and an unheard one would crash the process. Only a failed bind gives the port up.
+    listener.on('error', (error: NodeJS.ErrnoException) => {
+      if (listener.listening) {
+        this.log()?.warn({ port: this.listeningPort, code: error.code }, 'flash policy listener error');
+        return;
+      }
+      if (this.listener === listener) this.listener = null;
       this.log()?.warn(
         { port: this.port, code: error.code },
         `flash policy port ${this.port} could not be opened (${error.code ?? error.message}); ` +
