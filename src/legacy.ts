@@ -17,7 +17,7 @@ import type { Registry } from './session/registry.js';
 import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from './transports/http.js';
 import { acceptHixie, isHixieRequest } from './transports/hixie.js';
 import { TRANSPORT_MODULES, type TransportModule, type UpgradeTransportModule } from './transports/index.js';
-import { rejectUpgrade, validateUpgrade } from './upgrade.js';
+import { rejectUpgrade, validateDraftUpgrade, validateUpgrade } from './upgrade.js';
 
 type TransportRoute = Extract<LegacyRoute, { kind: 'transport' }>;
 
@@ -197,8 +197,9 @@ export async function handleLegacyUpgrade(
   if (module.kind !== 'upgrade') {
     return rejectUpgrade(socket, new RealtimeError('ERR_BAD_REQUEST', `${module.name} is not a websocket transport`));
   }
-  // The drafts (hixie-75/76) have no key or version headers; websocket-driver checks them.
-  const malformed = isHixieRequest(req) ? null : validateUpgrade(req);
+  // The drafts (hixie-75/76) have no key or version headers (websocket-driver checks their
+  // keys); their method and Upgrade header are checked here, so a refusal is JSON too.
+  const malformed = isHixieRequest(req) ? validateDraftUpgrade(req) : validateUpgrade(req);
   if (malformed !== null) return rejectUpgrade(socket, malformed);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return rejectUpgrade(socket, refusal);
