@@ -64,7 +64,3 @@ export class RealtimeError extends Error {
     return { code: this.code, message: this.message };
   }
 }
-
-export function isRealtimeError(value: unknown): value is RealtimeError {
-  return value instanceof RealtimeError;
-}

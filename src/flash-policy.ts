@@ -54,7 +54,7 @@ export function isPolicyRequest(bytes: Buffer): boolean {
  * A `clientError` listener for the HTTP server: answers a policy request and says so
  * (true); anything else is left to the server's own handler (false).
  */
-export function answerInlinePolicy(error: Error & { rawPacket?: Buffer }, socket: Duplex, policy: string): boolean {
+function answerInlinePolicy(error: Error & { rawPacket?: Buffer }, socket: Duplex, policy: string): boolean {
   const raw = error.rawPacket;
   if (raw === undefined || !isPolicyRequest(raw) || !socket.writable) return false;
   // end() makes the socket unwritable, so fastify's (and Node's) handler adds no 400.
@@ -66,7 +66,7 @@ export function answerInlinePolicy(error: Error & { rawPacket?: Buffer }, socket
 const POLICY_REQUEST_TIMEOUT_MS = 5_000;
 
 /** The separate policy listener: answers a policy request, and closes anything else. */
-export function createPolicyServer(policy: string): TcpServer {
+function createPolicyServer(policy: string): TcpServer {
   return createTcpServer((socket: Socket) => {
     let received = Buffer.alloc(0);
     socket.setTimeout(POLICY_REQUEST_TIMEOUT_MS, () => socket.destroy());
@@ -90,6 +90,7 @@ export class FlashPolicyService {
   private readonly policy: string;
   private listener: TcpServer | null = null;
   private httpServer: HttpServer | null = null;
+  private isClosed = false;
 
   constructor(
     rules: readonly OriginRule[],
@@ -115,6 +116,7 @@ export class FlashPolicyService {
   }
 
   async close(): Promise<void> {
+    this.isClosed = true;
     this.httpServer?.off('clientError', this.onClientError);
     const listener = this.listener;
     this.listener = null;
@@ -134,13 +136,20 @@ export class FlashPolicyService {
   };
 
   private listen(httpServer: HttpServer): void {
-    if (this.port === false || this.listener !== null) return;
+    // Closed before the HTTP server came to listen: no port to open any more.
+    if (this.port === false || this.listener !== null || this.isClosed) return;
     const address = httpServer.address();
     const host = typeof address === 'object' && address !== null ? address.address : undefined;
     const listener = createPolicyServer(this.policy);
     this.listener = listener;
-    listener.once('error', (error: NodeJS.ErrnoException) => {
-      this.listener = null;
+    // `on`, not `once`: a listening server reports accept failures (EMFILE) as 'error' too,
+    // and an unheard one would crash the process. Only a failed bind gives the port up.
+    listener.on('error', (error: NodeJS.ErrnoException) => {
+      if (listener.listening) {
+        this.log()?.warn({ port: this.listeningPort, code: error.code }, 'flash policy listener error');
+        return;
+      }
+      if (this.listener === listener) this.listener = null;
       this.log()?.warn(
         { port: this.port, code: error.code },
         `flash policy port ${this.port} could not be opened (${error.code ?? error.message}); ` +

@@ -79,7 +79,7 @@ export function fastifyHttpOptions(options: HttpLimitOptions = {}): FastifyServe
 }
 
 /** The RealtimeError for a request Node's HTTP parser refused. */
-export function clientErrorOf(error: NodeJS.ErrnoException): RealtimeError {
+function clientErrorOf(error: NodeJS.ErrnoException): RealtimeError {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return new RealtimeError('ERR_HEADERS_TOO_LARGE', 'the request head exceeds maxHeaderBytes');
@@ -91,7 +91,7 @@ export function clientErrorOf(error: NodeJS.ErrnoException): RealtimeError {
 }
 
 /** `clientError` of the HTTP server: a JSON answer, then the socket is closed. */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   // Once an answer has begun on this socket, a second one would be garbage: just close it
   // (Node's own default handler checks the same private field).

@@ -15,9 +15,9 @@ import type { LegacyRoute } from './router.js';
 import type { Conn } from './session/conn.js';
 import type { Registry } from './session/registry.js';
 import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from './transports/http.js';
-import { acceptHixie, isHixieRequest, validateHixieUpgrade } from './transports/hixie.js';
-import { TRANSPORT_MODULES, type TransportModule } from './transports/index.js';
-import { rejectUpgrade, validateUpgrade } from './upgrade.js';
+import { acceptHixie, isHixieRequest } from './transports/hixie.js';
+import { TRANSPORT_MODULES, type TransportModule, type UpgradeTransportModule } from './transports/index.js';
+import { rejectUpgrade, validateDraftUpgrade, validateUpgrade } from './upgrade.js';
 
 type TransportRoute = Extract<LegacyRoute, { kind: 'transport' }>;
 
@@ -102,18 +102,7 @@ export async function handleLegacyHttp(
   res: ServerResponse,
 ): Promise<void> {
   const method = req.method ?? 'GET';
-  if (route.kind === 'client-file') {
-    if ((method === 'GET' || method === 'HEAD') && context.options.serveClient) {
-      serveClientFile(route.file, req, res);
-    } else if (!context.options.serveClient) {
-      sendError(res, new RealtimeError('ERR_UNKNOWN_TRANSPORT', 'client files are not served'));
-    } else {
-      sendError(res, new RealtimeError('ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here`), {
-        Allow: 'GET, HEAD',
-      });
-    }
-    return;
-  }
+  if (route.kind === 'client-file') return answerClientFile(context, route.file, req, res);
   const module = enabledModule(context, route.transport);
   if (module instanceof RealtimeError) return sendError(res, module);
   if (method !== 'GET' && method !== 'POST' && method !== 'OPTIONS') {
@@ -140,6 +129,19 @@ export async function handleLegacyHttp(
       : findSession(context, route.sessionId);
   if (conn instanceof RealtimeError) return sendError(res, conn, cors);
   module.attach({ req, res, route, conn, cors, options: context.options });
+}
+
+function answerClientFile(context: LegacyContext, file: string, req: IncomingMessage, res: ServerResponse): void {
+  const method = req.method ?? 'GET';
+  if (!context.options.serveClient) {
+    sendError(res, new RealtimeError('ERR_UNKNOWN_TRANSPORT', 'client files are not served'));
+  } else if (method === 'GET' || method === 'HEAD') {
+    serveClientFile(file, req, res);
+  } else {
+    sendError(res, new RealtimeError('ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here`), {
+      Allow: 'GET, HEAD',
+    });
+  }
 }
 
 function answerPreflight(req: IncomingMessage, res: ServerResponse, cors: OutgoingHttpHeaders): void {
@@ -195,8 +197,9 @@ export async function handleLegacyUpgrade(
   if (module.kind !== 'upgrade') {
     return rejectUpgrade(socket, new RealtimeError('ERR_BAD_REQUEST', `${module.name} is not a websocket transport`));
   }
-  // The drafts (hixie-75/76) have no key or version headers of RFC 6455.
-  const malformed = isHixieRequest(req) ? validateHixieUpgrade(req) : validateUpgrade(req);
+  // The drafts (hixie-75/76) have no key or version headers (websocket-driver checks their
+  // keys); their method and Upgrade header are checked here, so a refusal is JSON too.
+  const malformed = isHixieRequest(req) ? validateDraftUpgrade(req) : validateUpgrade(req);
   if (malformed !== null) return rejectUpgrade(socket, malformed);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return rejectUpgrade(socket, refusal);
@@ -211,6 +214,18 @@ export async function handleLegacyUpgrade(
     const full = context.registry.checkLimits(remoteAddressOf(req));
     if (full !== null) return rejectUpgrade(socket, full);
   }
+  openUpgrade(context, module, existing, req, socket, head);
+}
+
+/** Completes an admitted upgrade: a draft handshake or an RFC 6455 one, then the session. */
+function openUpgrade(
+  context: LegacyContext,
+  module: UpgradeTransportModule,
+  existing: Conn | undefined,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
   if (isHixieRequest(req)) {
     // Safari 5, Chrome ≤ 13, Flash: hixie-75/76 through websocket-driver (see transports/hixie.ts).
     const onOpen = () => {

@@ -74,9 +74,6 @@ export interface ResolvedOptions extends Required<Omit<ServerOptions, 'authorize
   readonly session: SessionOptions;
 }
 
-/** The transports this build implements, in the client's order. */
-export const IMPLEMENTED_TRANSPORTS: readonly TransportName[] = TRANSPORT_NAMES;
-
 const DEFAULTS = {
   resource: 'socket.io',
   origins: ALLOW_ALL_ORIGINS,
@@ -105,49 +102,18 @@ function invalid(message: string): never {
   throw new RealtimeError('ERR_INVALID_OPTION', message);
 }
 
-function nonNegative(name: string, value: number): number {
+function nonNegative(name: string, value: number): void {
   if (!Number.isFinite(value) || value < 0) invalid(`${name} must be a finite number ≥ 0, got ${value}`);
-  return value;
 }
 
+/** Fills in the defaults and validates every option; throws `ERR_INVALID_OPTION` on the first bad one. */
 export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
-  const merged = { ...DEFAULTS, ...stripUndefined(options) };
-  if (!/^[A-Za-z0-9._~-]+$/.test(merged.resource))
-    invalid(`resource must be one path segment, got "${merged.resource}"`);
-  const transports = options.transports ?? IMPLEMENTED_TRANSPORTS;
+  const merged = withDefaults(options);
+  const transports = options.transports ?? TRANSPORT_NAMES;
   for (const name of transports) {
     if (!TRANSPORT_NAMES.includes(name)) invalid(`unknown transport "${name}"`);
-    if (!IMPLEMENTED_TRANSPORTS.includes(name)) invalid(`transport "${name}" is not implemented yet`);
   }
-  for (const key of [
-    'maxConnections',
-    'maxConnectionsPerAddress',
-    'heartbeatIntervalMs',
-    'heartbeatTimeoutMs',
-    'reconnectWindowMs',
-    'pollDurationMs',
-    'maxQueueMessages',
-    'maxQueueBytes',
-    'maxFrameLength',
-    'maxPayloadBytes',
-    'wsHighWaterMarkBytes',
-    'sacSockMaxMessageBytes',
-    'drainTimeoutMs',
-  ] as const) {
-    nonNegative(key, merged[key]);
-  }
-  if (merged.pollDurationMs <= 0) invalid('pollDurationMs must be > 0');
-  const policyPort = merged.flashPolicyPort;
-  if (policyPort !== false && (!Number.isInteger(policyPort) || policyPort < 0 || policyPort > 65535)) {
-    invalid(`flashPolicyPort must be a port number (0 = ephemeral) or false, got ${String(policyPort)}`);
-  }
-  if (merged.queueOverflow !== 'close' && merged.queueOverflow !== 'refuse') {
-    invalid(`queueOverflow must be "close" or "refuse", got "${String(merged.queueOverflow)}"`);
-  }
-  if (merged.sacSockPath !== false && !/^\/[^?#\s]*$/.test(merged.sacSockPath)) {
-    invalid(`sacSockPath must be a path starting with "/", or false, got "${String(merged.sacSockPath)}"`);
-  }
-  if (merged.sacSockMaxMessageBytes <= 0) invalid('sacSockMaxMessageBytes must be > 0');
+  validate(merged);
   const codec = CODECS[options.codec ?? 'sio'];
   if (codec === undefined) invalid(`unknown codec "${String(options.codec)}"`);
   return {
@@ -166,6 +132,46 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       codec,
     },
   };
+}
+
+/** The numbers that must be finite and ≥ 0 (0 is a real value: "unlimited" or "off"). */
+const NON_NEGATIVE_OPTIONS = [
+  'maxConnections',
+  'maxConnectionsPerAddress',
+  'heartbeatIntervalMs',
+  'heartbeatTimeoutMs',
+  'reconnectWindowMs',
+  'pollDurationMs',
+  'maxQueueMessages',
+  'maxQueueBytes',
+  'maxFrameLength',
+  'maxPayloadBytes',
+  'wsHighWaterMarkBytes',
+  'sacSockMaxMessageBytes',
+  'drainTimeoutMs',
+] as const;
+
+function withDefaults(options: ServerOptions) {
+  return { ...DEFAULTS, ...stripUndefined(options) };
+}
+
+function validate(merged: ReturnType<typeof withDefaults>): void {
+  if (!/^[A-Za-z0-9._~-]+$/.test(merged.resource)) {
+    invalid(`resource must be one path segment, got "${merged.resource}"`);
+  }
+  for (const key of NON_NEGATIVE_OPTIONS) nonNegative(key, merged[key]);
+  if (merged.pollDurationMs <= 0) invalid('pollDurationMs must be > 0');
+  const policyPort = merged.flashPolicyPort;
+  if (policyPort !== false && (!Number.isInteger(policyPort) || policyPort < 0 || policyPort > 65535)) {
+    invalid(`flashPolicyPort must be a port number (0 = ephemeral) or false, got ${String(policyPort)}`);
+  }
+  if (merged.queueOverflow !== 'close' && merged.queueOverflow !== 'refuse') {
+    invalid(`queueOverflow must be "close" or "refuse", got "${String(merged.queueOverflow)}"`);
+  }
+  if (merged.sacSockPath !== false && !/^\/[^?#\s]*$/.test(merged.sacSockPath)) {
+    invalid(`sacSockPath must be a path starting with "/", or false, got "${String(merged.sacSockPath)}"`);
+  }
+  if (merged.sacSockMaxMessageBytes <= 0) invalid('sacSockMaxMessageBytes must be > 0');
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

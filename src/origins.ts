@@ -22,7 +22,7 @@ export function parseOrigins(origins: string | readonly string[]): OriginRule[] 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'ws:': '80', 'https:': '443', 'wss:': '443' };
 
 /** The host and port an Origin header names, or null when it names none (`null`, junk). */
-export function originHostPort(origin: string): OriginRule | null {
+function originHostPort(origin: string): OriginRule | null {
   let url: URL;
   try {
     url = new URL(origin);

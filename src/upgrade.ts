@@ -22,6 +22,20 @@ export function rejectUpgrade(socket: Duplex, error: RealtimeError, headers: Out
   socket.end(lines.join('\r\n') + '\r\n\r\n' + body);
 }
 
+/**
+ * What every websocket handshake needs, the drafts (hixie-75/76, no key and no version)
+ * included: a GET asking for the websocket upgrade. Null when it has both.
+ */
+export function validateDraftUpgrade(req: IncomingMessage): RealtimeError | null {
+  if (req.method !== 'GET') {
+    return new RealtimeError('ERR_METHOD_NOT_ALLOWED', 'a websocket handshake is a GET');
+  }
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
+    return new RealtimeError('ERR_BAD_REQUEST', 'only the websocket upgrade is offered');
+  }
+  return null;
+}
+
 /** RFC 6455 §4.2.1: a 16-byte nonce in base64. */
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
@@ -30,12 +44,8 @@ const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
  * answer as every other (ws would answer in plain text). Null when the upgrade may go on.
  */
 export function validateUpgrade(req: IncomingMessage): RealtimeError | null {
-  if (req.method !== 'GET') {
-    return new RealtimeError('ERR_METHOD_NOT_ALLOWED', 'a websocket handshake is a GET');
-  }
-  if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
-    return new RealtimeError('ERR_BAD_REQUEST', 'only the websocket upgrade is offered');
-  }
+  const invalid = validateDraftUpgrade(req);
+  if (invalid !== null) return invalid;
   const key = req.headers['sec-websocket-key'];
   if (key === undefined || !WEBSOCKET_KEY.test(key)) {
     return new RealtimeError('ERR_BAD_REQUEST', 'missing or malformed Sec-WebSocket-Key');

@@ -37,7 +37,7 @@ export function encodeFrame(data: string): string {
  * list of messages. Kept for wire compatibility; `Conn.send` uses the simpler rule
  * "string is text, anything else is JSON".
  */
-export function encodeLegacyValue(value: unknown): string {
+function encodeLegacyValue(value: unknown): string {
   if (value === null || value === undefined) return encodeFrame('');
   if (Object.prototype.toString.call(value) === '[object Object]') {
     return encodeFrame(JSON_MARKER + JSON.stringify(value));
@@ -109,7 +109,7 @@ function tooLarge(length: number, max: number): DecodeResult<never> {
 }
 
 /** Reads the annotation at the start of one frame's DATA. */
-export function classifyFrame(frame: string): InboundMessage {
+function classifyFrame(frame: string): InboundMessage {
   if (frame.startsWith(HEARTBEAT_MARKER)) return { type: 'heartbeat', data: frame.slice(3) };
   if (frame.startsWith(JSON_MARKER)) {
     const text = frame.slice(3);

@@ -19,7 +19,7 @@ export type OriginCheck = (origin: string | undefined, host: string) => Promise<
 
 const PLACEHOLDER = /\{\{\s*host\s*\}\}/g;
 
-export function escapeRegExp(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 

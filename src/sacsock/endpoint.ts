@@ -81,8 +81,8 @@ export class SacSockEndpoint {
   }
 
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.admit(req).then(
-      (refusal) => {
+    this.admit(req)
+      .then((refusal) => {
         if (refusal !== null) return rejectUpgrade(socket, refusal);
         // Counted from here until the TCP connection closes, whatever becomes of the handshake.
         const slot = this.context.reserve(req.socket.remoteAddress ?? '');
@@ -90,12 +90,13 @@ export class SacSockEndpoint {
         socket.once('close', slot);
         if (socket.destroyed) return slot();
         this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
-      },
-      (error: unknown) => {
+      })
+      // Anything thrown on the way (a connect listener's failure is caught by the EventHub)
+      // is reported, never left as an unhandled rejection.
+      .catch((error: unknown) => {
         this.context.onError(error);
         socket.destroy();
-      },
-    );
+      });
   }
 
   /** Graceful shutdown: every socket gets its close frame (1001); resolves once all have closed. */
@@ -116,11 +117,22 @@ export class SacSockEndpoint {
     if (malformed !== null) return malformed;
     if (this.context.isShuttingDown()) return new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
     if (!this.isOriginAllowed(req)) return new RealtimeError('ERR_ORIGIN_REFUSED', 'this origin is not allowed');
-    const authorize = this.options.authorize;
-    if (authorize !== undefined && !(await authorize(req))) {
+    if (!(await this.isAuthorized(req))) {
       return new RealtimeError('ERR_UNAUTHORIZED', 'the authorization hook refused this request');
     }
     return null;
+  }
+
+  /** A hook that throws or rejects refuses (401, as on the legacy resource); its failure is reported. */
+  private async isAuthorized(req: IncomingMessage): Promise<boolean> {
+    const authorize = this.options.authorize;
+    if (authorize === undefined) return true;
+    try {
+      return await authorize(req);
+    } catch (error) {
+      this.context.onError(error);
+      return false;
+    }
   }
 
   private isOriginAllowed(req: IncomingMessage): boolean {

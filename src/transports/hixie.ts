@@ -7,9 +7,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import websocketDriver, { type Driver } from 'websocket-driver';
-import { RealtimeError } from '../errors.js';
 import type { Conn } from '../session/conn.js';
 import type { Transport, TransportName, WriteResult } from './types.js';
+import { WriteSettlement } from './write-settlement.js';
 
 /**
  * A draft handshake: no `Sec-WebSocket-Version` and no `Sec-WebSocket-Key` (RFC 6455 has
@@ -17,18 +17,6 @@ import type { Transport, TransportName, WriteResult } from './types.js';
  */
 export function isHixieRequest(req: IncomingMessage): boolean {
   return req.headers['sec-websocket-version'] === undefined && req.headers['sec-websocket-key'] === undefined;
-}
-
-/**
- * The checks websocket-driver would answer in plain text, made first so a refusal gets the
- * same JSON answer as every other. Null when the draft handshake may go on.
- */
-export function validateHixieUpgrade(req: IncomingMessage): RealtimeError | null {
-  if (req.method !== 'GET') return new RealtimeError('ERR_METHOD_NOT_ALLOWED', 'a websocket handshake is a GET');
-  if (!websocketDriver.isWebSocket(req)) {
-    return new RealtimeError('ERR_BAD_REQUEST', 'not a websocket handshake (Connection: Upgrade, Upgrade: websocket)');
-  }
-  return null;
 }
 
 /** How long the handshake may take, key3 included. */
@@ -109,21 +97,11 @@ function connectDriver(driver: Driver, socket: Duplex, onEnded: () => void): Dri
 
 class HixieTransport implements Transport {
   readonly persistent = true;
-  /**
-   * Each frame is settled by its socket write callback, as on the RFC 6455 path; writes still
-   * unsettled when the socket closes count as undelivered then (later callbacks are ignored).
-   */
+  /** Each frame is settled by its socket write callback (see {@link WriteSettlement}). */
   readonly confirmsDelivery = true;
   private isClosed = false;
   private isWaitingForDrain = false;
-  /** Writes whose callback has not come yet. */
-  private pending = 0;
-  private readonly onWritten = (error?: Error | null): void => {
-    if (this.pending === 0) return;
-    this.pending--;
-    // Node calls the callback of a write cut short by the socket's destruction without an error.
-    this.conn.settle(this, error == null && !this.socket.destroyed);
-  };
+  private readonly settlement: WriteSettlement;
 
   constructor(
     readonly name: TransportName,
@@ -133,17 +111,18 @@ class HixieTransport implements Transport {
     private readonly conn: Conn,
     private readonly highWaterMarkBytes: number,
   ) {
+    this.settlement = new WriteSettlement(this, conn, () => socket.destroyed);
     driver.on('message', (event) => this.onMessage(event.data));
   }
 
   write(payload: string): WriteResult {
     if (this.isClosed || !this.socket.writable) return 'closed';
-    this.pending++;
-    this.output.nextCallback = this.onWritten;
+    this.settlement.began();
+    this.output.nextCallback = this.settlement.onWritten;
     if (!this.driver.text(payload) || this.output.nextCallback !== undefined) {
       // The driver wrote nothing (it is closing): nothing was handed over.
       this.output.nextCallback = undefined;
-      this.pending--;
+      this.settlement.withdrew();
       return 'closed';
     }
     if (this.socket.writableLength <= this.highWaterMarkBytes) return 'written';
@@ -162,10 +141,7 @@ class HixieTransport implements Transport {
   /** @internal the socket or the driver ended */
   onClosed(): void {
     this.isClosed = true;
-    if (this.pending > 0) {
-      this.pending = 0;
-      this.conn.settle(this, false);
-    }
+    this.settlement.onSocketClosed();
     this.conn.detach(this);
   }
 

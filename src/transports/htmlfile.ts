@@ -9,8 +9,7 @@
  * The payload string is escaped so that `</script>`, `<!--`, U+2028 and U+2029 cannot
  * break out of the element. Sends arrive as `POST …/<sessionId>/send`.
  */
-import { BASE_HEADERS } from './http.js';
-import { HttpStreamTransport } from './http-stream.js';
+import { attachStream } from './http-stream.js';
 import type { HttpTransportModule, HttpTransportRequest } from './index.js';
 import { scriptStringLiteral } from './script-string.js';
 
@@ -24,15 +23,13 @@ export function htmlfileChunk(payload: string): string {
 export const htmlfile: HttpTransportModule = {
   name: 'htmlfile',
   kind: 'http',
-  attach({ res, conn, cors }: HttpTransportRequest): void {
-    res.writeHead(200, {
-      ...BASE_HEADERS,
-      ...cors,
+  attach(request: HttpTransportRequest): void {
+    attachStream(request, {
+      name: 'htmlfile',
       // A charset of its own: the iframe must not inherit a non-UTF-8 parent's encoding.
-      'Content-Type': 'text/html; charset=UTF-8',
-      Connection: 'keep-alive',
+      contentType: 'text/html; charset=UTF-8',
+      preamble: HTMLFILE_PREAMBLE,
+      frame: htmlfileChunk,
     });
-    res.write(HTMLFILE_PREAMBLE);
-    conn.attach(new HttpStreamTransport('htmlfile', res, conn, htmlfileChunk));
   },
 };

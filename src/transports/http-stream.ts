@@ -3,32 +3,20 @@
  * response held open for the session's life, one chunk written per payload. The framing
  * of each chunk belongs to the transport module that makes it.
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Conn } from '../session/conn.js';
+import { BASE_HEADERS } from './http.js';
+import type { HttpTransportRequest } from './index.js';
 import type { Transport, TransportName, WriteResult } from './types.js';
+import { WriteSettlement } from './write-settlement.js';
 
 export class HttpStreamTransport implements Transport {
   readonly persistent = true;
-  /**
-   * Each chunk is settled by its `res.write` callback: delivered once the socket took every
-   * byte, undelivered when it failed. Node never calls the callback of a write made to a
-   * socket already destroyed, so whatever is still pending when the response closes counts
-   * as undelivered then (and later callbacks are ignored); and it calls the callback of a
-   * write cut short by the destruction without an error, so a callback that finds the socket
-   * destroyed counts as undelivered too.
-   */
+  /** Each chunk is settled by its `res.write` callback (see {@link WriteSettlement}). */
   readonly confirmsDelivery = true;
   private isClosed = false;
   private isWaitingForDrain = false;
-  /** Writes whose callback has not come yet. */
-  private pending = 0;
-  private readonly onWritten = (error?: Error | null): void => {
-    if (this.pending === 0) return;
-    this.pending--;
-    this.conn.settle(this, error == null && this.socket?.destroyed !== true);
-  };
-  /** Kept: the response lets go of its socket once it ends. */
-  private readonly socket: ServerResponse['socket'];
+  private readonly settlement: WriteSettlement;
 
   constructor(
     readonly name: TransportName,
@@ -36,23 +24,22 @@ export class HttpStreamTransport implements Transport {
     private readonly conn: Conn,
     private readonly frame: (payload: string) => string,
   ) {
-    this.socket = res.socket;
+    // Kept: the response lets go of its socket once it ends.
+    const socket = res.socket;
+    this.settlement = new WriteSettlement(this, conn, () => socket?.destroyed === true);
     // Every payload must reach the browser at once; Nagle would hold small chunks back.
     res.socket?.setNoDelay(true);
     res.once('close', () => {
       this.isClosed = true;
-      if (this.pending > 0) {
-        this.pending = 0;
-        conn.settle(this, false);
-      }
+      this.settlement.onSocketClosed();
       conn.detach(this);
     });
   }
 
   write(payload: string): WriteResult {
     if (this.isClosed || this.res.destroyed || this.res.writableEnded) return 'closed';
-    this.pending++;
-    if (this.res.write(this.frame(payload), this.onWritten)) return 'written';
+    this.settlement.began();
+    if (this.res.write(this.frame(payload), this.settlement.onWritten)) return 'written';
     this.waitForDrain();
     return 'buffered';
   }
@@ -72,4 +59,25 @@ export class HttpStreamTransport implements Transport {
       this.conn.onDrain(this);
     });
   }
+}
+
+/** What a streaming transport module adds: its name, content type, first bytes and chunk framing. */
+export interface StreamFraming {
+  readonly name: TransportName;
+  readonly contentType: string;
+  readonly preamble: string;
+  readonly frame: (payload: string) => string;
+}
+
+/** Opens the held response (200, keep-alive), writes the preamble and attaches the stream. */
+export function attachStream({ res, conn, cors }: HttpTransportRequest, framing: StreamFraming): void {
+  const headers: OutgoingHttpHeaders = {
+    ...BASE_HEADERS,
+    ...cors,
+    'Content-Type': framing.contentType,
+    Connection: 'keep-alive',
+  };
+  res.writeHead(200, headers);
+  res.write(framing.preamble);
+  conn.attach(new HttpStreamTransport(framing.name, res, conn, framing.frame));
 }

@@ -12,10 +12,6 @@ export const TRANSPORT_NAMES = [
 
 export type TransportName = (typeof TRANSPORT_NAMES)[number];
 
-export function isTransportName(name: string): name is TransportName {
-  return (TRANSPORT_NAMES as readonly string[]).includes(name);
-}
-
 /**
  * 'written': handed to the socket; 'buffered': handed over, but the socket is backed up and
  * the session should hold further frames until `Conn.onDrain`; 'closed': not written at all.

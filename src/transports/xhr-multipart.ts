@@ -11,8 +11,7 @@
  * `\n--socketio\n` would be split by the client (a limit of the protocol).
  * Sends arrive as `POST …/<sessionId>/send`.
  */
-import { BASE_HEADERS } from './http.js';
-import { HttpStreamTransport } from './http-stream.js';
+import { attachStream } from './http-stream.js';
 import type { HttpTransportModule, HttpTransportRequest } from './index.js';
 
 export const MULTIPART_BOUNDARY = 'socketio';
@@ -24,14 +23,12 @@ export function multipartPart(payload: string): string {
 export const xhrMultipart: HttpTransportModule = {
   name: 'xhr-multipart',
   kind: 'http',
-  attach({ res, conn, cors }: HttpTransportRequest): void {
-    res.writeHead(200, {
-      ...BASE_HEADERS,
-      ...cors,
-      'Content-Type': `multipart/x-mixed-replace;boundary="${MULTIPART_BOUNDARY}"`,
-      Connection: 'keep-alive',
+  attach(request: HttpTransportRequest): void {
+    attachStream(request, {
+      name: 'xhr-multipart',
+      contentType: `multipart/x-mixed-replace;boundary="${MULTIPART_BOUNDARY}"`,
+      preamble: `--${MULTIPART_BOUNDARY}\n`,
+      frame: multipartPart,
     });
-    res.write(`--${MULTIPART_BOUNDARY}\n`);
-    conn.attach(new HttpStreamTransport('xhr-multipart', res, conn, multipartPart));
   },
 };

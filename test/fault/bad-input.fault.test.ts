@@ -180,11 +180,18 @@ const CASES: readonly BadInput[] = [
     status: 403,
     code: 'ERR_ORIGIN_REFUSED',
   },
+  // A draft handshake (no key, no version) is checked like an RFC 6455 one before the driver sees it.
   {
-    what: 'draft (hixie-75) handshake by POST',
-    request: post('/socket.io/websocket', '', 'Upgrade: WebSocket\r\nConnection: Upgrade\r\n'),
+    what: 'draft websocket handshake that is a POST',
+    request: post('/socket.io/websocket', 'data=x', `${FORM}Upgrade: WebSocket\r\nConnection: Upgrade\r\n`),
     status: 405,
     code: 'ERR_METHOD_NOT_ALLOWED',
+  },
+  {
+    what: 'draft flashsocket handshake, Upgrade: h2c',
+    request: get('/socket.io/flashsocket', 'Upgrade: h2c\r\nConnection: Upgrade\r\n'),
+    status: 400,
+    code: 'ERR_BAD_REQUEST',
   },
   // sac-sock: refused as JSON before ws sees the request.
   {

@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { runInNewContext } from 'node:vm';
 import { decode, encodeFrame } from '../../src/codecs/sio.js';
 import type { InboundMessage } from '../../src/codecs/types.js';
-import { waitFor } from './wait-for.js';
+import { takeMatching, waitFor } from './wait-for.js';
 
 /** What every test client offers. */
 export abstract class LegacyClient {
@@ -57,17 +57,7 @@ export abstract class LegacyClient {
   async nextMessage(
     predicate: (m: InboundMessage) => boolean = (m) => m.type !== 'heartbeat',
   ): Promise<InboundMessage> {
-    let found: InboundMessage | undefined;
-    await waitFor(
-      () => {
-        const index = this.messages.findIndex(predicate);
-        if (index === -1) return false;
-        found = this.messages.splice(index, 1)[0];
-        return true;
-      },
-      { what: 'a matching message' },
-    );
-    return found as InboundMessage;
+    return takeMatching(this.messages, predicate);
   }
 }
 

@@ -1,6 +1,6 @@
 import { decode, encodeFrame } from '../../src/codecs/sio.js';
 import type { InboundMessage } from '../../src/codecs/types.js';
-import { waitFor } from './wait-for.js';
+import { takeMatching } from './wait-for.js';
 
 /**
  * A raw client of the legacy xhr-polling transport: a handshake GET, then one poll after
@@ -61,17 +61,7 @@ export class LegacyPollClient {
     predicate: (m: InboundMessage) => boolean = () => true,
     timeoutMs = 5_000,
   ): Promise<InboundMessage> {
-    let found: InboundMessage | undefined;
-    await waitFor(
-      () => {
-        const index = this.messages.findIndex(predicate);
-        if (index === -1) return false;
-        found = this.messages.splice(index, 1)[0];
-        return true;
-      },
-      { timeoutMs, what: 'a matching message' },
-    );
-    return found as InboundMessage;
+    return takeMatching(this.messages, predicate, { timeoutMs });
   }
 
   /** Stops after the poll now held; resolves when the loop has ended. */

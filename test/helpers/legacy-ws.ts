@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
 import { decode } from '../../src/codecs/sio.js';
 import type { InboundMessage } from '../../src/codecs/types.js';
-import { waitFor } from './wait-for.js';
+import { takeMatching, waitFor } from './wait-for.js';
 
 /**
  * A raw `ws` client of the legacy websocket transport that records every decoded message.
@@ -53,17 +53,7 @@ export class LegacyWsClient {
     predicate: (m: InboundMessage) => boolean = () => true,
     timeoutMs = 5_000,
   ): Promise<InboundMessage> {
-    let found: InboundMessage | undefined;
-    await waitFor(
-      () => {
-        const index = this.messages.findIndex(predicate);
-        if (index === -1) return false;
-        found = this.messages.splice(index, 1)[0];
-        return true;
-      },
-      { timeoutMs, what: 'a matching message' },
-    );
-    return found as InboundMessage;
+    return takeMatching(this.messages, predicate, { timeoutMs });
   }
 
   close(): void {

@@ -14,3 +14,25 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Waits until `list` holds an item matching `predicate`, then takes the first such item out
+ * of it (the clients' `nextMessage`).
+ */
+export async function takeMatching<T>(
+  list: T[],
+  predicate: (item: T) => boolean,
+  { timeoutMs = 5_000, what = 'a matching message' }: { timeoutMs?: number; what?: string } = {},
+): Promise<T> {
+  let found: T | undefined;
+  await waitFor(
+    () => {
+      const index = list.findIndex(predicate);
+      if (index === -1) return false;
+      found = list.splice(index, 1)[0];
+      return true;
+    },
+    { timeoutMs, what },
+  );
+  return found as T;
+}

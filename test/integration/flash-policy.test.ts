@@ -2,10 +2,11 @@
  * The Flash socket policy (§5): inline on the HTTP port and on its own port, next to
  * ordinary HTTP; and the WebSocketMain.swf that web-socket-js loads.
  */
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, connect, type Server } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { flashPolicy, POLICY_REQUEST } from '../../src/flash-policy.js';
+import { FlashPolicyService, flashPolicy, POLICY_REQUEST } from '../../src/flash-policy.js';
 import { resolveOptions } from '../../src/options.js';
 import { parseOrigins } from '../../src/origins.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
@@ -96,6 +97,37 @@ describe('Flash socket policy', () => {
       expect(await exchange(portOf(started.baseUrl), POLICY_REQUEST)).toBe(DEFAULT_POLICY);
     } finally {
       blocker.close();
+    }
+  });
+
+  it('survives errors of the policy listener once it listens (accept failures), and still closes it', async () => {
+    started = await startServer({ flashPolicyPort: 0 });
+    await waitFor(() => started?.server.flashPolicyPort !== undefined, { what: 'the policy port' });
+    const policyPort = started.server.flashPolicyPort as number;
+    // Node emits an accept failure (EMFILE, say) as an 'error' of the listening server.
+    const service = (started.server as unknown as { flashPolicy: { listener: Server } }).flashPolicy;
+    const listener = service.listener;
+    const acceptError = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' });
+    listener.emit('error', acceptError);
+    listener.emit('error', acceptError);
+    expect(started.server.flashPolicyPort).toBe(policyPort);
+    expect(await exchange(policyPort, POLICY_REQUEST)).toBe(DEFAULT_POLICY);
+    await started.close();
+    started = undefined;
+    expect(listener.listening).toBe(false);
+  });
+
+  it('opens no policy port when closed before the HTTP server listens', async () => {
+    const service = new FlashPolicyService(parseOrigins('*:*'), 0, () => undefined);
+    const http = createHttpServer();
+    service.install(http);
+    await service.close();
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      expect(service.listeningPort).toBeUndefined();
+      expect(http.listenerCount('clientError')).toBe(0);
+    } finally {
+      await new Promise((resolve) => http.close(resolve));
     }
   });
 

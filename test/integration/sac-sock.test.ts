@@ -221,6 +221,26 @@ describe('sac-sock endpoint', () => {
       expect((await rawUpgrade(`${started.baseUrl}/socket`)).status).toBe(401);
       expect((await rawUpgrade(`${started.baseUrl}/socket`, { 'X-Token': 'yes' })).status).toBe(101);
     });
+
+    it('answers 401 when the authorize hook throws or rejects, and reports the failure', async () => {
+      const errors: unknown[] = [];
+      started = await startServer(
+        {
+          authorize: (req) => {
+            if (req.headers['x-token'] === 'throw') throw new Error('hook broke');
+            return Promise.reject(new Error('hook rejected'));
+          },
+        },
+        (server) => server.on('error', (error) => void errors.push(error)),
+      );
+      const thrown = await rawUpgrade(`${started.baseUrl}/socket`, { 'X-Token': 'throw' });
+      expect(thrown.status).toBe(401);
+      expect(JSON.parse(thrown.body)).toMatchObject({ code: 'ERR_UNAUTHORIZED' });
+      expect((await rawUpgrade(`${started.baseUrl}/socket`)).status).toBe(401);
+      expect(errors.map((error) => (error as Error).message)).toEqual(['hook broke', 'hook rejected']);
+      expect(started.server.registry.connectionTotal).toBe(0);
+      expect(started.server.sacSock?.size).toBe(0);
+    });
   });
 
   describe('ids and rooms', () => {
