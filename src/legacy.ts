@@ -232,7 +232,8 @@ function openUpgrade(
       const conn = existing ?? context.registry.create(module.name, remoteAddressOf(req));
       return conn instanceof RealtimeError ? null : conn;
     };
-    const handshake = { req, socket, head, maxPayloadBytes: context.options.maxPayloadBytes, onOpen };
+    const { maxPayloadBytes, hixieHandshakeTimeoutMs: timeoutMs } = context.options;
+    const handshake = { req, socket, head, maxPayloadBytes, timeoutMs, onOpen };
     return acceptHixie(handshake, module.name, context.options.wsHighWaterMarkBytes);
   }
   context.wss.handleUpgrade(req, socket, head, (ws) => {

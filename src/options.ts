@@ -44,6 +44,11 @@ export interface ServerOptions {
   maxPayloadBytes?: number;
   /** A websocket with more than this many bytes unsent is backed up; sends then queue. Default 64 KiB. */
   wsHighWaterMarkBytes?: number;
+  /**
+   * How long a draft (hixie-75/76) websocket handshake may take, the 8-byte key3 of hixie-76
+   * included; a client that never completes it is cut off. Default 10 000 ms; must be > 0.
+   */
+  hixieHandshakeTimeoutMs?: number;
   /** Codec of the legacy resource. Default `sio` (what the 0.6.18 client speaks). */
   codec?: CodecName;
   /** Serve the 0.6 browser client at `/<resource>/socket.io.js`. Default true. */
@@ -89,6 +94,7 @@ const DEFAULTS = {
   maxFrameLength: 1_000_000,
   maxPayloadBytes: 1024 * 1024,
   wsHighWaterMarkBytes: 64 * 1024,
+  hixieHandshakeTimeoutMs: 10_000,
   serveClient: true,
   sacSockPath: '/socket',
   sacSockMaxMessageBytes: 1024 * 1024,
@@ -147,6 +153,7 @@ const NON_NEGATIVE_OPTIONS = [
   'maxFrameLength',
   'maxPayloadBytes',
   'wsHighWaterMarkBytes',
+  'hixieHandshakeTimeoutMs',
   'sacSockMaxMessageBytes',
   'drainTimeoutMs',
 ] as const;
@@ -161,6 +168,7 @@ function validate(merged: ReturnType<typeof withDefaults>): void {
   }
   for (const key of NON_NEGATIVE_OPTIONS) nonNegative(key, merged[key]);
   if (merged.pollDurationMs <= 0) invalid('pollDurationMs must be > 0');
+  if (merged.hixieHandshakeTimeoutMs <= 0) invalid('hixieHandshakeTimeoutMs must be > 0');
   const policyPort = merged.flashPolicyPort;
   if (policyPort !== false && (!Number.isInteger(policyPort) || policyPort < 0 || policyPort > 65535)) {
     invalid(`flashPolicyPort must be a port number (0 = ephemeral) or false, got ${String(policyPort)}`);

@@ -19,14 +19,13 @@ export function isHixieRequest(req: IncomingMessage): boolean {
   return req.headers['sec-websocket-version'] === undefined && req.headers['sec-websocket-key'] === undefined;
 }
 
-/** How long the handshake may take, key3 included. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-
 export interface HixieHandshake {
   req: IncomingMessage;
   socket: Duplex;
   head: Buffer;
   maxPayloadBytes: number;
+  /** How long the handshake may take, key3 included. */
+  timeoutMs: number;
   /** Called once the handshake is complete; returns the session to attach, or null to close. */
   onOpen(): Conn | null;
 }
@@ -36,10 +35,10 @@ export interface HixieHandshake {
  * the driver and the socket is ended; no session is made before it completes.
  */
 export function acceptHixie(handshake: HixieHandshake, name: TransportName, highWaterMarkBytes: number): void {
-  const { req, socket, head, maxPayloadBytes, onOpen } = handshake;
+  const { req, socket, head, maxPayloadBytes, timeoutMs, onOpen } = handshake;
   const driver = websocketDriver.http(req, { maxLength: maxPayloadBytes });
   // A hixie-76 client that never sends its 8-byte key3 would hold the socket forever.
-  const handshakeTimer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+  const handshakeTimer = setTimeout(() => socket.destroy(), timeoutMs);
   let transport: HixieTransport | null = null;
   const io = connectDriver(driver, socket, () => {
     clearTimeout(handshakeTimer);

@@ -259,6 +259,29 @@ describe('websocket drafts (hixie-76, hixie-75) and flashsocket', () => {
     expect(started.server.connectionCount).toBe(0);
   });
 
+  it('cuts off a hixie-76 client that never sends its key3 after hixieHandshakeTimeoutMs', async () => {
+    await echoServer({ hixieHandshakeTimeoutMs: 150 });
+    const url = new URL(started.baseUrl);
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on('error', () => undefined);
+    let isClosed = false;
+    socket.on('close', () => (isClosed = true));
+    socket.resume(); // read the 101 and the end of the stream
+    const startedAt = Date.now();
+    // Headers of a hixie-76 handshake, without the 8 bytes of key3 that must follow them.
+    socket.write(
+      'GET /socket.io/websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n' +
+        'Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\nSec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n\r\n',
+    );
+    await waitFor(() => isClosed, { what: 'the server to cut the half-done handshake' });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(140);
+    expect(started.server.connectionCount).toBe(0);
+  });
+
+  it('refuses a hixieHandshakeTimeoutMs of 0', () => {
+    expect(() => resolveOptions({ hixieHandshakeTimeoutMs: 0 })).toThrow(/hixieHandshakeTimeoutMs/);
+  });
+
   it('detaches when a draft client closes its socket; the window then ends the session', async () => {
     await echoServer({ reconnectWindowMs: 100 });
     const client = await HixieClient.connect(started.baseUrl, '/socket.io/websocket', 76);
