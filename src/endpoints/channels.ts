@@ -11,7 +11,7 @@
  * Pure functions; the connection applies the invalid-message policy.
  */
 import { RealtimeError } from '../errors.js';
-import type { PreparedMessage } from '../session/prepared.js';
+import { jsonTextOf, type PreparedMessage } from '../session/prepared.js';
 import type { MessageType } from './errors.js';
 import type { ChannelMode } from './options.js';
 
@@ -86,16 +86,6 @@ export function decodeMessage<T>(
   return { ok: true, value: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as T };
 }
 
-function jsonText(value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value) as string | undefined;
-  } catch (cause) {
-    throw new RealtimeError('ERR_INVALID_MESSAGE', `the value has no JSON form: ${String(cause)}`, { cause });
-  }
-  return text ?? 'null';
-}
-
 function asBuffer(value: Uint8Array): Buffer {
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
@@ -106,11 +96,11 @@ function asBuffer(value: Uint8Array): Buffer {
  * `ERR_INVALID_MESSAGE` for a value with no JSON form.
  */
 export function encodeValue(mode: ChannelMode, value: unknown): Outgoing {
-  if (mode === 'json') return { data: jsonText(value), binary: false };
-  if (mode === 'text') return { data: typeof value === 'string' ? value : jsonText(value), binary: false };
+  if (mode === 'json') return { data: jsonTextOf(value), binary: false };
+  if (mode === 'text') return { data: typeof value === 'string' ? value : jsonTextOf(value), binary: false };
   if (value instanceof Uint8Array) return { data: asBuffer(value), binary: true };
   if (value instanceof ArrayBuffer) return { data: Buffer.from(value), binary: true };
-  return { data: Buffer.from(typeof value === 'string' ? value : jsonText(value), 'utf8'), binary: true };
+  return { data: Buffer.from(typeof value === 'string' ? value : jsonTextOf(value), 'utf8'), binary: true };
 }
 
 /** The format key under which a roomcast is encoded once for every plain connection of `mode`. */

@@ -86,7 +86,8 @@ export function encodeValue(codec: Codec, value: unknown, json = () => jsonTextO
   return { frame, bytes: Buffer.byteLength(frame) };
 }
 
-function jsonTextOf(value: unknown): string {
+/** `JSON.stringify` as the wire wants it: `undefined` is `null`, no JSON form is ERR_INVALID_MESSAGE. */
+export function jsonTextOf(value: unknown): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(value) as string | undefined;
