@@ -19,6 +19,11 @@ export interface Target {
   readonly needsBuild?: boolean;
   /** A physical limit (raw ws, raw http), not a peer: excluded from "best peer". */
   readonly isLimit?: boolean;
+  /**
+   * Another Switchyard endpoint (sac-sock, plain): its ratios are to the base row like every
+   * other row's, but it is not a peer, and the goals ("Targets") stay about the base row.
+   */
+  readonly isSwitchyard?: boolean;
   /** Why a scenario does not apply. */
   readonly notes?: { readonly ws?: string; readonly poll?: string; readonly idlePoll?: string };
   /** false: its polling protocol keeps no session between requests, so D's polling row is n/a. */
@@ -36,6 +41,25 @@ export const TARGETS: readonly Target[] = [
     needsBuild: true,
     ws: 'sio06-ws',
     poll: 'sio06-xhr',
+    isSwitchyard: true,
+  },
+  {
+    name: 'switchyard-sacsock',
+    label: 'Switchyard sac-sock',
+    server: 'switchyard-sacsock.ts',
+    needsBuild: true,
+    ws: 'sac-sock',
+    isSwitchyard: true,
+    notes: { poll: 'websocket only' },
+  },
+  {
+    name: 'switchyard-plain',
+    label: 'Switchyard plain endpoint (text mode)',
+    server: 'switchyard-plain.ts',
+    needsBuild: true,
+    ws: 'plain',
+    isSwitchyard: true,
+    notes: { poll: 'websocket only' },
   },
   {
     name: 'raw-ws',

@@ -133,7 +133,10 @@ function curveTable(rows: readonly Row[]): string {
 
 function goals(rows: readonly Row[]): string[] {
   const by = (name: string) => rows.find((row) => row.target.name === name)?.figures;
-  const peers = rows.filter((row) => !row.target.isLimit && row.target.name !== BASE_TARGET);
+  // Peers are other projects: neither the limits nor Switchyard's own other endpoints.
+  const peers = rows.filter(
+    (row) => !row.target.isLimit && row.target.isSwitchyard !== true && row.target.name !== BASE_TARGET,
+  );
   const base = by(BASE_TARGET);
   const rawWs = by('raw-ws');
   const best = (pick: Pick) => {
@@ -234,8 +237,9 @@ export function renderReport(input: ReportInput): string {
     `A timed measurement is repeated (up to 3 attempts, the quietest kept, no repeats after 9 minutes) when other processes used more than ${input.busyCores} cores.`,
     'The server CPU columns (µs of server CPU time per round trip or delivery) depend least on how busy the machine was.',
     '',
-    'Each figure is followed by its ratio to Switchyard in the same column (target ÷ Switchyard): above 1 is more',
-    'throughput, latency, time or memory than Switchyard. A: 50 websocket clients, sequential 64 B round trips.',
+    'Each figure is followed by its ratio to Switchyard (the legacy websocket / xhr-polling row) in the same column',
+    '(target ÷ Switchyard): above 1 is more throughput, latency, time or memory than Switchyard; the sac-sock and',
+    'plain endpoint rows are compared with it too. A: 50 websocket clients, sequential 64 B round trips.',
     'B: 50 long-polling sessions, same. C: 1000 websocket clients, 100 messages of 100 B to all, then to a room of 100.',
     'D: server RSS idle, and per connection with 5000 idle websockets / 1000 idle polling sessions.',
     'Server CPU is read from /proc in 10 ms ticks: the room column (10 000 deliveries) resolves to 1 µs only. KiB per',

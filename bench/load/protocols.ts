@@ -14,6 +14,9 @@
  *   sockjs-ws    SockJS: `o` open, `h` heartbeat, `a[…]` messages; sends `["DATA"]`
  *   sockjs-xhr   SockJS xhr: POST …/xhr held, POST …/xhr_send
  *   http         raw node:http: a POST whose answer is the echo
+ *   sac-sock     sacrificial-socket over RFC 6455, subprotocol `sac-sock`: sends
+ *                `message\x02DATA`, receives `message\x01S\x02DATA`               (Switchyard)
+ *   plain        RFC 6455 text frames at /plain, nothing else    (Switchyard plain endpoint)
  */
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
@@ -49,6 +52,8 @@ export const PROTOCOLS = [
   'sockjs-ws',
   'sockjs-xhr',
   'http',
+  'sac-sock',
+  'plain',
 ] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 
@@ -57,9 +62,9 @@ function http(port: number): HttpClient {
   return new HttpClient(port);
 }
 
-function openWs(url: string, onText: (text: string, ws: WebSocket) => void): Promise<WebSocket> {
+function openWs(url: string, onText: (text: string, ws: WebSocket) => void, subprotocol?: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, subprotocol === undefined ? [] : [subprotocol], { perMessageDeflate: false });
     ws.on('message', (data) => onText(data.toString(), ws));
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
@@ -293,12 +298,35 @@ const sockjsXhr: Connector = async (port, onMessage) => {
   };
 };
 
+// ── sac-sock ──────────────────────────────────────────────────────────────────────────────
+
+/** The event every bench message travels as; its server frames carry a string (type `S`). */
+const SAC_SOCK_EVENT = 'message';
+const SAC_SOCK_OUT = SAC_SOCK_EVENT + '\x02';
+const SAC_SOCK_IN = SAC_SOCK_EVENT + '\x01S\x02';
+
+const sacSock: Connector = async (port, onMessage) => {
+  const ws = await openWs(
+    `ws://127.0.0.1:${port}/socket`,
+    (text) => {
+      if (text.startsWith(SAC_SOCK_IN)) onMessage(text.slice(SAC_SOCK_IN.length));
+      else noteFailure(new Error(`unexpected sac-sock frame ${JSON.stringify(text.slice(0, 40))}`));
+    },
+    'sac-sock',
+  );
+  if (ws.protocol !== 'sac-sock') throw new Error(`the server chose subprotocol "${ws.protocol}", not sac-sock`);
+  return { send: (text) => ws.send(SAC_SOCK_OUT + text), close: () => ws.terminate() };
+};
+
 // ── raw ───────────────────────────────────────────────────────────────────────────────────
 
-const raw: Connector = async (port, onMessage) => {
-  const ws = await openWs(`ws://127.0.0.1:${port}/`, (text) => onMessage(text));
-  return { send: (text) => ws.send(text), close: () => ws.terminate() };
-};
+/** Plain text frames on `path`: raw `ws` listens on every path, Switchyard's endpoint on /plain. */
+function rawAt(path: string): Connector {
+  return async (port, onMessage) => {
+    const ws = await openWs(`ws://127.0.0.1:${port}${path}`, (text) => onMessage(text));
+    return { send: (text) => ws.send(text), close: () => ws.terminate() };
+  };
+}
 
 /** One POST per round trip: the answer is the echo. */
 const plainHttp: Connector = async (port, onMessage) => {
@@ -314,7 +342,7 @@ const plainHttp: Connector = async (port, onMessage) => {
 };
 
 export const CONNECTORS: Record<ProtocolName, Connector> = {
-  raw,
+  raw: rawAt('/'),
   'sio06-ws': sio06Ws,
   'sio06-hixie': sio06Hixie,
   'sio06-xhr': sio06Xhr,
@@ -325,4 +353,6 @@ export const CONNECTORS: Record<ProtocolName, Connector> = {
   'sockjs-ws': sockjsWs,
   'sockjs-xhr': sockjsXhr,
   http: plainHttp,
+  'sac-sock': sacSock,
+  plain: rawAt('/plain'),
 };
