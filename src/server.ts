@@ -103,10 +103,12 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         // In the room model (and its private room) before anyone hears of it.
         this.adapter.addMember(conn);
         this.dispatch(this, 'connection', [conn], conn);
-        this.events.connected(this.socketOf(conn));
+        // The Socket view of a 0.6 session is made only when something will use it: most
+        // sessions never need one, and it costs memory per idle session.
+        if (this.events.hasSocketListeners) this.events.connected(this.socketOf(conn));
       },
       onMessage: (conn, data) => {
-        if (this.events.dispatchEnvelope(this.socketOf(conn), data)) return;
+        if (this.events.isHandledEnvelope(data) && this.events.dispatchEnvelope(this.socketOf(conn), data)) return;
         this.dispatch(this, 'message', [conn, data], conn);
         this.dispatch(conn, 'message', [data], conn);
       },
@@ -114,7 +116,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         this.log?.debug({ sessionId: redactSessionId(conn.sessionId), ...info }, 'session closed');
         this.adapter.removeMember(conn.sessionId);
         this.dispatch(this, 'disconnect', [conn, info], conn);
-        this.events.disconnected(this.socketOf(conn), info);
+        if (this.events.hasSocketListeners) this.events.disconnected(this.socketOf(conn), info);
       },
       onError: (conn, error) => this.reportError(error, conn),
     });

@@ -38,6 +38,18 @@ export class EventHub {
     return this.handlers.has(event);
   }
 
+  /** Whether anyone listens for sockets coming and going (so a socket view is worth making). */
+  get hasSocketListeners(): boolean {
+    return this.connectListeners.length > 0 || this.disconnectListeners.length > 0;
+  }
+
+  /** Whether `message` follows the 0.6 event convention for an event that has a handler. */
+  isHandledEnvelope(message: unknown): boolean {
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
+    const event = (message as { event?: unknown }).event;
+    return typeof event === 'string' && this.handlers.has(event);
+  }
+
   onConnect(listener: SocketListener): void {
     this.connectListeners.push(listener);
   }
@@ -56,9 +68,8 @@ export class EventHub {
 
   /** Runs the 0.6 convention: true when `message` was an event with a handler. */
   dispatchEnvelope(socket: Socket, message: unknown): boolean {
-    if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
-    const { event, data } = message as { event?: unknown; data?: unknown };
-    if (typeof event !== 'string' || !this.handlers.has(event)) return false;
+    if (!this.isHandledEnvelope(message)) return false;
+    const { event, data } = message as { event: string; data?: unknown };
     return this.dispatch(socket, event, payloadBytes(data));
   }
 
