@@ -12,6 +12,7 @@ import { report } from '../helpers/report.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { expectAllClientsWork, installEchoes, PLAIN_ECHO_PATH } from '../helpers/well-behaved.js';
+import { retainedBytes } from '../helpers/memory.js';
 
 const WEBSOCKETS_PER_ROUND = 1_000;
 const POLLS_PER_ROUND = 400;
@@ -25,13 +26,6 @@ const CONCURRENCY = 200;
  * (a Conn, its transport, a socket) per connection would show as tens of MB.
  */
 const MEMORY_TOLERANCE_BYTES = 6 * 1024 * 1024;
-
-function retainedBytes(): number {
-  globalThis.gc?.();
-  globalThis.gc?.();
-  const usage = process.memoryUsage();
-  return usage.heapUsed + usage.arrayBuffers;
-}
 
 /** Opens one websocket, waits for its first message (the 0.6 session id, an echo), then drops it. */
 function websocketSession(url: string, abrupt: boolean, first?: string): Promise<void> {
@@ -102,12 +96,12 @@ describe('churn: 2,000 connections opened and dropped, three times', () => {
     };
     await inBatches(200, (i) => websocketSession(wsUrl, i % 2 === 0)); // warm-up: lazy allocations
     await waitFor(() => started.server.connectionCount === 0, { timeoutMs: 10_000, what: 'an empty registry' });
-    const baseline = retainedBytes();
+    const baseline = await retainedBytes();
     const growth: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const began = Date.now();
       await round();
-      growth.push(retainedBytes() - baseline);
+      growth.push((await retainedBytes()) - baseline);
       report(`churn round ${i + 1}: ${Date.now() - began} ms, retained growth ${growth[i]} B`);
     }
     expect(started.server.connectionCount).toBe(0);

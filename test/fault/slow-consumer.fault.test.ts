@@ -15,6 +15,7 @@ import { SacSockTestClient } from '../helpers/sac-sock-client.js';
 import { privateRoom } from '../../src/session/adapter.js';
 import type { Member } from '../../src/session/member.js';
 import { PreparedMessage } from '../../src/session/prepared.js';
+import { retainedBytes } from '../helpers/memory.js';
 
 const TOTAL_BYTES = 50 * 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
@@ -22,12 +23,6 @@ const CHUNK_BYTES = 64 * 1024;
 const RETAINED_TOLERANCE_BYTES = 8 * 1024 * 1024;
 /** A broadcast tick must reach the healthy client this fast while the slow one is stuck. */
 const TICK_LATENCY_BOUND_MS = 1_000;
-
-function retainedBytes(): number {
-  globalThis.gc?.();
-  const usage = process.memoryUsage();
-  return usage.heapUsed + usage.arrayBuffers;
-}
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -72,10 +67,10 @@ describe('slow consumer: a websocket that stops reading while 50 MB are sent to 
         const match = /tick (\d+)/.exec(data.toString());
         if (match) received.set(Number(match[1]), Date.now());
       });
-      const baseline = retainedBytes();
+      const baseline = await retainedBytes();
       const sent = new Map<number, number>();
       const accepted = await flood(started.server, slow, sent);
-      const retained = retainedBytes() - baseline;
+      const retained = (await retainedBytes()) - baseline;
       await waitFor(() => received.size === sent.size, { what: 'every tick at the healthy client' });
       const worstLatency = Math.max(...[...sent].map(([tick, at]) => received.get(tick)! - at));
 
@@ -145,7 +140,7 @@ describe.each([
     await waitFor(() => members.length === 2, { what: 'both server-side members' });
     // The healthy sac-sock client connected first.
     const [fine, slow] = members as [Member, Member];
-    const baseline = retainedBytes();
+    const baseline = await retainedBytes();
     let accepted = 0;
     let refused = 0;
     const sent = new Map<number, number>();
@@ -159,7 +154,7 @@ describe.each([
       started.server.to(privateRoom(fine.id)).emit('tick', batch);
       await nextTurn();
     }
-    const retained = retainedBytes() - baseline;
+    const retained = (await retainedBytes()) - baseline;
     await waitFor(() => healthy.frames.filter((f) => f.data.toString().startsWith('tick')).length === sent.size, {
       what: 'every tick at the healthy client',
     });
