@@ -436,8 +436,14 @@ export class Switchyard extends EventEmitter<ServerEvents> {
 
   private track(socket: Duplex): void {
     this.upgradedSockets.add(socket);
-    socket.once('close', () => this.upgradedSockets.delete(socket));
+    socket.on('close', this.untrack);
   }
+
+  /**
+   * One listener for every tracked socket (`this` is the socket that closed): a closure or a
+   * `once` wrapper per socket would be memory each idle websocket pays. 'close' fires once.
+   */
+  private readonly untrack = removerFrom(this.upgradedSockets);
 
   private mountSacSock(): SacSockEndpoint | undefined {
     const { sacSockPath, sacSockOrigins, sacSockMaxMessageBytes } = this.options;
@@ -584,3 +590,10 @@ export const switchyard = fastifyPlugin<ServerOptions>(
   },
   { name: 'switchyard', fastify: '5.x' },
 );
+
+/** A listener that removes the emitter it is called on (`this`) from `set`. */
+function removerFrom<T>(set: Set<T>): (this: T) => void {
+  return function remove(this: T): void {
+    set.delete(this);
+  };
+}

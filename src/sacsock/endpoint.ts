@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { nanoid } from 'nanoid';
+import { newSocketId } from '../session/ids.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SUBPROTOCOL } from '../codecs/sac-sock.js';
 import { RealtimeError } from '../errors.js';
@@ -151,14 +151,20 @@ export class SacSockEndpoint {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const { rooms, events } = this.context;
-    const socket = new SacSocket(nanoid(SOCKET_ID_LENGTH), req.socket.remoteAddress ?? '', ws, this.options.limits, {
-      rooms,
-      onFrame: (from, event, payload) => events.dispatch(from, event, payload),
-      onDroppedFrame: () => {
-        this.droppedFrames++;
+    const socket = new SacSocket(
+      newSocketId(SOCKET_ID_LENGTH),
+      req.socket.remoteAddress ?? '',
+      ws,
+      this.options.limits,
+      {
+        rooms,
+        onFrame: (from, event, payload) => events.dispatch(from, event, payload),
+        onDroppedFrame: () => {
+          this.droppedFrames++;
+        },
+        onClose: (from, info) => this.forget(from, info),
       },
-      onClose: (from, info) => this.forget(from, info),
-    });
+    );
     this.sockets.add(socket);
     this.live.add(socket);
     void socket.closed.then(() => this.live.delete(socket));

@@ -7,8 +7,8 @@
  * members. Transports and sessions never see which adapter is in use.
  *
  * Rules every adapter keeps (test/contract/adapter.contract.ts checks them):
- * - `addMember` puts the member in its private room `__socket_id:<id>` (§2.7), so a
- *   socketcast is a roomcast to that room and works across instances.
+ * - An added member is in its private room `__socket_id:<id>` (§2.7), so a socketcast
+ *   is a roomcast to that room and works across instances.
  * - Joining is idempotent; leaving a room one is not in does nothing; an empty room is
  *   forgotten. `join` and `leave` of an unknown member (never added, or removed) do
  *   nothing and say so (sacrificial-socket let a closed socket rejoin and leak).
@@ -66,9 +66,20 @@ export interface Adapter {
 
 const EMPTY: ReadonlySet<string> = new Set();
 
-/** The default adapter: one process, plain maps, no module-level state. */
+/**
+ * The default adapter: one process, plain maps, no module-level state.
+ *
+ * Private rooms are not stored: `__socket_id:<id>` holds exactly the member `id` while it
+ * is added (the Rooms API refuses to join names with that prefix), so they are answered
+ * from `membersById`. Likewise a member's own room set exists only once it joins a room.
+ * Most connections never join one, and two Sets per idle connection were a fifth of
+ * Switchyard's memory per idle websocket beyond raw `ws` (bench D).
+ */
 export class MemoryAdapter implements Adapter {
-  private readonly membersById = new Map<string, { member: Member; rooms: Set<string> }>();
+  private readonly membersById = new Map<string, Member>();
+  /** The named rooms of members that joined any. */
+  private readonly joinedRooms = new Map<string, Set<string>>();
+  /** The members of every named room (and of any private room joined explicitly). */
   private readonly roomMembers = new Map<string, Set<string>>();
 
   get size(): number {
@@ -79,21 +90,26 @@ export class MemoryAdapter implements Adapter {
     if (this.membersById.has(member.id)) {
       throw new RealtimeError('ERR_BAD_REQUEST', `a member with id ${member.id.slice(0, 4)}… is already added`);
     }
-    this.membersById.set(member.id, { member, rooms: new Set() });
-    this.join(member.id, privateRoom(member.id));
+    this.membersById.set(member.id, member);
   }
 
   removeMember(id: string): void {
-    const entry = this.membersById.get(id);
-    if (entry === undefined) return;
-    for (const room of entry.rooms) this.removeFromRoom(id, room);
-    this.membersById.delete(id);
+    if (!this.membersById.delete(id)) return;
+    const joined = this.joinedRooms.get(id);
+    if (joined === undefined) return;
+    for (const room of joined) this.removeFromRoom(id, room);
+    this.joinedRooms.delete(id);
   }
 
   join(id: string, room: string): boolean {
-    const entry = this.membersById.get(id);
-    if (entry === undefined) return false;
-    entry.rooms.add(room);
+    if (!this.membersById.has(id)) return false;
+    if (room === privateRoom(id)) return true;
+    let joined = this.joinedRooms.get(id);
+    if (joined === undefined) {
+      joined = new Set();
+      this.joinedRooms.set(id, joined);
+    }
+    joined.add(room);
     let members = this.roomMembers.get(room);
     if (members === undefined) {
       members = new Set();
@@ -104,18 +120,27 @@ export class MemoryAdapter implements Adapter {
   }
 
   leave(id: string, room: string): boolean {
-    const entry = this.membersById.get(id);
-    if (entry === undefined) return false;
-    if (entry.rooms.delete(room)) this.removeFromRoom(id, room);
+    if (!this.membersById.has(id)) return false;
+    const joined = this.joinedRooms.get(id);
+    if (joined?.delete(room) === true) {
+      this.removeFromRoom(id, room);
+      if (joined.size === 0) this.joinedRooms.delete(id);
+    }
     return true;
   }
 
   rooms(id: string): ReadonlySet<string> {
-    return this.membersById.get(id)?.rooms ?? EMPTY;
+    if (!this.membersById.has(id)) return EMPTY;
+    const rooms = new Set([privateRoom(id)]);
+    for (const room of this.joinedRooms.get(id) ?? EMPTY) rooms.add(room);
+    return rooms;
   }
 
   members(room: string): ReadonlySet<string> {
-    return this.roomMembers.get(room) ?? EMPTY;
+    const joined = this.roomMembers.get(room) ?? EMPTY;
+    const owner = room.startsWith(PRIVATE_ROOM_PREFIX) ? room.slice(PRIVATE_ROOM_PREFIX.length) : undefined;
+    if (owner === undefined || !this.membersById.has(owner)) return joined;
+    return joined.size === 0 ? new Set([owner]) : new Set([owner, ...joined]);
   }
 
   fanOut(message: PreparedMessage, target: FanOutTarget): FanOutReport {
@@ -123,7 +148,7 @@ export class MemoryAdapter implements Adapter {
     let refused = 0;
     // A snapshot: a delivery may close its member (slow consumer), which removes it.
     for (const id of this.recipients(target)) {
-      const member = this.membersById.get(id)?.member;
+      const member = this.membersById.get(id);
       if (member === undefined || target.except?.has(id) === true) continue;
       if (deliverSafely(member, message)) delivered++;
       else refused++;
@@ -133,6 +158,7 @@ export class MemoryAdapter implements Adapter {
 
   async close(): Promise<void> {
     this.membersById.clear();
+    this.joinedRooms.clear();
     this.roomMembers.clear();
   }
 

@@ -33,6 +33,7 @@ import type { Transport, TransportName, WriteResult } from '../transports/types.
 import { encodeValue, PreparedMessage, type EncodedFrame } from './prepared.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
 import type { Member } from './member.js';
+import type { TimerList, TimerLists } from './timer-lists.js';
 
 export type ConnState = 'connecting' | 'open' | 'detached' | 'closed';
 
@@ -80,6 +81,8 @@ export interface SessionOptions extends SendQueueLimits {
 
 /** How a Conn reports to the server that owns it. */
 export interface ConnHooks {
+  /** The timers of the server's sessions (one Node timer per delay, not one per session). */
+  readonly timers: TimerLists<Conn>;
   onOpen(conn: Conn): void;
   onMessage(conn: Conn, data: unknown): void;
   onClose(conn: Conn, info: DisconnectInfo): void;
@@ -113,7 +116,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   private heartbeatCounter = 0;
   /** The heartbeat number awaiting its echo, or 0. */
   private awaitedHeartbeat = 0;
-  private timer: NodeJS.Timeout | null = null;
+  /** The one timer slot: the list this session is armed in, if any. */
+  private timer: TimerList<Conn> | null = null;
   /** Set by `shutdown`: the session ends as soon as its queue is out. */
   private isDraining = false;
   private readonly decoder: PayloadDecoder;
@@ -134,6 +138,10 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   ) {
     // Rejections of async listeners come back through captureRejectionSymbol, not as crashes.
     super({ captureRejections: true });
+    // EventEmitter starts every instance with a dictionary-mode `_events` object (about 190
+    // bytes); Node creates it on the first `on()` when it is undefined. Few applications
+    // listen on a session itself, and this is memory every idle session pays.
+    (this as unknown as { _events: undefined })._events = undefined;
     this.lastTransport = transport;
     this.decoder = options.codec.createDecoder({ maxFrameLength: options.maxFrameLength });
   }
@@ -308,6 +316,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     if (index === -1) return;
     if (delivered) {
       const [write] = this.unsettled.splice(index, 1);
+      // An emptied array keeps its backing store; an idle session need not.
+      if (this.unsettled.length === 0) this.unsettled = [];
       if (transport !== this.current && write !== undefined && carriesFrames(write)) this.settledOlder(1);
       return;
     }
@@ -482,12 +492,13 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
 
   private setTimer(callback: (conn: Conn) => void, delayMs: number): void {
     this.clearTimer();
-    this.timer = setTimeout(callback, delayMs, this);
+    this.timer = this.hooks.timers.list(callback, delayMs);
+    this.timer.add(this);
   }
 
   private clearTimer(): void {
     if (this.timer !== null) {
-      clearTimeout(this.timer);
+      this.timer.delete(this);
       this.timer = null;
     }
   }

@@ -2,6 +2,7 @@ import { RealtimeError } from '../errors.js';
 import type { TransportName } from '../transports/types.js';
 import { Conn, type ConnHooks, type DisconnectInfo, type SessionOptions } from './conn.js';
 import { newSessionId } from './ids.js';
+import { TimerLists } from './timer-lists.js';
 
 export interface RegistryLimits {
   /** Most connections at once (sessions and other protocols' sockets); 0 = unlimited. */
@@ -26,10 +27,11 @@ export class Registry {
   constructor(
     private readonly options: SessionOptions,
     private readonly limits: RegistryLimits,
-    hooks: ConnHooks,
+    hooks: Omit<ConnHooks, 'timers'>,
   ) {
     // Wrap onClose so the registry forgets a session before anyone else hears of it.
     this.hooks = {
+      timers: new TimerLists<Conn>(),
       onOpen: (conn) => hooks.onOpen(conn),
       onMessage: (conn, data) => hooks.onMessage(conn, data),
       onError: (conn, error) => hooks.onError(conn, error),

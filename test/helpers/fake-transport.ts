@@ -1,5 +1,6 @@
 import { sioCodec } from '../../src/codecs/sio.js';
 import type { Conn, ConnHooks, DisconnectInfo, SessionOptions } from '../../src/session/conn.js';
+import { TimerLists } from '../../src/session/timer-lists.js';
 import type { Transport, TransportName, WriteResult } from '../../src/transports/types.js';
 
 /**
@@ -64,6 +65,7 @@ export const TEST_SESSION_OPTIONS: SessionOptions = {
 
 /** Hooks that record what a Conn reports. */
 export class RecordingHooks implements ConnHooks {
+  readonly timers = new TimerLists<Conn>();
   readonly opened: Conn[] = [];
   readonly messages: unknown[] = [];
   readonly closed: DisconnectInfo[] = [];

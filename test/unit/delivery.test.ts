@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sioCodec } from '../../src/codecs/sio.js';
 import type { RealtimeError } from '../../src/errors.js';
 import { Conn, type DisconnectInfo, type SessionOptions } from '../../src/session/conn.js';
+import { TimerLists } from '../../src/session/timer-lists.js';
 import type { Transport, WriteResult } from '../../src/transports/types.js';
 
 const OPTIONS: SessionOptions = {
@@ -47,6 +48,7 @@ function makeConn(options: SessionOptions = OPTIONS) {
   const closes: DisconnectInfo[] = [];
   const errors: RealtimeError[] = [];
   const conn: Conn = new Conn('AAAAAAAAAAAAAAAA', 'websocket', '127.0.0.1', options, {
+    timers: new TimerLists<Conn>(),
     onOpen: () => undefined,
     onMessage: () => undefined,
     onClose: (_conn, info) => closes.push(info),
@@ -138,7 +140,7 @@ describe('delivery settlement', () => {
     });
 
     it("a heartbeat's settlement is its own: the frame after it is still re-queued when the socket dies", () => {
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
       const { conn } = makeConn({ ...OPTIONS, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1_000 });
       const first = new FakeTransport(() => conn);
       conn.attach(first);
