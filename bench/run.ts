@@ -146,7 +146,10 @@ function summarise(result: unknown): string {
 async function memoryCurve(target: Target, protocol: ProtocolName, levels: number[]) {
   const server = await startServer(target);
   try {
-    await sleep(SIZES.settleMs);
+    // V8's memory reducer gives back start-up pages some 8 s after a process starts (15 MB
+    // for Switchyard, 8 MB for raw ws here). Read before that, the idle figure would be too
+    // high and every connection would seem that much cheaper.
+    await sleep(SIZES.idleSettleMs);
     const idleMemory = await server.memory();
     const idle = idleMemory.rss;
     const load = startLoad({ kind: 'idle', protocol, port: server.port, levels });

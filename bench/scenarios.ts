@@ -21,6 +21,8 @@ export const SIZES = {
   curve: { levels: quick([10, 100, 1000, 5000], [10, 200]), warmupMs: quick(1000, 300), durationMs: quick(5000, 1000) },
   /** How long a memory level settles before RSS is read. */
   settleMs: quick(1500, 300),
+  /** How long a fresh server idles before its idle RSS is read (see memoryCurve). */
+  idleSettleMs: quick(10_000, 300),
 };
 
 /** Cores used by others above which a timed measurement is repeated. */

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocketServer } from 'ws';
+import type { Server as WebSocketServer } from 'ws';
 import { serveClientFile } from './client-files.js';
 import { RealtimeError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -17,7 +17,8 @@ import type { Registry } from './session/registry.js';
 import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from './transports/http.js';
 import { acceptHixie, isHixieRequest } from './transports/hixie.js';
 import { TRANSPORT_MODULES, type TransportModule, type UpgradeTransportModule } from './transports/index.js';
-import { rejectUpgrade, validateDraftUpgrade, validateUpgrade } from './upgrade.js';
+import { handOverErrors, rejectUpgrade, validateDraftUpgrade, validateUpgrade } from './upgrade.js';
+import type { SessionWebSocket } from './transports/websocket.js';
 
 type TransportRoute = Extract<LegacyRoute, { kind: 'transport' }>;
 
@@ -26,7 +27,7 @@ export interface LegacyContext {
   readonly options: ResolvedOptions;
   readonly originRules: readonly OriginRule[];
   readonly registry: Registry;
-  readonly wss: WebSocketServer;
+  readonly wss: WebSocketServer<typeof SessionWebSocket>;
   readonly isShuttingDown: () => boolean;
   readonly onInternalError: (error: unknown, conn?: Conn) => void;
 }
@@ -237,6 +238,7 @@ function openUpgrade(
     return acceptHixie(handshake, module.name, context.options.wsHighWaterMarkBytes);
   }
   context.wss.handleUpgrade(req, socket, head, (ws) => {
+    handOverErrors(socket);
     const conn = existing ?? context.registry.create(module.name, remoteAddressOf(req));
     if (conn instanceof RealtimeError) {
       ws.close(conn.closeCode, conn.code);

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type Server as GenericWebSocketServer } from 'ws';
 import { WebSocketEndpoint, type ConnectionHandler } from './endpoints/endpoint.js';
 import { mountWebSocketRoutes } from './endpoints/fastify-route.js';
 import type { WebSocketEndpointOptions } from './endpoints/options.js';
@@ -30,8 +30,9 @@ import { LegacySocket } from './session/legacy-socket.js';
 import type { Member } from './session/member.js';
 import { Registry } from './session/registry.js';
 import { memberIds, Rooms, type MemberRef, type Socket, type Target } from './session/rooms.js';
-import { rejectUpgrade } from './upgrade.js';
+import { destroyOnError, rejectUpgrade } from './upgrade.js';
 import { sendError } from './transports/http.js';
+import { SessionWebSocket } from './transports/websocket.js';
 
 export interface ServerEvents {
   connection: [conn: Conn];
@@ -60,7 +61,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   readonly registry: Registry;
   /** The fastify instance it is mounted on (its own when standalone). */
   app: FastifyInstance | undefined;
-  private readonly wss: WebSocketServer;
+  private readonly wss: GenericWebSocketServer<typeof SessionWebSocket>;
   private readonly upgradeRoutes: UpgradeRoute[] = [];
   private readonly endpoints: Array<{ shutdown(): void }> = [];
   private readonly legacy: LegacyContext;
@@ -92,7 +93,12 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   constructor(options: ServerOptions = {}) {
     super({ captureRejections: true });
     this.options = resolveOptions(options);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxPayloadBytes, clientTracking: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.options.maxPayloadBytes,
+      clientTracking: false,
+      WebSocket: SessionWebSocket,
+    });
     this.adapter = this.options.adapter ?? new MemoryAdapter();
     this.roomApi = new Rooms(this.adapter);
     this.events = new EventHub((error, socket) =>
@@ -469,7 +475,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', destroySocket);
+    socket.on('error', destroyOnError);
     const url = req.url ?? '/';
     const route = routeLegacy(this.options.resource, url);
     if (route !== null && route.kind === 'transport') {
@@ -542,11 +548,6 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       }
     }
   }
-}
-
-/** Module-level 'error' listener of upgraded sockets: no closure per connection. */
-function destroySocket(this: Duplex): void {
-  this.destroy();
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

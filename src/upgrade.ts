@@ -56,3 +56,17 @@ export function validateUpgrade(req: IncomingMessage): RealtimeError | null {
   }
   return null;
 }
+
+/**
+ * The 'error' listener of a socket being upgraded (module-level: no closure per
+ * connection). Once ws has taken the socket, ws's own listener is enough; removing this one
+ * spares each idle websocket a listener array.
+ */
+export function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/** ws has taken `socket` over, its errors included. */
+export function handOverErrors(socket: Duplex): void {
+  socket.removeListener('error', destroyOnError);
+}

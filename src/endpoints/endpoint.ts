@@ -25,7 +25,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RealtimeError } from '../errors.js';
-import { rejectUpgrade } from '../upgrade.js';
+import { handOverErrors, rejectUpgrade } from '../upgrade.js';
 import { WebSocketConnection } from './connection.js';
 import { resolveEndpointOptions, type ResolvedEndpointOptions, type WebSocketEndpointOptions } from './options.js';
 import { formatRemoteAddress, type PendingConnection } from './pending.js';
@@ -124,9 +124,13 @@ export class WebSocketEndpoint<T = unknown> {
     this.protocols.set(req, verdict);
     const slot = this.host.reserve?.(req.socket.remoteAddress ?? '') ?? noRelease;
     if (slot instanceof RealtimeError) return rejectUpgrade(socket, slot);
-    socket.once('close', slot);
+    // 'close' fires once (and the release is idempotent): `on` spares a `once` wrapper per socket.
+    socket.on('close', slot);
     if (socket.destroyed) return slot();
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, pending));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      handOverErrors(socket);
+      this.open(ws, socket, pending);
+    });
   }
 
   /** The protocol chosen ('' for none), or the refusal. */

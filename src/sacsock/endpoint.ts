@@ -21,7 +21,7 @@ import { isOriginAllowed, type OriginRule } from '../origins.js';
 import type { DisconnectInfo } from '../session/conn.js';
 import type { EventHub } from '../session/events.js';
 import type { Rooms } from '../session/rooms.js';
-import { rejectUpgrade, validateUpgrade } from '../upgrade.js';
+import { handOverErrors, rejectUpgrade, validateUpgrade } from '../upgrade.js';
 import { SacSocket, type SacSocketLimits } from './socket.js';
 
 /** Length of a socket id: 32 nanoid characters, about 190 random bits. */
@@ -87,9 +87,13 @@ export class SacSockEndpoint {
         // Counted from here until the TCP connection closes, whatever becomes of the handshake.
         const slot = this.context.reserve(req.socket.remoteAddress ?? '');
         if (slot instanceof RealtimeError) return rejectUpgrade(socket, slot);
-        socket.once('close', slot);
+        // 'close' fires once (and the release is idempotent): `on` spares a `once` wrapper per socket.
+        socket.on('close', slot);
         if (socket.destroyed) return slot();
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          handOverErrors(socket);
+          this.accept(ws, req);
+        });
       })
       // Anything thrown on the way (a connect listener's failure is caught by the EventHub)
       // is reported, never left as an unhandled rejection.

@@ -5,15 +5,14 @@
  * Before connecting, Flash fetches a socket policy: see src/flash-policy.ts.
  */
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
 import type { Conn } from '../session/conn.js';
 import type { UpgradeTransportModule } from './index.js';
-import { WebSocketTransport } from './websocket.js';
+import { WebSocketTransport, type SessionWebSocket } from './websocket.js';
 
 export const flashsocket: UpgradeTransportModule = {
   name: 'flashsocket',
   kind: 'upgrade',
-  accept(ws: WebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void {
+  accept(ws: SessionWebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void {
     conn.attach(new WebSocketTransport('flashsocket', ws, socket, conn, highWaterMarkBytes));
   },
 };

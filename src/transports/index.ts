@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import type { SessionWebSocket } from './websocket.js';
 import type { LegacyRoute } from '../router.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Conn } from '../session/conn.js';
@@ -45,7 +45,7 @@ export interface UpgradeTransportModule {
   readonly name: TransportName;
   readonly kind: 'upgrade';
   /** Wraps an accepted websocket and attaches it. */
-  accept(ws: WebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void;
+  accept(ws: SessionWebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void;
 }
 
 export type TransportModule = HttpTransportModule | UpgradeTransportModule;

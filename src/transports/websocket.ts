@@ -10,6 +10,15 @@ import type { PreparedMessage } from '../session/prepared.js';
 import type { UpgradeTransportModule } from './index.js';
 import type { Transport, TransportName, WriteResult } from './types.js';
 
+/**
+ * ws's WebSocket with a slot for the transport that owns it (the legacy resource's
+ * WebSocketServer makes these). Its listeners are then two shared functions that find their
+ * transport through `this`, rather than two closures on every idle session.
+ */
+export class SessionWebSocket extends WebSocket {
+  owner: WebSocketTransport | null = null;
+}
+
 export class WebSocketTransport implements Transport {
   readonly persistent = true;
   /**
@@ -32,15 +41,16 @@ export class WebSocketTransport implements Transport {
 
   constructor(
     readonly name: TransportName,
-    private readonly ws: WebSocket,
+    private readonly ws: SessionWebSocket,
     private readonly socket: Duplex,
     private readonly conn: Conn,
     private readonly highWaterMarkBytes: number,
   ) {
     this.canWriteFrames = ws.extensions === '';
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.owner = this;
+    ws.on('message', onWsMessage);
     // 'close' fires once: `on` spares the wrapper `once` keeps per idle session.
-    ws.on('close', () => conn.detach(this));
+    ws.on('close', onWsClose);
     // Errors (bad frames, resets) end in 'close'; ws has already sent the right close code.
     ws.on('error', ignoreError);
   }
@@ -75,7 +85,8 @@ export class WebSocketTransport implements Transport {
     }
   }
 
-  private onMessage(data: RawData, isBinary: boolean): void {
+  /** @internal the socket's 'message' listener */
+  onMessage(data: RawData, isBinary: boolean): void {
     if (isBinary) {
       this.ws.close(1003, 'ERR_INVALID_MESSAGE: binary messages are not part of the protocol');
       return;
@@ -98,6 +109,11 @@ export class WebSocketTransport implements Transport {
     this.isCorked = true;
     this.socket.cork();
     process.nextTick(uncork, this);
+  }
+
+  /** @internal the socket closed */
+  detached(): void {
+    this.conn.detach(this);
   }
 
   /** @internal tick callback */
@@ -136,6 +152,18 @@ export function textFrame(text: string): Buffer {
   return frame;
 }
 
+// Shared listeners: `this` is the socket (one of SessionWebSocket's), its owner the transport.
+function onWsMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  (this as SessionWebSocket).owner?.onMessage(data, isBinary);
+}
+
+function onWsClose(this: WebSocket): void {
+  const socket = this as SessionWebSocket;
+  const transport = socket.owner;
+  socket.owner = null;
+  transport?.detached();
+}
+
 function ignoreError(): void {
   // See the constructor: the 'close' that follows is what matters.
 }
@@ -148,7 +176,7 @@ function uncork(transport: WebSocketTransport): void {
 export const websocket: UpgradeTransportModule = {
   name: 'websocket',
   kind: 'upgrade',
-  accept(ws: WebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void {
+  accept(ws: SessionWebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void {
     conn.attach(new WebSocketTransport('websocket', ws, socket, conn, highWaterMarkBytes));
   },
 };
