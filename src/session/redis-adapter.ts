@@ -264,7 +264,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
       if (this.link !== 'closed') this.link = 'down';
       throw new RealtimeError(
         'ERR_ADAPTER_UNAVAILABLE',
-        `Redis at ${this.where()} is unreachable: ${messageOf(cause)}`,
+        `Redis at ${this.where()} is unreachable: ${messageOf(cause)}${this.lastError === undefined ? '' : ` (${this.lastError})`}`,
         {
           cause,
         },

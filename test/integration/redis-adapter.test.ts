@@ -199,6 +199,32 @@ describe('RedisAdapter on the wire', () => {
     client.disconnect();
   });
 
+  it('reports a PUBLISH Redis does not answer in time, once per run of failures, and drops beyond maxPendingPublishes', async () => {
+    const adapter = await readyAdapter({ publishTimeoutMs: 200, maxPendingPublishes: 1 });
+    opened.push(adapter);
+    const errors: RealtimeError[] = [];
+    adapter.on('error', (error) => errors.push(error));
+    const seen = await listen(adapter.options.serverGroup);
+    const admin = await publisher();
+    // Redis holds every write command (PUBLISH included) of every client for 2 s.
+    await admin.call('CLIENT', 'PAUSE', '2000', 'WRITE');
+    adapter.fanOut(new PreparedMessage('held'), {});
+    adapter.fanOut(new PreparedMessage('over the limit'), {});
+    await waitFor(() => adapter.stats.publishDropped === 2, { what: 'the timed-out and the refused publish' });
+    expect(errors.map((error) => error.code)).toEqual(['ERR_ADAPTER_UNAVAILABLE']);
+    expect(errors[0]!.message).toContain('maxPendingPublishes');
+    adapter.fanOut(new PreparedMessage('still held'), {});
+    await waitFor(() => adapter.stats.publishDropped === 3, { what: 'the second timeout' });
+    // One report for the run of failures: the timeouts after the refusal add none.
+    expect(errors).toHaveLength(1);
+    await admin.call('CLIENT', 'UNPAUSE');
+    adapter.fanOut(new PreparedMessage('through'), {});
+    await waitFor(() => seen.some(([, text]) => text.includes(Buffer.from('through').toString('base64'))), {
+      what: 'a publish after the pause',
+    });
+    expect(adapter.stats.published).toBeGreaterThanOrEqual(1);
+  });
+
   it('reports a value without a JSON form instead of throwing from fanOut', async () => {
     const adapter = await readyAdapter();
     opened.push(adapter);
