@@ -149,8 +149,8 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
     super();
     this.options = resolveRedisAdapterOptions(options);
     this.channels = channelNames(this.options.serverGroup);
-    this.publisher = this.connection({ commandTimeout: this.options.publishTimeoutMs });
-    this.subscriber = this.connection({});
+    this.publisher = this.connection('publish', { commandTimeout: this.options.publishTimeoutMs });
+    this.subscriber = this.connection('subscribe', {});
     this.started = this.start();
     // The outcome reaches whoever awaits ready() (the server always does); this copy only
     // keeps an adapter nobody awaited from raising an unhandled rejection.
@@ -227,10 +227,12 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────
 
-  private connection(extra: RedisOptions): Redis {
-    const { client, url, connectTimeoutMs, maxReconnectDelayMs } = this.options;
+  private connection(role: string, extra: RedisOptions): Redis {
+    const { client, url, connectTimeoutMs, maxReconnectDelayMs, serverName } = this.options;
     const settings: RedisOptions = {
       lazyConnect: true,
+      // CLIENT LIST shows whose connection it is (Redis refuses spaces in client names).
+      connectionName: `switchyard:${serverName.replace(/[^\w.:-]/g, '_')}:${role}`,
       connectTimeout: connectTimeoutMs,
       retryStrategy: (times) => Math.min(2 ** Math.min(times, 16) * 25, maxReconnectDelayMs),
       // Nothing waits for a connection that is down: a message that cannot go now is
@@ -310,8 +312,10 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
   }
 
   private publish(message: PreparedMessage, target: FanOutTarget): void {
-    if (this.link !== 'up' || this.publisher.status !== 'ready') {
-      // The loss of the link was reported when it happened; this message is only counted.
+    // Publishing needs only its own connection: with the subscription down, the others
+    // still hear from this instance.
+    if (this.link === 'starting' || this.publisher.status !== 'ready') {
+      // The loss of the connection was reported when it happened; this message is only counted.
       this.stats.publishDropped++;
       return;
     }
@@ -403,14 +407,13 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
     if (which === 'subscription') this.isSubscribed = false;
     if (this.link !== 'up') return;
     this.link = 'down';
-    const lost =
-      which === 'subscription'
-        ? 'messages the other instances publish meanwhile are lost to this one'
-        : 'messages this instance publishes meanwhile are dropped';
+    const why = this.lastError ?? 'connection closed';
+    // Reported once per outage: whichever connection goes first stands for both.
     this.report(
       new RealtimeError(
         'ERR_ADAPTER_UNAVAILABLE',
-        `the Redis ${which} to ${this.where()} is down (${this.lastError ?? 'connection closed'}); reconnecting, and ${lost}`,
+        `the Redis ${which} to ${this.where()} is down (${why}); reconnecting. Until it is back, what other ` +
+          'instances publish is lost to this one, and fan-out without a publishing connection reaches only local members',
       ),
     );
   }

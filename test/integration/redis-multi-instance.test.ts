@@ -5,6 +5,7 @@
  * Redis going away leaves local fan-out working and is reported; forwarding resumes when
  * it comes back.
  */
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/codecs/sio.js';
 import type { InboundMessage } from '../../src/codecs/types.js';
@@ -64,6 +65,8 @@ function setup(server: Switchyard, sacIds: string[]): void {
   });
 }
 
+const unavailable = (errors: Error[]): boolean =>
+  errors.some((error) => (error as RealtimeError).code === 'ERR_ADAPTER_UNAVAILABLE');
 const joinFrame = (room: string): string => encodeFrame('~j~' + JSON.stringify({ event: 'join', data: room }));
 const isEvent =
   (event: string) =>
@@ -246,13 +249,38 @@ describe('several instances through Redis', () => {
     expect(onB.sacLobby.frames[2]!.isBinary).toBe(true);
   });
 
+  it('reports a lost subscription, still publishes meanwhile, and subscribes again by itself', async () => {
+    const [a, b] = await startInstances(2);
+    const sacA = await connectSac(a!, 'lobby');
+    const sacB = await connectSac(b!, 'lobby');
+    const admin = new Redis(redis.url);
+    try {
+      // Cut B's subscribed connection only, as a proxy or a Redis restart of that client would.
+      const list = String(await admin.call('CLIENT', 'LIST'));
+      const line = list
+        .split('\n')
+        .find((entry) => entry.includes(`name=switchyard:${b!.adapter.serverName}:subscribe`));
+      const id = /\bid=(\d+)/.exec(line ?? '')?.[1];
+      expect(id).toBeDefined();
+      await admin.call('CLIENT', 'KILL', 'ID', id!);
+    } finally {
+      admin.disconnect();
+    }
+    await waitFor(() => unavailable(b!.errors), { what: 'B reports the lost subscription' });
+    expect(a!.errors).toEqual([]);
+    // B's publishing connection is fine: A still hears from B.
+    b!.server.to('lobby').emit('from-b', 'x');
+    expect((await sacA.client.next('from-b')).payload.toString()).toBe('x');
+    await waitFor(() => b!.adapter.isForwarding, { what: 'B subscribed again' });
+    a!.server.to('lobby').emit('from-a', 'y');
+    expect((await sacB.client.next('from-a')).payload.toString()).toBe('y');
+  });
+
   it('keeps local fan-out when Redis goes away, reports it, and forwards again once Redis is back', async () => {
     const [a, b] = await startInstances(2);
     const sacA = await connectSac(a!, 'lobby');
     const sacB = await connectSac(b!, 'lobby');
     await redis.kill();
-    const unavailable = (errors: Error[]) =>
-      errors.some((error) => (error as RealtimeError).code === 'ERR_ADAPTER_UNAVAILABLE');
     await waitFor(() => unavailable(a!.errors) && unavailable(b!.errors), { what: 'both instances report the loss' });
     expect(a!.adapter.isForwarding).toBe(false);
 
