@@ -264,13 +264,9 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
       this.publisher.disconnect();
       this.subscriber.disconnect();
       if (this.link !== 'closed') this.link = 'down';
-      throw new RealtimeError(
-        'ERR_ADAPTER_UNAVAILABLE',
-        `Redis at ${this.where()} is unreachable: ${messageOf(cause)}${this.lastError === undefined ? '' : ` (${this.lastError})`}`,
-        {
-          cause,
-        },
-      );
+      const detail = this.lastError === undefined ? '' : ` (${this.lastError})`;
+      const message = `Redis at ${this.where()} is unreachable: ${messageOf(cause)}${detail}`;
+      throw new RealtimeError('ERR_ADAPTER_UNAVAILABLE', message, { cause });
     } finally {
       clearTimeout(timer);
     }

@@ -170,6 +170,26 @@ describe('RedisAdapter on the wire', () => {
     await server.close();
   });
 
+  it('fails ready() after connectTimeoutMs when something accepts the connection but never answers', async () => {
+    // Reads (and ignores) what it is sent, so it notices when the client hangs up.
+    const silent = createNetServer((socket) => socket.on('error', () => undefined).resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const adapter = new RedisAdapter({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 });
+      const started = Date.now();
+      await expect(adapter.ready()).rejects.toMatchObject({
+        code: 'ERR_ADAPTER_UNAVAILABLE',
+        message: expect.stringContaining('connectTimeoutMs (300 ms)'),
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await adapter.close();
+      expect(adapter.isForwarding).toBe(false);
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it('validates every option', () => {
     const bad: RedisAdapterOptions[] = [
       { url: 'http://127.0.0.1:6379' },
