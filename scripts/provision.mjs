@@ -1,6 +1,7 @@
 // Makes sure what the test suite needs beyond npm is on the machine: Debian's Chromium for
-// the browser tests and Debian's redis-server for the multi-instance (Redis adapter) tests. As root it installs what is missing with apt-get; otherwise it stops
-// with one line naming the package to install.
+// the browser tests and Debian's redis-server for the multi-instance (RedisAdapter) tests.
+// As root it installs what is missing with apt-get; otherwise it stops with one line naming
+// the packages to install.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
