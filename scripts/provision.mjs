@@ -1,10 +1,14 @@
 // Makes sure what the test suite needs beyond npm is on the machine: Debian's Chromium for
-// the browser tests. As root it installs what is missing with apt-get; otherwise it stops
-// with one line naming the package to install.
+// the browser tests and Debian's redis-server for the multi-instance (RedisAdapter) tests.
+// As root it installs what is missing with apt-get; otherwise it stops with one line naming
+// the packages to install.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const NEEDS = [{ binary: '/usr/bin/chromium', pkg: 'chromium' }];
+const NEEDS = [
+  { binary: '/usr/bin/chromium', pkg: 'chromium' },
+  { binary: '/usr/bin/redis-server', pkg: 'redis-server' },
+];
 
 const missing = NEEDS.filter((need) => !existsSync(need.binary));
 if (missing.length > 0) {

@@ -1,9 +1,12 @@
 /**
  * `npm start`: the chat demo from `www/` on one process, sessions in memory.
  * Port from `--port N`, else `PORT`, else 8080; host from `--host`, else `HOST`, else 0.0.0.0.
+ * With `REDIS_URL` set, rooms and fan-out are shared with every other instance on that Redis
+ * (a RedisAdapter); without it nothing leaves the process.
  */
 import { parseArgs } from 'node:util';
 import { buildDemoApp } from './demo/app.js';
+import { RedisAdapter } from './session/redis-adapter.js';
 
 const { values } = parseArgs({
   options: { port: { type: 'string' }, host: { type: 'string' } },
@@ -17,9 +20,17 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 
 // SIGINT/SIGTERM: drain every session (bounded by drainTimeoutMs), then close the app.
-const app = await buildDemoApp({
-  logger: { level: process.env.LOG_LEVEL ?? 'info' },
-  server: { handleSignals: true },
+const build = async () => {
+  const redisUrl = process.env.REDIS_URL;
+  return buildDemoApp({
+    logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    server: { handleSignals: true, ...(redisUrl ? { adapter: new RedisAdapter({ url: redisUrl }) } : {}) },
+  });
+};
+const app = await build().catch((error: unknown) => {
+  // A bad REDIS_URL or an unreachable Redis: one line, not a stack trace.
+  console.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
 });
 
 await app.listen({ port, host });

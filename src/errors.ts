@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   ERR_DELIVERY_FAILED: { httpStatus: 500, closeCode: 1011 },
   ERR_HEADERS_TOO_LARGE: { httpStatus: 431, closeCode: 1009 },
   ERR_REQUEST_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
+  // Several instances (src/session/redis-adapter.ts): the broker is unreachable or a publish failed.
+  ERR_ADAPTER_UNAVAILABLE: { httpStatus: 503, closeCode: 1011 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -100,6 +100,8 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       WebSocket: SessionWebSocket,
     });
     this.adapter = this.options.adapter ?? new MemoryAdapter();
+    // A broker adapter's failures (Redis gone) happen outside any call: report them as ours.
+    this.adapter.setErrorReporter?.((error) => this.reportError(error));
     this.roomApi = new Rooms(this.adapter);
     this.events = new EventHub((error, socket) =>
       this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
@@ -301,6 +303,8 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     this.isMounted = true;
     this.app ??= app;
     this.log = app.log;
+    // Several instances: listen only once fan-out reaches the others (rejects when it cannot).
+    await this.adapter.ready?.();
     const resource = this.options.resource;
     await app.register(async (scope) => {
       // The legacy routes read their bodies themselves, with a cap enforced while streaming.

@@ -62,6 +62,16 @@ export interface Adapter {
   fanOut(message: PreparedMessage, target: FanOutTarget): FanOutReport;
   /** Releases what the adapter holds (connections to a broker). */
   close(): Promise<void>;
+  /**
+   * Optional: resolves once the adapter can forward (a broker adapter's connections are up
+   * and subscribed), rejects when it cannot. The server awaits it before it listens.
+   */
+  ready?(): Promise<void>;
+  /**
+   * Optional: the server hands over its error reporting (its `error` event and log) for
+   * failures no call returns, such as a broker going away.
+   */
+  setErrorReporter?(report: (error: Error) => void): void;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();

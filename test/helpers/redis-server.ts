@@ -1,0 +1,143 @@
+/**
+ * A real `redis-server` of the test file's own: on a free loopback port, no persistence, in
+ * a temporary directory. `stop()` ends exactly the process it started (by PID); `restart()`
+ * starts a new one on the same port (the "Redis came back" case). Debian's package
+ * (`node scripts/provision.mjs` installs it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './wait-for.js';
+
+export const REDIS_SERVER_BINARY = '/usr/bin/redis-server';
+const PORT_ATTEMPTS = 5;
+const START_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 3_000;
+
+export interface RedisServer {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+  /** PID of the running process; undefined while stopped. */
+  readonly pid: number | undefined;
+  /** Kills the process (SIGKILL: Redis vanishes as in a crash) and waits for its exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and waits until PING answers. */
+  restart(): Promise<void>;
+  /** Ends the process (if running) and removes its directory. For afterAll. */
+  stop(): Promise<void>;
+}
+
+/** Starts a redis-server on a free 127.0.0.1 port, retrying with another port if bind fails. */
+export async function startRedisServer(): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-redis-'));
+  let lastError: unknown;
+  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+    const port = await freePort();
+    try {
+      const child = await launch(port, dir);
+      return handle(port, dir, child);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`redis-server did not start after ${PORT_ATTEMPTS} ports: ${String(lastError)}`);
+}
+
+function handle(port: number, dir: string, first: ChildProcess): RedisServer {
+  let child: ChildProcess | undefined = first;
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid;
+    },
+    async kill() {
+      if (child !== undefined) await end(child, 'SIGKILL');
+      child = undefined;
+    },
+    async restart() {
+      if (child !== undefined) throw new Error('redis-server is still running');
+      child = await launch(port, dir);
+    },
+    async stop() {
+      if (child !== undefined) await end(child, 'SIGTERM');
+      child = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A port the kernel just handed out and took back (a race another process may win: hence the retries). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+async function launch(port: number, dir: string): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn(REDIS_SERVER_BINARY, [...args, '--dir', dir, '--loglevel', 'warning'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let exited = false;
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.once('exit', () => (exited = true));
+  child.once('error', () => (exited = true));
+  try {
+    await waitFor(async () => exited || (await answersPing(port)), {
+      timeoutMs: START_TIMEOUT_MS,
+      intervalMs: 20,
+      what: `redis-server PING on port ${port}`,
+    });
+  } catch (error) {
+    await end(child, 'SIGKILL');
+    throw error;
+  }
+  if (exited) throw new Error(`redis-server on port ${port} exited: ${output.trim().slice(-300)}`);
+  return child;
+}
+
+/** True when a RESP `PING` on a fresh connection gets `+PONG` (bounded by a short timeout). */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    let reply = '';
+    const finish = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+/** Signals exactly this child and waits (bounded) for it to exit; SIGKILL if SIGTERM was not enough. */
+async function end(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timedOut = await Promise.race([
+    exited.then(() => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(true), STOP_TIMEOUT_MS).unref()),
+  ]);
+  if (timedOut) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
