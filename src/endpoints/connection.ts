@@ -127,7 +127,8 @@ export class WebSocketConnection<T = unknown> implements Member {
     ws.on('pong', () => this.touch());
     ws.on('ping', () => this.touch());
     ws.on('error', (error) => this.onWsError(error));
-    ws.once('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
+    // 'close' fires once: `on` spares the `once` wrapper each idle connection would keep.
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
     this.startKeepAlive();
   }
 

@@ -59,7 +59,8 @@ export class SacSocket implements Socket {
     private readonly hooks: SacSocketHooks,
   ) {
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(toBuffer(data), isBinary));
-    this.closed = new Promise((resolve) => ws.once('close', (code: number) => resolve(this.onWsClose(code))));
+    // 'close' fires once: `on` spares the `once` wrapper each idle socket would keep.
+    this.closed = new Promise((resolve) => ws.on('close', (code: number) => resolve(this.onWsClose(code))));
     // Errors (an over-limit frame, a reset) end in 'close'; ws has sent the close code.
     ws.on('error', (error: Error & { code?: string }) => {
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.isOverLimit = true;

@@ -29,7 +29,8 @@ export class HttpStreamTransport implements Transport {
     this.settlement = new WriteSettlement(this, conn, () => socket?.destroyed === true);
     // Every payload must reach the browser at once; Nagle would hold small chunks back.
     res.socket?.setNoDelay(true);
-    res.once('close', () => {
+    // 'close' fires once: `on` spares the `once` wrapper each open stream would keep.
+    res.on('close', () => {
       this.isClosed = true;
       this.settlement.onSocketClosed();
       conn.detach(this);

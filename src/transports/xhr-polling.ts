@@ -35,11 +35,12 @@ export class PollTransport implements Transport {
     // destroyed with the bytes unsent (the socket's buffer is emptied), which would hide a loss.
     // And 'finish' itself comes when the last write's callback does, which Node also calls
     // (without an error) for a write cut short by the socket's destruction: not a delivery.
+    // Each fires once per response: `on` spares the `once` wrapper every held poll would keep.
     const socket = res.socket;
-    res.once('finish', () => {
+    res.on('finish', () => {
       this.isFlushed = socket?.destroyed !== true;
     });
-    res.once('close', () => {
+    res.on('close', () => {
       if (this.hasPayload) conn.settle(this, this.isFlushed);
       this.finish();
     });
