@@ -92,7 +92,7 @@ export class SacSockEndpoint {
         if (socket.destroyed) return slot();
         this.wss.handleUpgrade(req, socket, head, (ws) => {
           handOverErrors(socket);
-          this.accept(ws, req);
+          this.accept(ws, socket, req);
         });
       })
       // Anything thrown on the way (a connect listener's failure is caught by the EventHub)
@@ -153,12 +153,13 @@ export class SacSockEndpoint {
     return host !== '' && host.toLowerCase() === (req.headers.host ?? '').toLowerCase();
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  private accept(ws: WebSocket, tcp: Duplex, req: IncomingMessage): void {
     const { rooms, events } = this.context;
     const socket = new SacSocket(
       newSocketId(SOCKET_ID_LENGTH),
       req.socket.remoteAddress ?? '',
       ws,
+      tcp,
       this.options.limits,
       {
         rooms,

@@ -4,6 +4,7 @@
  * PreparedMessage), bounds what waits unsent, and closes with a real close frame (the Go
  * server sent none, so its clients saw 1006).
  */
+import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import { encodeServerFrame, parseClientFrame, type SacSockFrame } from '../codecs/sac-sock.js';
 import type { DecodeResult } from '../codecs/types.js';
@@ -11,9 +12,12 @@ import { RealtimeError } from '../errors.js';
 import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from '../session/conn.js';
 import { PreparedMessage } from '../session/prepared.js';
 import type { Rooms, Socket } from '../session/rooms.js';
+import { dataFrame, TickCork } from '../transports/ws-frame.js';
 
 /** The PreparedMessage format key of sac-sock frames. */
 export const SAC_SOCK_FORMAT = 'sac-sock';
+/** The PreparedMessage format key of sac-sock frames framed as RFC 6455 data frames. */
+const SAC_SOCK_WS_FORMAT = 'sac-sock:rfc6455';
 /** The event name a plain message (one without an event) is sent under. */
 export const PLAIN_MESSAGE_EVENT = 'message';
 
@@ -50,14 +54,21 @@ export class SacSocket implements Socket {
   private readonly onSent = (): void => {
     this.pending--;
   };
+  /** Fan-out frames go to the socket directly where ws's order allows (see ws-frame.ts). */
+  private readonly canWriteFrames: boolean;
+  /** Made on the first fan-out write. */
+  private cork: TickCork | null = null;
 
   constructor(
     readonly id: string,
     readonly remoteAddress: string,
     private readonly ws: WebSocket,
+    /** The websocket's TCP socket. */
+    private readonly socket: Duplex,
     private readonly limits: SacSocketLimits,
     private readonly hooks: SacSocketHooks,
   ) {
+    this.canWriteFrames = ws.extensions === '';
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(toBuffer(data), isBinary));
     // 'close' fires once: `on` spares the `once` wrapper each idle socket would keep.
     this.closed = new Promise((resolve) => ws.on('close', (code: number) => resolve(this.onWsClose(code))));
@@ -76,7 +87,20 @@ export class SacSocket implements Socket {
     return this.pending;
   }
 
+  /** A message prepared for many recipients (fan-out): its framed bytes are shared (ws-frame.ts). */
   deliver(message: PreparedMessage): SendResult {
+    return this.write(message, true);
+  }
+
+  emit(event: string, data: unknown): SendResult {
+    return this.write(new PreparedMessage(data, event), false);
+  }
+
+  send(value: unknown): SendResult {
+    return this.write(new PreparedMessage(value), false);
+  }
+
+  private write(message: PreparedMessage, isFanOut: boolean): SendResult {
     if (!this.isOpen) return { ok: false, error: new RealtimeError('ERR_SESSION_CLOSED', 'the socket is closed') };
     const encoded = message.encoded(SAC_SOCK_FORMAT, encodeFrame);
     if (!encoded.ok) return encoded;
@@ -89,16 +113,16 @@ export class SacSocket implements Socket {
       return this.overflow();
     }
     this.pending++;
-    this.ws.send(data, { binary: isBinary }, this.onSent);
+    if (isFanOut && this.canWriteFrames) {
+      (this.cork ??= new TickCork(this.socket)).cork();
+      this.socket.write(
+        message.encoded(SAC_SOCK_WS_FORMAT, () => dataFrame(data, isBinary)),
+        this.onSent,
+      );
+    } else {
+      this.ws.send(data, { binary: isBinary }, this.onSent);
+    }
     return SENT;
-  }
-
-  emit(event: string, data: unknown): SendResult {
-    return this.deliver(new PreparedMessage(data, event));
-  }
-
-  send(value: unknown): SendResult {
-    return this.deliver(new PreparedMessage(value));
   }
 
   join(room: string): boolean {

@@ -9,6 +9,7 @@ import type { Conn } from '../session/conn.js';
 import type { PreparedMessage } from '../session/prepared.js';
 import type { UpgradeTransportModule } from './index.js';
 import type { Transport, TransportName, WriteResult } from './types.js';
+import { dataFrame, TickCork } from './ws-frame.js';
 
 /**
  * ws's WebSocket with a slot for the transport that owns it (the legacy resource's
@@ -31,12 +32,9 @@ export class WebSocketTransport implements Transport {
   private isWaitingForDrain = false;
   private readonly onSent = (error?: Error | null): void =>
     this.conn.settle(this, error == null && !this.socket.destroyed);
-  private isCorked = false;
-  /**
-   * Prepared frames are written to the socket directly. That keeps the order of ws's own
-   * writes only while ws's Sender never holds a frame back, i.e. without permessage-deflate
-   * (negotiated once, at the handshake).
-   */
+  /** Made on the first fan-out write: most idle sessions never get one. */
+  private cork: TickCork | null = null;
+  /** Prepared frames go to the socket directly where ws's order allows (see ws-frame.ts). */
   private readonly canWriteFrames: boolean;
 
   constructor(
@@ -59,10 +57,10 @@ export class WebSocketTransport implements Transport {
     if (this.ws.readyState !== WebSocket.OPEN) return 'closed';
     if (shared !== undefined && this.canWriteFrames) {
       // A fan-out: the framed bytes are made once and shared by every recipient socket,
-      // and a burst of them leaves in one write.
-      this.corkUntilNextTick();
+      // and a burst of them leaves in one write (see ws-frame.ts).
+      (this.cork ??= new TickCork(this.socket)).cork();
       this.socket.write(
-        shared.encoded(`websocket:${this.conn.codec.name}`, () => textFrame(payload)),
+        shared.encoded(`websocket:${this.conn.codec.name}`, () => dataFrame(payload)),
         this.onSent,
       );
     } else {
@@ -98,28 +96,9 @@ export class WebSocketTransport implements Transport {
     }
   }
 
-  /**
-   * Holds this tick's fan-out frames in the socket and writes them together on the next
-   * tick: one writev instead of one per frame. A fan-out of 100 messages to 1000 sockets
-   * otherwise costs 100 000 syscalls, which the profile showed as most of the broadcast's
-   * time. Single sends skip it: for an echo, the extra tick costs more than it saves.
-   */
-  private corkUntilNextTick(): void {
-    if (this.isCorked) return;
-    this.isCorked = true;
-    this.socket.cork();
-    process.nextTick(uncork, this);
-  }
-
   /** @internal the socket closed */
   detached(): void {
     this.conn.detach(this);
-  }
-
-  /** @internal tick callback */
-  uncork(): void {
-    this.isCorked = false;
-    this.socket.uncork();
   }
 
   private waitForDrain(): void {
@@ -131,25 +110,6 @@ export class WebSocketTransport implements Transport {
       else this.conn.onDrain(this);
     });
   }
-}
-
-/** An unmasked, unfragmented RFC 6455 text frame (§5.2): what a server sends. */
-export function textFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text);
-  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x81; // FIN, opcode 1 (text)
-  if (length < 126) {
-    frame[1] = length;
-  } else if (length < 65_536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeBigUInt64BE(BigInt(length), 2);
-  }
-  frame.write(text, headerLength, 'utf8');
-  return frame;
 }
 
 // Shared listeners: `this` is the socket (one of SessionWebSocket's), its owner the transport.
@@ -166,11 +126,6 @@ function onWsClose(this: WebSocket): void {
 
 function ignoreError(): void {
   // See the constructor: the 'close' that follows is what matters.
-}
-
-// Module-level tick callback: no closure per write.
-function uncork(transport: WebSocketTransport): void {
-  transport.uncork();
 }
 
 export const websocket: UpgradeTransportModule = {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from '../../src/session/rooms.js';
 import type { Switchyard } from '../../src/server.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';
-import { SacSockTestClient } from '../helpers/sac-sock-client.js';
+import { SacSockTestClient, splitServerFrame } from '../helpers/sac-sock-client.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -112,6 +112,50 @@ describe('sac-sock endpoint', () => {
       // The first frame the client sees is the answer it asked for.
       expect(frame.event).toBe('text');
       expect(frame.payload.toString()).toBe('first');
+    });
+  });
+
+  describe('fan-out', () => {
+    it('shares one framed copy of a broadcast: text, bytes and JSON of every length class arrive whole, in order', async () => {
+      started = await startServer({});
+      const sockets = [await connect(), await connect(), await connect()];
+      await waitFor(() => started.server.adapter.size === 3);
+      const sizes = [0, 100, 126, 65_535, 70_000];
+      const sent: Array<{ event: string; value: unknown }> = [];
+      for (const size of sizes) {
+        sent.push({ event: 'text', value: 'é'.repeat(size) });
+        sent.push({ event: 'bytes', value: Buffer.alloc(size, size % 251) });
+        sent.push({ event: 'json', value: { size } });
+      }
+      for (const { event, value } of sent) {
+        expect(started.server.broadcastEvent(event, value)).toEqual({ delivered: 3, refused: 0 });
+      }
+      for (const client of sockets) {
+        await waitFor(() => client.frames.length === sent.length, { what: `${sent.length} frames` });
+        const frames = client.frames.map(splitServerFrame);
+        expect(frames.map((frame) => frame.event)).toEqual(sent.map(({ event }) => event));
+        sent.forEach(({ event, value }, i) => {
+          const frame = frames[i];
+          if (event === 'text') expect(frame?.payload.toString('utf8')).toBe(value);
+          if (event === 'bytes') expect(frame?.payload.equals(value as Buffer)).toBe(true);
+          if (event === 'json') expect(JSON.parse(frame?.payload.toString('utf8') ?? '')).toEqual(value);
+        });
+      }
+    });
+
+    it('keeps a single emit and a fan-out in the order they were sent', async () => {
+      const sockets: Socket[] = [];
+      started = await startServer({}, (server) => server.onSocketConnect((socket) => void sockets.push(socket)));
+      const client = await connect();
+      await waitFor(() => sockets.length === 1);
+      for (let i = 0; i < 20; i++) {
+        if (i % 2 === 0) started.server.broadcastEvent('n', String(i));
+        else sockets[0]?.emit('n', String(i));
+      }
+      await waitFor(() => client.frames.length === 20, { what: '20 frames' });
+      expect(client.frames.map((frame) => splitServerFrame(frame).payload.toString())).toEqual(
+        Array.from({ length: 20 }, (_, i) => String(i)),
+      );
     });
   });
 
