@@ -43,6 +43,7 @@ import {
 } from './errors.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { Outbox } from './outbox.js';
+import { dataFrame } from '../transports/ws-frame.js';
 import type { PendingConnection } from './pending.js';
 
 /** A close status: the code and reason of the peer's close frame (1005 none, 1006 no frame at all). */
@@ -256,7 +257,10 @@ export class WebSocketConnection<T = unknown> implements Member {
       return { ok: false, error: error as RealtimeError };
     }
     if (!this.outbox.hasRoom) return this.overflow();
-    this.outbox.push({ ...outgoing, onDropped: () => undefined });
+    const frame = message.encoded(`plain:${this.options.mode}:rfc6455`, () =>
+      dataFrame(outgoing.data, outgoing.binary),
+    );
+    this.outbox.push({ ...outgoing, frame, onDropped: () => undefined });
     return { ok: true };
   }
 

@@ -12,6 +12,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
+import { TickCork } from '../transports/ws-frame.js';
 
 type Done = (error?: Error) => void;
 
@@ -19,6 +20,8 @@ interface MessageJob {
   readonly kind: 'message';
   readonly data: Buffer | string;
   readonly binary: boolean;
+  /** `data` framed once for every recipient of a fan-out (ws-frame.ts). */
+  readonly frame?: Buffer;
   isAccepted: boolean;
   readonly onAccepted?: () => void;
   readonly onWritten?: Done;
@@ -59,6 +62,8 @@ export class Outbox {
   private isWaitingForDrain = false;
   private watchdog: NodeJS.Timeout | undefined;
   private isOpen = true;
+  /** Made on the first shared frame written. */
+  private cork: TickCork | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -142,7 +147,7 @@ export class Outbox {
     if (job.kind === 'message') {
       this.jobs.shift();
       this.accept(job);
-      this.write(job.data, job.binary, true, job.onWritten);
+      this.write(job.data, job.binary, true, job.onWritten, job.frame);
       return true;
     }
     const chunk = job.chunks.shift();
@@ -159,9 +164,9 @@ export class Outbox {
     return true;
   }
 
-  private write(data: Buffer | string, binary: boolean, fin: boolean, done: Done | undefined): void {
+  private write(data: Buffer | string, binary: boolean, fin: boolean, done: Done | undefined, frame?: Buffer): void {
     this.inFlight++;
-    this.ws.send(data, { binary, fin }, (error) => {
+    const onSent = (error?: Error | null): void => {
       this.inFlight--;
       done?.(error ?? undefined);
       if (error != null) {
@@ -169,7 +174,15 @@ export class Outbox {
         return;
       }
       this.restartWatchdog();
-    });
+    };
+    // A fan-out's shared frame goes to the socket directly (ws-frame.ts); ws keeps its order
+    // with its own writes as long as no extension (permessage-deflate) was negotiated.
+    if (frame !== undefined && this.ws.extensions === '') {
+      (this.cork ??= new TickCork(this.socket)).cork();
+      this.socket.write(frame, onSent);
+    } else {
+      this.ws.send(data, { binary, fin }, onSent);
+    }
   }
 
   private canWrite(): boolean {
