@@ -131,6 +131,7 @@ export function decode(input: string, maxFrameLength = Infinity): DecodeResult<I
 }
 
 class SioDecoder implements PayloadDecoder {
+  readonly isStateless = true;
   constructor(private readonly maxFrameLength: number) {}
   push(input: string): DecodeResult<InboundMessage[]> {
     return decode(input, this.maxFrameLength);

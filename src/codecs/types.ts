@@ -17,6 +17,8 @@ export type DecodeResult<T> =
  * time); the streaming decoder keeps a partial frame between pushes.
  */
 export interface PayloadDecoder {
+  /** True when it keeps nothing between pushes, so one instance can serve every session. */
+  readonly isStateless?: boolean;
   push(input: string): DecodeResult<InboundMessage[]>;
 }
 

@@ -83,6 +83,8 @@ export interface SessionOptions extends SendQueueLimits {
 export interface ConnHooks {
   /** The timers of the server's sessions (one Node timer per delay, not one per session). */
   readonly timers: TimerLists<Conn>;
+  /** A decoder every session can share, when the codec's keeps no state (SIO's). */
+  readonly sharedDecoder?: PayloadDecoder;
   onOpen(conn: Conn): void;
   onMessage(conn: Conn, data: unknown): void;
   onClose(conn: Conn, info: DisconnectInfo): void;
@@ -98,6 +100,9 @@ export interface ConnEvents {
 }
 
 const SENT: SendResult = Object.freeze({ ok: true });
+
+/** The unsettled list of every session with nothing unsettled (frozen: never pushed to). */
+const NO_WRITES: UnsettledWrite[] = Object.freeze([]) as unknown as UnsettledWrite[];
 
 /** Frames written to a transport that confirms delivery, not yet confirmed. */
 interface UnsettledWrite {
@@ -121,8 +126,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** Set by `shutdown`: the session ends as soon as its queue is out. */
   private isDraining = false;
   private readonly decoder: PayloadDecoder;
-  /** Oldest first; only for transports that confirm delivery. */
-  private unsettled: UnsettledWrite[] = [];
+  /** Oldest first; only for transports that confirm delivery. NO_WRITES while empty. */
+  private unsettled: UnsettledWrite[] = NO_WRITES;
   /**
    * Unsettled writes (with frames) of transports other than the current one. While any remain, sends wait
    * in the queue: if one of them fails, its frames must go out before anything newer.
@@ -143,7 +148,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     // listen on a session itself, and this is memory every idle session pays.
     (this as unknown as { _events: undefined })._events = undefined;
     this.lastTransport = transport;
-    this.decoder = options.codec.createDecoder({ maxFrameLength: options.maxFrameLength });
+    this.decoder = hooks.sharedDecoder ?? options.codec.createDecoder({ maxFrameLength: options.maxFrameLength });
   }
 
   /** @internal EventEmitter calls this with the rejection of an async listener. */
@@ -316,8 +321,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     if (index === -1) return;
     if (delivered) {
       const [write] = this.unsettled.splice(index, 1);
-      // An emptied array keeps its backing store; an idle session need not.
-      if (this.unsettled.length === 0) this.unsettled = [];
+      // An emptied array keeps its backing store (and is an array): an idle session need not.
+      if (this.unsettled.length === 0) this.unsettled = NO_WRITES;
       if (transport !== this.current && write !== undefined && carriesFrames(write)) this.settledOlder(1);
       return;
     }
@@ -460,7 +465,10 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     const isTracked = transport.confirmsDelivery === true;
     // Listed before the write: a transport may settle synchronously.
     const entry: UnsettledWrite = { transport, frames, bytes };
-    if (isTracked) this.unsettled.push(entry);
+    if (isTracked) {
+      if (this.unsettled === NO_WRITES) this.unsettled = [entry];
+      else this.unsettled.push(entry);
+    }
     const result = transport.write(payload, shared);
     const index = result === 'closed' && isTracked ? this.unsettled.lastIndexOf(entry) : -1;
     if (index !== -1) this.unsettled.splice(index, 1);

@@ -1,3 +1,4 @@
+import type { PayloadDecoder } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
 import type { TransportName } from '../transports/types.js';
 import { Conn, type ConnHooks, type DisconnectInfo, type SessionOptions } from './conn.js';
@@ -32,6 +33,7 @@ export class Registry {
     // Wrap onClose so the registry forgets a session before anyone else hears of it.
     this.hooks = {
       timers: new TimerLists<Conn>(),
+      sharedDecoder: sharedDecoderOf(options),
       onOpen: (conn) => hooks.onOpen(conn),
       onMessage: (conn, data) => hooks.onMessage(conn, data),
       onError: (conn, error) => hooks.onError(conn, error),
@@ -117,4 +119,10 @@ export class Registry {
     this.conns.delete(conn.sessionId);
     this.countAddress(conn.remoteAddress, -1);
   }
+}
+
+/** One decoder for every session when the codec's keeps no state between payloads. */
+function sharedDecoderOf(options: SessionOptions): PayloadDecoder | undefined {
+  const decoder = options.codec.createDecoder({ maxFrameLength: options.maxFrameLength });
+  return decoder.isStateless === true ? decoder : undefined;
 }
