@@ -276,9 +276,13 @@ async function main(): Promise<void> {
         ...SIZES.fanout,
       }));
       figures.fanout = run.result;
-      const { clients, messages, roomSize } = SIZES.fanout;
+      const { clients, messages, roomSize, roomRepeats } = SIZES.fanout;
       figures.cpu.C = perUnit(run, 'all', run.result.all === null ? undefined : clients * messages);
-      figures.cpu.Croom = perUnit(run, 'room', run.result.room === null ? undefined : roomSize * messages);
+      figures.cpu.Croom = perUnit(
+        run,
+        'room',
+        run.result.room === null ? undefined : roomSize * messages * roomRepeats,
+      );
       recordBusy(figures, 'C', run);
     });
   }

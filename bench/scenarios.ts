@@ -12,7 +12,7 @@ export const SIZES = {
   /** B: long-polling echo. */
   echoPoll: { clients: 50, payloadBytes: 64, warmupMs: quick(2000, 500), durationMs: quick(10_000, 1500) },
   /** C: fan-out. */
-  fanout: { clients: quick(1000, 200), messages: 100, size: 100, roomSize: 100, timeoutMs: 30_000 },
+  fanout: { clients: quick(1000, 200), messages: 100, size: 100, roomSize: 100, roomRepeats: 5, timeoutMs: 30_000 },
   /** D: idle websockets (the last level is D's figure; all levels are E's curve). */
   idleWs: { levels: quick([10, 100, 1000, 5000], [10, 100, 500]) },
   /** D: idle polling sessions. */
