@@ -5,8 +5,8 @@
  * figure and its ratio to Switchyard, and writes it to bench/results/<date>.md and latest.md.
  *
  * Environment: BENCH_QUICK=1 (short phases), BENCH_TARGETS=a,b (subset),
- * BENCH_SCENARIOS=A,B,C,D,E (subset), BENCH_PROFILE=1 (--cpu-prof of the Switchyard server
- * into bench/results/profiles/).
+ * BENCH_SCENARIOS=A,B,C,D,E (subset), BENCH_PROFILE=1 (--cpu-prof of the Switchyard server,
+ * or of BENCH_PROFILE_TARGET, into bench/results/profiles/).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ interface Server {
 
 async function startServer(target: Target): Promise<Server> {
   const execArgv = ['--expose-gc'];
-  if (process.env.BENCH_PROFILE === '1' && target.name === 'switchyard') {
+  if (process.env.BENCH_PROFILE === '1' && target.name === (process.env.BENCH_PROFILE_TARGET ?? 'switchyard')) {
     mkdirSync(profileDir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   }
