@@ -17,6 +17,8 @@
 export class TimerList<T> {
   private readonly due = new Map<T, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** While `fire` runs its callbacks: it arms the Node timer itself once they are done. */
+  private isFiring = false;
 
   constructor(
     readonly delayMs: number,
@@ -29,8 +31,8 @@ export class TimerList<T> {
 
   /** Arms `item` (the caller has removed it from any other list first). */
   add(item: T): void {
-    this.due.set(item, Math.round(performance.now()) + this.delayMs);
-    if (this.timer === null) this.arm(this.delayMs);
+    this.due.set(item, now() + this.delayMs);
+    if (this.timer === null && !this.isFiring) this.arm(this.delayMs);
   }
 
   /** Disarms `item`; false when it was not armed here. */
@@ -52,18 +54,27 @@ export class TimerList<T> {
   /** @internal Node timer callback: runs every item now due, then waits for the next. */
   fire(): void {
     this.timer = null;
+    this.isFiring = true;
     // Node's timer clock and performance.now() may round a millisecond apart.
-    const now = Math.round(performance.now()) + 1;
-    for (const [item, due] of this.due) {
-      if (due > now) {
-        this.arm(due - now + 1);
-        return;
+    const until = now() + 1;
+    try {
+      for (const [item, due] of this.due) {
+        if (due > until) break;
+        // Removed first: the callback may arm the same item again, at the end of this list.
+        this.due.delete(item);
+        this.callback(item);
       }
-      // Removed first: the callback may arm the same item again, at the end of this list.
-      this.due.delete(item);
-      this.callback(item);
+    } finally {
+      // Even after a throw, nothing behind it is stranded.
+      this.isFiring = false;
+      const next = this.due.values().next();
+      if (next.done !== true) this.arm(Math.max(1, next.value - now()));
     }
   }
+}
+
+function now(): number {
+  return Math.round(performance.now());
 }
 
 // Module-level timer callback: no closure per list.

@@ -72,6 +72,10 @@ describe('TimerLists', () => {
       else timeout.add(item);
     }, 100);
     interval.add('x');
+    vi.advanceTimersByTime(150);
+    // Re-armed from inside its own list's callback: still one Node timer for the list.
+    expect(log).toEqual(['beat x']);
+    expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(1000);
     expect(log).toEqual(['beat x', 'beat x', 'beat x', 'timeout x']);
     expect(vi.getTimerCount()).toBe(0);
@@ -102,5 +106,19 @@ describe('TimerLists', () => {
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(200);
     expect(fired).toBe(10_000);
+  });
+
+  it('runs the items behind one whose callback throws', () => {
+    const fired: string[] = [];
+    const list = new TimerLists<string>().list((item) => {
+      if (item === 'bad') throw new Error('boom');
+      fired.push(item);
+    }, 100);
+    list.add('bad');
+    list.add('good');
+    expect(() => vi.advanceTimersByTime(150)).toThrow('boom');
+    vi.advanceTimersByTime(10);
+    expect(fired).toEqual(['good']);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
