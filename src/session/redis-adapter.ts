@@ -301,10 +301,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
     if (rooms === undefined) return true;
     if (rooms.length === 0) return false;
     // Member ids are unique across instances (nanoid), so another instance has none of these.
-    return !rooms.every(
-      (room) =>
-        room.startsWith(PRIVATE_ROOM_PREFIX) && this.local.rooms(room.slice(PRIVATE_ROOM_PREFIX.length)).size > 0,
-    );
+    return !rooms.every((room) => room.startsWith(PRIVATE_ROOM_PREFIX) && this.local.members(room).size > 0);
   }
 
   private publish(message: PreparedMessage, target: FanOutTarget): void {

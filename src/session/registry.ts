@@ -28,7 +28,7 @@ export class Registry {
   constructor(
     private readonly options: SessionOptions,
     private readonly limits: RegistryLimits,
-    hooks: Omit<ConnHooks, 'timers'>,
+    hooks: Omit<ConnHooks, 'timers' | 'sharedDecoder'>,
   ) {
     // Wrap onClose so the registry forgets a session before anyone else hears of it.
     this.hooks = {
