@@ -4,6 +4,7 @@
  */
 export const ERROR_CODES = {
   ERR_MALFORMED_FRAME: { httpStatus: 400, closeCode: 1007 },
+  ERR_JSON_TOO_DEEP: { httpStatus: 400, closeCode: 1009 },
   ERR_FRAME_TOO_LARGE: { httpStatus: 413, closeCode: 1009 },
   ERR_PAYLOAD_TOO_LARGE: { httpStatus: 413, closeCode: 1009 },
   ERR_BAD_REQUEST: { httpStatus: 400, closeCode: 1002 },

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { CODECS } from './codecs/index.js';
+import { DEFAULT_MAX_JSON_DEPTH } from './codecs/json-depth.js';
 import type { CodecName } from './codecs/types.js';
 import { RealtimeError } from './errors.js';
 import { ALLOW_ALL_ORIGINS } from './origins.js';
@@ -40,6 +41,12 @@ export interface ServerOptions {
   queueOverflow?: QueueOverflowPolicy;
   /** Longest frame accepted from a client, in the codec's length unit. Default 1 000 000. */
   maxFrameLength?: number;
+  /**
+   * Deepest nesting of arrays and objects in a client's JSON message (0.6 `~j~`, a plain
+   * endpoint's JSON channel, a Redis envelope); deeper is refused before it is walked
+   * (400 / close 1009 `ERR_JSON_TOO_DEEP`). Default 64; 0 = no bound.
+   */
+  maxJsonDepth?: number;
   /** Largest POST body or websocket message accepted, in bytes. Default 1 MiB. */
   maxPayloadBytes?: number;
   /** A websocket with more than this many bytes unsent is backed up; sends then queue. Default 64 KiB. */
@@ -92,6 +99,7 @@ const DEFAULTS = {
   maxQueueBytes: 1024 * 1024,
   queueOverflow: 'close',
   maxFrameLength: 1_000_000,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
   maxPayloadBytes: 1024 * 1024,
   wsHighWaterMarkBytes: 64 * 1024,
   hixieHandshakeTimeoutMs: 10_000,
@@ -135,6 +143,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       maxQueueBytes: merged.maxQueueBytes,
       queueOverflow: merged.queueOverflow,
       maxFrameLength: merged.maxFrameLength,
+      maxJsonDepth: merged.maxJsonDepth,
       codec,
     },
   };
@@ -151,6 +160,7 @@ const NON_NEGATIVE_OPTIONS = [
   'maxQueueMessages',
   'maxQueueBytes',
   'maxFrameLength',
+  'maxJsonDepth',
   'maxPayloadBytes',
   'wsHighWaterMarkBytes',
   'hixieHandshakeTimeoutMs',

@@ -17,6 +17,7 @@
  * and never truncates.
  */
 import { RealtimeError } from '../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, tooDeep } from './json-depth.js';
 import type { Codec, DecodeResult, InboundMessage, PayloadDecoder } from './types.js';
 
 export const FRAME_MARKER = '~m~';
@@ -108,11 +109,12 @@ function tooLarge(length: number, max: number): DecodeResult<never> {
   };
 }
 
-/** Reads the annotation at the start of one frame's DATA. */
-function classifyFrame(frame: string): InboundMessage {
+/** Reads the annotation at the start of one frame's DATA; null for JSON nested deeper than `maxJsonDepth`. */
+function classifyFrame(frame: string, maxJsonDepth: number): InboundMessage | null {
   if (frame.startsWith(HEARTBEAT_MARKER)) return { type: 'heartbeat', data: frame.slice(3) };
   if (frame.startsWith(JSON_MARKER)) {
     const text = frame.slice(3);
+    if (exceedsJsonDepth(text, maxJsonDepth)) return null;
     try {
       return { type: 'json', data: JSON.parse(text) as unknown };
     } catch {
@@ -123,18 +125,34 @@ function classifyFrame(frame: string): InboundMessage {
   return { type: 'text', data: frame };
 }
 
-/** Decodes a whole payload into messages. */
-export function decode(input: string, maxFrameLength = Infinity): DecodeResult<InboundMessage[]> {
+/**
+ * Decodes a whole payload into messages. A `~j~` frame nested deeper than `maxJsonDepth`
+ * refuses the whole payload (`ERR_JSON_TOO_DEEP`), as a malformed one does.
+ */
+export function decode(
+  input: string,
+  maxFrameLength = Infinity,
+  maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
+): DecodeResult<InboundMessage[]> {
   const frames = decodeFrames(input, maxFrameLength);
   if (!frames.ok) return frames;
-  return { ok: true, value: frames.value.map(classifyFrame) };
+  const messages: InboundMessage[] = [];
+  for (const frame of frames.value) {
+    const message = classifyFrame(frame, maxJsonDepth);
+    if (message === null) return { ok: false, error: tooDeep(maxJsonDepth) };
+    messages.push(message);
+  }
+  return { ok: true, value: messages };
 }
 
 class SioDecoder implements PayloadDecoder {
   readonly isStateless = true;
-  constructor(private readonly maxFrameLength: number) {}
+  constructor(
+    private readonly maxFrameLength: number,
+    private readonly maxJsonDepth: number,
+  ) {}
   push(input: string): DecodeResult<InboundMessage[]> {
-    return decode(input, this.maxFrameLength);
+    return decode(input, this.maxFrameLength, this.maxJsonDepth);
   }
 }
 
@@ -145,5 +163,6 @@ export const sioCodec: Codec = {
   encodeJson: (json) => encodeFrame(JSON_MARKER + json),
   encodeHeartbeat: (counter) => encodeFrame(HEARTBEAT_MARKER + counter),
   encodeHandshake: encodeFrame,
-  createDecoder: ({ maxFrameLength }) => new SioDecoder(maxFrameLength),
+  createDecoder: ({ maxFrameLength, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH }) =>
+    new SioDecoder(maxFrameLength, maxJsonDepth),
 };

@@ -17,6 +17,7 @@
  * `maxFrameLength` before buffering the body.
  */
 import { RealtimeError } from '../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, tooDeep } from './json-depth.js';
 import type { Codec, DecodeResult, InboundMessage, PayloadDecoder } from './types.js';
 
 export const MESSAGE_TYPE = { disconnect: 0, message: 1, heartbeat: 2, handshake: 3 } as const;
@@ -222,25 +223,37 @@ export const streamingCodec: Codec = {
   encodeHeartbeat: (counter) => encodeStreaming({ kind: 'heartbeat', value: counter }),
   encodeHandshake: (sessionId) => encodeStreaming({ kind: 'handshake', value: sessionId }),
   encodeDisconnect: () => encodeStreaming({ kind: 'disconnect' }),
-  createDecoder: ({ maxFrameLength }) => new SessionStreamingDecoder(maxFrameLength),
+  createDecoder: ({ maxFrameLength, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH }) =>
+    new SessionStreamingDecoder(maxFrameLength, maxJsonDepth),
 };
 
 /** The session layer's view: JSON bodies parsed, as the SIO codec delivers them. */
 class SessionStreamingDecoder implements PayloadDecoder {
   private readonly inner: StreamingDecoder;
-  constructor(maxFrameLength: number) {
+  constructor(
+    maxFrameLength: number,
+    private readonly maxJsonDepth: number,
+  ) {
     this.inner = new StreamingDecoder(maxFrameLength);
   }
   push(chunk: string): DecodeResult<InboundMessage[]> {
     const result = this.inner.push(chunk);
     if (!result.ok) return result;
-    return { ok: true, value: result.value.map(parseJsonBody) };
+    const messages: InboundMessage[] = [];
+    for (const message of result.value) {
+      const parsed = parseJsonBody(message, this.maxJsonDepth);
+      if (parsed === null) return { ok: false, error: tooDeep(this.maxJsonDepth) };
+      messages.push(parsed);
+    }
+    return { ok: true, value: messages };
   }
 }
 
-function parseJsonBody(message: StreamingMessage): InboundMessage {
+/** Null for a JSON body nested deeper than `maxJsonDepth`. */
+function parseJsonBody(message: StreamingMessage, maxJsonDepth: number): InboundMessage | null {
   if (message.type !== 'json') return message;
   const text = message.data as string;
+  if (exceedsJsonDepth(text, maxJsonDepth)) return null;
   try {
     return { type: 'json', data: JSON.parse(text) as unknown };
   } catch {

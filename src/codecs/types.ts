@@ -22,6 +22,13 @@ export interface PayloadDecoder {
   push(input: string): DecodeResult<InboundMessage[]>;
 }
 
+export interface DecoderOptions {
+  /** Longest frame, in the codec's length unit. */
+  readonly maxFrameLength: number;
+  /** Deepest nesting of a JSON message's arrays and objects; 0 = no bound. Default 64. */
+  readonly maxJsonDepth?: number;
+}
+
 /** What a session needs from a codec. Every encoder returns one complete frame. */
 export interface Codec {
   readonly name: CodecName;
@@ -31,7 +38,7 @@ export interface Codec {
   encodeHandshake(sessionId: string): string;
   /** The codec's goodbye, where it has one (the streaming codec's `0:0:,`; SIO has none). */
   encodeDisconnect?(): string;
-  createDecoder(options: { maxFrameLength: number }): PayloadDecoder;
+  createDecoder(options: DecoderOptions): PayloadDecoder;
 }
 
 export type CodecName = 'sio' | 'sio-streaming';

@@ -10,6 +10,7 @@
  *
  * Pure functions; the connection applies the invalid-message policy.
  */
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, tooDeep } from '../codecs/json-depth.js';
 import { RealtimeError } from '../errors.js';
 import { jsonTextOf, type PreparedMessage } from '../session/prepared.js';
 import type { MessageType } from './errors.js';
@@ -50,9 +51,14 @@ function textOf(message: InboundMessage): Decoded<string> {
   }
 }
 
-function jsonOf<T>(message: InboundMessage, validate: ((value: unknown) => T) | undefined): Decoded<T> {
+function jsonOf<T>(
+  message: InboundMessage,
+  validate: ((value: unknown) => T) | undefined,
+  maxJsonDepth: number,
+): Decoded<T> {
   const text = textOf(message);
   if (!text.ok) return text;
+  if (exceedsJsonDepth(text.value, maxJsonDepth)) return { ok: false, error: tooDeep(maxJsonDepth) };
   let value: unknown;
   try {
     value = JSON.parse(text.value);
@@ -79,8 +85,9 @@ export function decodeMessage<T>(
   mode: ChannelMode,
   message: InboundMessage,
   validate?: (value: unknown) => T,
+  maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
 ): Decoded<T> {
-  if (mode === 'json') return jsonOf(message, validate);
+  if (mode === 'json') return jsonOf(message, validate, maxJsonDepth);
   if (mode === 'text') return textOf(message) as Decoded<T>;
   const bytes = joinFragments(message.fragments);
   return { ok: true, value: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as T };

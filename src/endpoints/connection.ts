@@ -372,7 +372,7 @@ export class WebSocketConnection<T = unknown> implements Member {
     for (;;) {
       const message = await this.next();
       if (message === null) return;
-      const decoded = decodeMessage(this.options.mode, message, this.options.validate);
+      const decoded = decodeMessage(this.options.mode, message, this.options.validate, this.options.maxJsonDepth);
       if (decoded.ok) {
         yield decoded.value;
         continue;

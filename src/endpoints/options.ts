@@ -4,6 +4,7 @@
  * never set them, see its options merge).
  */
 import type { LevelWithSilent } from 'pino';
+import { DEFAULT_MAX_JSON_DEPTH } from '../codecs/json-depth.js';
 import { RealtimeError } from '../errors.js';
 import { compileOriginCheck, DEFAULT_ALLOWED_ORIGIN, type AllowedOrigin, type OriginCheck } from './origin-pattern.js';
 import type { PendingConnection } from './pending.js';
@@ -47,6 +48,8 @@ export interface WebSocketEndpointOptions<T = unknown> {
   closeTimeoutMs?: number;
   /** Largest inbound message; bigger ones close the connection with 1009. Default 1 MiB; 0 = no limit. */
   maxMessageBytes?: number;
+  /** json mode: deepest nesting of a message's arrays and objects; deeper is invalid (`ERR_JSON_TOO_DEEP`). Default 64; 0 = no bound. */
+  maxJsonDepth?: number;
   /** Messages `send()` may queue before it waits (backpressure). Default 10; 0 = wait until written. */
   sendBuffer?: number;
   /** Inbound messages held for the handler before the socket is paused. Default 10 (at least 1). */
@@ -71,6 +74,7 @@ export interface ResolvedEndpointOptions<T> {
   readonly writeTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly maxMessageBytes: number;
+  readonly maxJsonDepth: number;
   readonly sendBuffer: number;
   readonly recvBuffer: number;
   readonly sendHighWaterMarkBytes: number;
@@ -88,6 +92,7 @@ export const ENDPOINT_DEFAULTS = {
   writeTimeoutMs: 10_000,
   closeTimeoutMs: 3_000,
   maxMessageBytes: 1024 * 1024,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
   sendBuffer: 10,
   recvBuffer: 10,
   sendHighWaterMarkBytes: 64 * 1024,
@@ -116,6 +121,7 @@ export function resolveEndpointOptions<T>(options: WebSocketEndpointOptions<T>):
     'writeTimeoutMs',
     'closeTimeoutMs',
     'maxMessageBytes',
+    'maxJsonDepth',
   ] as const) {
     count(key, o[key], 0);
   }
@@ -137,6 +143,7 @@ export function resolveEndpointOptions<T>(options: WebSocketEndpointOptions<T>):
     writeTimeoutMs: o.writeTimeoutMs,
     closeTimeoutMs: o.closeTimeoutMs,
     maxMessageBytes: o.maxMessageBytes,
+    maxJsonDepth: o.maxJsonDepth,
     sendBuffer: count('sendBuffer', o.sendBuffer, 0),
     recvBuffer: count('recvBuffer', o.recvBuffer, 1),
     sendHighWaterMarkBytes: count('sendHighWaterMarkBytes', o.sendHighWaterMarkBytes, 0),

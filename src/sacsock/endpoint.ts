@@ -164,8 +164,9 @@ export class SacSockEndpoint {
       {
         rooms,
         onFrame: (from, event, payload) => events.dispatch(from, event, payload),
-        onDroppedFrame: () => {
+        onDroppedFrame: (_from, _bytes, error) => {
           this.droppedFrames++;
+          if (error !== undefined) this.context.onError(error);
         },
         onClose: (from, info) => this.forget(from, info),
       },

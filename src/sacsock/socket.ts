@@ -7,6 +7,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import { encodeServerFrame, parseClientFrame, type SacSockFrame } from '../codecs/sac-sock.js';
+import { bytesExceedJsonDepth, tooDeep } from '../codecs/json-depth.js';
 import type { DecodeResult } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
 import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from '../session/conn.js';
@@ -28,15 +29,23 @@ export interface SacSocketLimits {
   readonly maxQueueBytes: number;
   readonly wsHighWaterMarkBytes: number;
   readonly queueOverflow: QueueOverflowPolicy;
+  /** A JSON payload (one starting with `[` or `{`) nested deeper than this is dropped; 0 = no bound. */
+  readonly maxJsonDepth: number;
 }
 
 export interface SacSocketHooks {
   readonly rooms: Rooms;
   onFrame(socket: SacSocket, event: string, payload: Buffer): void;
-  /** A frame without 0x02 or with an empty name: dropped, the connection stays (§2.3). */
-  onDroppedFrame(socket: SacSocket, bytes: number): void;
+  /**
+   * A frame without 0x02 or with an empty name, or a JSON payload nested deeper than
+   * `maxJsonDepth` (with its error): dropped, the connection stays (§2.3).
+   */
+  onDroppedFrame(socket: SacSocket, bytes: number, error?: RealtimeError): void;
   onClose(socket: SacSocket, info: DisconnectInfo): void;
 }
+
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
 
 const SENT: SendResult = Object.freeze({ ok: true });
 
@@ -188,8 +197,24 @@ export class SacSocket implements Socket {
   private onMessage(frame: Buffer, isBinary: boolean): void {
     if (this.isClosing) return;
     const inbound = parseClientFrame(frame, isBinary);
-    if (inbound === null) this.hooks.onDroppedFrame(this, frame.length);
-    else this.hooks.onFrame(this, inbound.event, inbound.payload);
+    if (inbound === null) {
+      this.hooks.onDroppedFrame(this, frame.length);
+      return;
+    }
+    const { payload } = inbound;
+    const first = payload[0];
+    if ((first === OPEN_BRACKET || first === OPEN_BRACE) && bytesExceedJsonDepth(payload, this.limits.maxJsonDepth)) {
+      this.hooks.onDroppedFrame(this, frame.length, tooDeep(this.limits.maxJsonDepth));
+      return;
+    }
+    // The fault boundary of one inbound frame: handlers are guarded where they run, so a
+    // throw here is ours; it must not escape a ws listener and end the process.
+    try {
+      this.hooks.onFrame(this, inbound.event, payload);
+    } catch (cause) {
+      const error = new RealtimeError('ERR_HANDLER_FAILED', 'a frame could not be handled', { cause });
+      this.hooks.onDroppedFrame(this, frame.length, error);
+    }
   }
 
   private onWsClose(code: number): void {

@@ -76,6 +76,8 @@ export interface SessionOptions extends SendQueueLimits {
   readonly queueOverflow: QueueOverflowPolicy;
   /** Longest frame accepted from the client, in the codec's length unit. */
   readonly maxFrameLength: number;
+  /** Deepest nesting of a client's JSON message; deeper is refused (ERR_JSON_TOO_DEEP). */
+  readonly maxJsonDepth: number;
   readonly codec: Codec;
 }
 
@@ -148,7 +150,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     // listen on a session itself, and this is memory every idle session pays.
     (this as unknown as { _events: undefined })._events = undefined;
     this.lastTransport = transport;
-    this.decoder = hooks.sharedDecoder ?? options.codec.createDecoder({ maxFrameLength: options.maxFrameLength });
+    this.decoder = hooks.sharedDecoder ?? options.codec.createDecoder(options);
   }
 
   /** @internal EventEmitter calls this with the rejection of an async listener. */
@@ -361,7 +363,16 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     for (const message of result.value) {
       // A message handler may have closed the session; the rest of the payload is moot.
       if (this.state === 'closed') break;
-      this.handle(message);
+      try {
+        this.handle(message);
+      } catch (cause) {
+        // The fault boundary of one inbound message: application code is guarded where it
+        // runs, so whatever gets here is ours (measuring, dispatch). The client hears of it,
+        // the process and every other session go on.
+        const error = new RealtimeError('ERR_HANDLER_FAILED', 'a message could not be handled', { cause });
+        this.hooks.onError(this, error);
+        return error;
+      }
     }
     return null;
   }

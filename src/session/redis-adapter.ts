@@ -22,6 +22,7 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
+import { DEFAULT_MAX_JSON_DEPTH } from '../codecs/json-depth.js';
 import { RealtimeError } from '../errors.js';
 import { MemoryAdapter, PRIVATE_ROOM_PREFIX, type Adapter, type FanOutReport, type FanOutTarget } from './adapter.js';
 import type { Member } from './member.js';
@@ -56,6 +57,8 @@ export interface RedisAdapterOptions {
   maxPendingPublishes?: number;
   /** Envelopes larger than this are neither published nor delivered (reported). Default 16 MiB. */
   maxEnvelopeBytes?: number;
+  /** Deepest nesting of a forwarded JSON value; deeper envelopes are dropped (reported). Default 64; 0 = no bound. */
+  maxJsonDepth?: number;
 }
 
 export type ResolvedRedisAdapterOptions = Required<Omit<RedisAdapterOptions, 'client'>> & { client?: Redis };
@@ -68,6 +71,7 @@ const DEFAULTS = {
   publishTimeoutMs: 5_000,
   maxPendingPublishes: 10_000,
   maxEnvelopeBytes: 16 * 1024 * 1024,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
 } as const;
 
 const POSITIVE_INTEGER_OPTIONS = [
@@ -89,6 +93,9 @@ export function resolveRedisAdapterOptions(options: RedisAdapterOptions = {}): R
   for (const key of POSITIVE_INTEGER_OPTIONS) {
     const value = merged[key];
     if (!Number.isSafeInteger(value) || value <= 0) invalid(`${key} must be an integer > 0, got ${String(value)}`);
+  }
+  if (!Number.isSafeInteger(merged.maxJsonDepth) || merged.maxJsonDepth < 0) {
+    invalid(`maxJsonDepth must be an integer ≥ 0, got ${String(merged.maxJsonDepth)}`);
   }
   if (typeof merged.url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(merged.url)) {
     invalid('url must be a redis:// or rediss:// URL');
@@ -364,7 +371,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
       this.dropMalformed(kind, `${payload.length} bytes is over maxEnvelopeBytes (${this.options.maxEnvelopeBytes})`);
       return;
     }
-    const decoded = decodeEnvelope(payload.toString('utf8'), kind);
+    const decoded = decodeEnvelope(payload.toString('utf8'), kind, this.options.maxJsonDepth);
     if (!decoded.ok) {
       this.dropMalformed(kind, decoded.error.message);
       return;
@@ -375,8 +382,13 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
       return;
     }
     this.stats.received++;
-    // Delivered here only, never published again: the loop protection of §5.1.
-    this.local.fanOut(message, target);
+    // Delivered here only, never published again: the loop protection of §5.1. A throw must
+    // not escape into ioredis' event emitter, where it would end the process.
+    try {
+      this.local.fanOut(message, target);
+    } catch (cause) {
+      this.report(new RealtimeError('ERR_HANDLER_FAILED', 'a forwarded message could not be delivered', { cause }));
+    }
   }
 
   private dropMalformed(kind: ChannelKind, why: string): void {

@@ -25,6 +25,7 @@
  * Pure: no I/O. Decoding never throws; malformed input is `{ ok: false, error }`.
  */
 import { isUtf8 } from 'node:buffer';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, tooDeep } from '../codecs/json-depth.js';
 import type { DecodeResult } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
 import type { FanOutTarget } from './adapter.js';
@@ -103,12 +104,21 @@ function payloadOf(message: PreparedMessage): { d: number; payload: Buffer } {
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** How deep a well-formed envelope's own JSON nests, with room to spare. */
+const ENVELOPE_DEPTH = 4;
+
 function malformed(why: string): { ok: false; error: RealtimeError } {
   return { ok: false, error: new RealtimeError('ERR_MALFORMED_FRAME', `malformed envelope: ${why}`) };
 }
 
 /** Parses an envelope from `kind`'s channel, checking every field (§5.2 "Receiving", and ours). */
-export function decodeEnvelope(text: string, kind: ChannelKind): DecodeResult<ForwardedMessage> {
+export function decodeEnvelope(
+  text: string,
+  kind: ChannelKind,
+  maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
+): DecodeResult<ForwardedMessage> {
+  // The envelope itself nests two levels (rooms, except); its payload is base64 and checked below.
+  if (exceedsJsonDepth(text, ENVELOPE_DEPTH)) return { ok: false, error: tooDeep(ENVELOPE_DEPTH) };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -122,7 +132,7 @@ export function decodeEnvelope(text: string, kind: ChannelKind): DecodeResult<Fo
   if (typeof e !== 'string' || e === '') return malformed('no event name');
   if (typeof s !== 'string') return malformed('no sender');
   if (typeof p !== 'string' || p.length % 4 !== 0 || !BASE64.test(p)) return malformed('payload is not base64');
-  const value = valueOf(d, Buffer.from(p, 'base64'));
+  const value = valueOf(d, Buffer.from(p, 'base64'), maxJsonDepth);
   if (!value.ok) return value;
   const target = targetOf(envelope, kind);
   if (!target.ok) return target;
@@ -132,12 +142,13 @@ export function decodeEnvelope(text: string, kind: ChannelKind): DecodeResult<Fo
   return { ok: true, value: { sender: s, message, target: target.value } };
 }
 
-function valueOf(d: number, payload: Buffer): DecodeResult<unknown> {
+function valueOf(d: number, payload: Buffer, maxJsonDepth: number): DecodeResult<unknown> {
   if (d === DATA_BINARY) return { ok: true, value: payload };
   // A text frame with broken UTF-8 would be refused by every client: drop it here.
   if (!isUtf8(payload)) return malformed('payload is not UTF-8');
   const text = payload.toString('utf8');
   if (d === DATA_STRING) return { ok: true, value: text };
+  if (exceedsJsonDepth(text, maxJsonDepth)) return { ok: false, error: tooDeep(maxJsonDepth) };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch {

@@ -123,6 +123,6 @@ export class Registry {
 
 /** One decoder for every session when the codec's keeps no state between payloads. */
 function sharedDecoderOf(options: SessionOptions): PayloadDecoder | undefined {
-  const decoder = options.codec.createDecoder({ maxFrameLength: options.maxFrameLength });
+  const decoder = options.codec.createDecoder(options);
   return decoder.isStateless === true ? decoder : undefined;
 }

@@ -60,6 +60,7 @@ export const TEST_SESSION_OPTIONS: SessionOptions = {
   maxQueueBytes: 1_000,
   queueOverflow: 'close',
   maxFrameLength: 10_000,
+  maxJsonDepth: 64,
   codec: sioCodec,
 };
 

@@ -18,6 +18,7 @@ const OPTIONS: SessionOptions = {
   maxQueueMessages: 100,
   maxQueueBytes: 100_000,
   maxFrameLength: 1_000,
+  maxJsonDepth: 64,
   codec: sioCodec,
 };
 
