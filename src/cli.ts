@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { buildDemoApp } from './demo/app.js';
-import { RedisAdapter } from './session/redis-adapter.js';
+import { RedisAdapter } from './adapters/redis/adapter.js';
 
 const { values } = parseArgs({
   options: { port: { type: 'string' }, host: { type: 'string' } },

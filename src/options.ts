@@ -1,15 +1,15 @@
-import type { IncomingMessage } from 'node:http';
+import type { AuthorizeHook } from './http/admission.js';
 import { CODECS } from './codecs/index.js';
 import { DEFAULT_MAX_JSON_DEPTH } from './codecs/json-depth.js';
 import type { CodecName } from './codecs/types.js';
 import { RealtimeError } from './errors.js';
-import { ALLOW_ALL_ORIGINS } from './origins.js';
-import type { Adapter } from './session/adapter.js';
-import type { QueueOverflowPolicy, SessionOptions } from './session/conn.js';
-import { TRANSPORT_NAMES, type TransportName } from './transports/types.js';
+import { ALLOW_ALL_ORIGINS } from './http/origins.js';
+import type { Adapter } from './hub/adapter.js';
+import type { SessionOptions } from './session/conn.js';
+import type { QueueOverflowPolicy } from './hub/results.js';
+import { TRANSPORT_NAMES, type TransportName } from './session/transport.js';
 
-/** Decides, once per request (HTTP or upgrade), whether it may go on. */
-export type AuthorizeHook = (request: IncomingMessage) => boolean | Promise<boolean>;
+export type { AuthorizeHook } from './http/admission.js';
 
 /** Every option of `createServer`, each with a working default (see the README's table). */
 export interface ServerOptions {

@@ -15,24 +15,34 @@ import { WebSocketEndpoint, type ConnectionHandler } from './endpoints/endpoint.
 import { mountWebSocketRoutes } from './endpoints/fastify-route.js';
 import type { WebSocketEndpointOptions } from './endpoints/options.js';
 import { RealtimeError } from './errors.js';
-import { FlashPolicyService } from './flash-policy.js';
-import { fastifyHttpOptions, installJsonFallbacks, type HttpLimitOptions } from './http-limits.js';
-import { handleLegacyHttp, handleLegacyUpgrade, type LegacyContext } from './legacy.js';
+import { FlashPolicyService } from './http/flash-policy.js';
+import { fastifyHttpOptions, installJsonFallbacks, type HttpLimitOptions } from './http/limits.js';
+import {
+  handleLegacyHttp,
+  handleLegacyUpgrade,
+  resourceOriginRule,
+  type ResourceContext,
+} from './transports/resource.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
-import { parseOrigins } from './origins.js';
-import { redactLegacyUrl, routeLegacy } from './router.js';
+import { parseOrigins } from './http/origins.js';
+import { redactLegacyUrl, routeLegacy } from './http/router.js';
 import { SacSockEndpoint } from './sacsock/endpoint.js';
-import { MemoryAdapter, privateRoom, type Adapter, type FanOutReport } from './session/adapter.js';
-import type { Conn, DisconnectInfo } from './session/conn.js';
-import { EventHub, type EventHandler, type SocketDisconnectListener, type SocketListener } from './session/events.js';
-import { redactSessionId } from './session/ids.js';
+import { MemoryAdapter, privateRoom, type Adapter, type FanOutReport } from './hub/adapter.js';
+import type { Conn } from './session/conn.js';
+import type { DisconnectInfo } from './hub/results.js';
+import { EventHub, type EventHandler, type SocketDisconnectListener, type SocketListener } from './hub/events.js';
+import { redactSessionId } from './hub/ids.js';
 import { LegacySocket } from './session/legacy-socket.js';
-import type { Member } from './session/member.js';
+import type { Member } from './hub/member.js';
 import { Registry } from './session/registry.js';
-import { memberIds, Rooms, type MemberRef, type Socket, type Target } from './session/rooms.js';
-import { destroyOnError, rejectUpgrade } from './upgrade.js';
-import { sendError } from './transports/http.js';
-import { SessionWebSocket } from './transports/websocket.js';
+import { Admission } from './http/admission.js';
+import { ConnectionBudget } from './http/budget.js';
+import type { Host } from './hub/host.js';
+import { NO_INSTRUMENTS } from './hub/instruments.js';
+import { memberIds, Rooms, type MemberRef, type Socket, type Target } from './hub/rooms.js';
+import { destroyOnError, rejectUpgrade } from './http/upgrade.js';
+import { sendError } from './http/replies.js';
+import { SessionWebSocket } from './transports/session-websocket.js';
 
 export interface ServerEvents {
   connection: [conn: Conn];
@@ -59,12 +69,16 @@ type Logger = FastifyInstance['log'];
 export class Switchyard extends EventEmitter<ServerEvents> {
   readonly options: ResolvedOptions;
   readonly registry: Registry;
+  /** The one connection budget: 0.6 sessions, sac-sock sockets and plain connections alike. */
+  readonly budget: ConnectionBudget;
+  /** What every family gets from this server (rooms, events, budget, errors). */
+  private readonly host: Host;
   /** The fastify instance it is mounted on (its own when standalone). */
   app: FastifyInstance | undefined;
   private readonly wss: GenericWebSocketServer<typeof SessionWebSocket>;
   private readonly upgradeRoutes: UpgradeRoute[] = [];
   private readonly endpoints: Array<{ shutdown(): void }> = [];
-  private readonly legacy: LegacyContext;
+  private readonly legacy: ResourceContext;
   /** Room membership and fan-out of every connection, whatever its protocol. */
   readonly adapter: Adapter;
   /**
@@ -106,7 +120,8 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     this.events = new EventHub((error, socket) =>
       this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
     );
-    this.registry = new Registry(this.options.session, this.options, {
+    this.budget = new ConnectionBudget(this.options);
+    this.registry = new Registry(this.options.session, this.budget, {
       onOpen: (conn) => {
         // In the room model (and its private room) before anyone hears of it.
         this.adapter.addMember(conn);
@@ -128,14 +143,27 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       },
       onError: (conn, error) => this.reportError(error, conn),
     });
+    this.host = {
+      rooms: this.roomApi,
+      events: this.events,
+      instruments: NO_INSTRUMENTS,
+      log: () => this.log,
+      isShuttingDown: () => this.isShuttingDown,
+      reportError: (error) => this.reportError(error),
+      reserve: (remoteAddress) => this.budget.reserve(remoteAddress),
+    };
     this.sacSock = this.mountSacSock();
+    const originRules = parseOrigins(this.options.origins);
     this.legacy = {
       options: this.options,
-      originRules: parseOrigins(this.options.origins),
+      originRules,
       registry: this.registry,
+      budget: this.budget,
       wss: this.wss,
-      isShuttingDown: () => this.isShuttingDown,
-      onInternalError: (error, conn) => this.reportError(error, conn),
+      admission: new Admission(
+        { origin: resourceOriginRule(originRules), authorize: this.options.authorize },
+        this.host,
+      ),
     };
     if (this.options.transports.includes('flashsocket')) {
       this.flashPolicy = new FlashPolicyService(this.legacy.originRules, this.options.flashPolicyPort, () => this.log);
@@ -280,16 +308,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     options: WebSocketEndpointOptions<T>,
     handler: ConnectionHandler<T>,
   ): WebSocketEndpoint<T> {
-    const endpoint = new WebSocketEndpoint<T>(path, options, handler, {
-      log: () => this.log,
-      isShuttingDown: () => this.isShuttingDown,
-      onError: (error) => this.reportError(error),
-      // Plain connections are Members: rooms, roomcasts and broadcasts reach them.
-      onOpen: (conn) => this.addMember(conn),
-      onClose: (conn) => this.removeMember(conn),
-      // One connection budget for every protocol (maxConnections, maxConnectionsPerAddress).
-      reserve: (remoteAddress) => this.registry.reserve(remoteAddress),
-    });
+    const endpoint = new WebSocketEndpoint<T>(path, options, handler, this.host, this.options.authorize);
     this.endpoints.push(endpoint);
     this.addUpgradeRoute(endpoint);
     return endpoint;
@@ -466,13 +485,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         limits: this.options,
         authorize: this.options.authorize,
       },
-      {
-        rooms: this.roomApi,
-        events: this.events,
-        isShuttingDown: () => this.isShuttingDown,
-        onError: (error) => this.reportError(error),
-        reserve: (remoteAddress) => this.registry.reserve(remoteAddress),
-      },
+      this.host,
     );
     this.addUpgradeRoute(endpoint);
     return endpoint;

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { ServerOptions } from '../options.js';
 import { switchyard } from '../server.js';
 import { installChat } from './chat.js';
-import { fastifyHttpOptions } from '../http-limits.js';
+import { fastifyHttpOptions } from '../http/limits.js';
 
 export interface DemoAppOptions {
   /** Options of the legacy resource (heartbeats, windows, …). */

@@ -12,7 +12,7 @@
  */
 import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, tooDeep } from '../codecs/json-depth.js';
 import { RealtimeError } from '../errors.js';
-import { jsonTextOf, type PreparedMessage } from '../session/prepared.js';
+import { jsonTextOf, type PreparedMessage } from '../hub/prepared.js';
 import type { MessageType } from './errors.js';
 import type { ChannelMode } from './options.js';
 

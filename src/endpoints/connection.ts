@@ -21,10 +21,10 @@ import { Writable } from 'node:stream';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { WebSocket } from 'ws';
 import { RealtimeError } from '../errors.js';
-import type { SendResult } from '../session/conn.js';
-import { newSessionId } from '../session/ids.js';
-import type { Member } from '../session/member.js';
-import type { PreparedMessage } from '../session/prepared.js';
+import type { SendResult } from '../hub/results.js';
+import { newSessionId } from '../hub/ids.js';
+import type { Member } from '../hub/member.js';
+import type { PreparedMessage } from '../hub/prepared.js';
 import {
   decodeMessage,
   encodePrepared,
@@ -43,7 +43,8 @@ import {
 } from './errors.js';
 import type { ResolvedEndpointOptions } from './options.js';
 import { Outbox } from './outbox.js';
-import { dataFrame } from '../transports/ws-frame.js';
+import { overflow } from '../wire/overflow.js';
+import { dataFrame } from '../wire/ws-frame.js';
 import type { PendingConnection } from './pending.js';
 
 /** A close status: the code and reason of the peer's close frame (1005 none, 1006 no frame at all). */
@@ -265,12 +266,11 @@ export class WebSocketConnection<T = unknown> implements Member {
   }
 
   private overflow(): SendResult {
-    if (this.options.queueOverflow === 'refuse') {
-      return { ok: false, error: new RealtimeError('ERR_QUEUE_FULL', 'the send buffer is full') };
-    }
-    const error = this.fail('ERR_QUEUE_OVERFLOW', 'the send buffer overflowed: slow consumer');
-    void this.closeWith(1013, 'slow consumer', error);
-    return { ok: false, error };
+    return overflow(this.options.queueOverflow, `sendBuffer ${this.options.sendBuffer} messages`, (error) => {
+      this.fatalError ??= error;
+      this.reportError(error);
+      void this.closeWith(error.closeCode, 'slow consumer', error);
+    });
   }
 
   private enqueue(outgoing: Outgoing, resolveWhen: 'accepted' | 'written'): Promise<void> {

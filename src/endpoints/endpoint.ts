@@ -25,7 +25,9 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RealtimeError } from '../errors.js';
-import { handOverErrors, rejectUpgrade } from '../upgrade.js';
+import { Admission, type AuthorizeHook } from '../http/admission.js';
+import { handOverErrors, rejectUpgrade } from '../http/upgrade.js';
+import type { Host } from '../hub/host.js';
 import { WebSocketConnection } from './connection.js';
 import { resolveEndpointOptions, type ResolvedEndpointOptions, type WebSocketEndpointOptions } from './options.js';
 import { formatRemoteAddress, type PendingConnection } from './pending.js';
@@ -33,23 +35,6 @@ import { formatRemoteAddress, type PendingConnection } from './pending.js';
 /** The application's code for one connection. It may return at once: the connection lives until `done`. */
 export type ConnectionHandler<T> = (conn: WebSocketConnection<T>) => void | Promise<void>;
 
-/** What the endpoint needs from the server that mounts it. */
-export interface EndpointHost {
-  readonly log: () => Logger | undefined;
-  readonly isShuttingDown: () => boolean;
-  readonly onError: (error: unknown) => void;
-  /** A connection opened (e.g. to register it with the room adapter). */
-  readonly onOpen?: (conn: WebSocketConnection<never>) => void;
-  /** A connection ended (e.g. to remove it from every room). */
-  readonly onClose?: (conn: WebSocketConnection<never>) => void;
-  /**
-   * Counts one connection in the host's connection budget: the release to call when it
-   * closes, or the refusal (answered before the 101).
-   */
-  readonly reserve?: (remoteAddress: string) => RealtimeError | (() => void);
-}
-
-const noRelease = (): void => undefined;
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -60,16 +45,24 @@ export class WebSocketEndpoint<T = unknown> {
   /** The accept hook's choice per request, read back by ws's `handleProtocols` inside `handleUpgrade`. */
   private readonly protocols = new WeakMap<IncomingMessage, string>();
   private readonly silentLog = pino({ level: 'silent' });
+  private readonly admission: Admission;
 
   constructor(
     readonly path: string,
     options: WebSocketEndpointOptions<T>,
     private readonly handler: ConnectionHandler<T>,
-    private readonly host: EndpointHost,
+    private readonly host: Host,
+    /** The server's `authorize` hook: one admission path for every family. */
+    authorize?: AuthorizeHook,
   ) {
     if (!path.startsWith('/'))
       throw new RealtimeError('ERR_INVALID_OPTION', `an endpoint path starts with /, got "${path}"`);
     this.options = resolveEndpointOptions(options);
+    const { originCheck } = this.options;
+    this.admission = new Admission(
+      { origin: (req) => originCheck(req.headers.origin, req.headers.host ?? ''), authorize },
+      host,
+    );
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -96,7 +89,7 @@ export class WebSocketEndpoint<T = unknown> {
   /** The upgrade listener: checks, accept hook, then hands the socket to `ws`. */
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.admit(req, socket, head).catch((error: unknown) => {
-      this.host.onError(error);
+      this.host.reportError(error);
       socket.destroy();
     });
   }
@@ -115,14 +108,13 @@ export class WebSocketEndpoint<T = unknown> {
     if (pending instanceof RealtimeError) return rejectUpgrade(socket, pending);
     const offered = offeredProtocols(req);
     if (offered instanceof RealtimeError) return rejectUpgrade(socket, offered);
-    const host = req.headers.host ?? '';
-    if (!(await this.options.originCheck(req.headers.origin, host))) {
-      return rejectUpgrade(socket, new RealtimeError('ERR_ORIGIN_REFUSED', 'this origin is not allowed'));
-    }
+    // Shutdown was checked with the handshake: a new connection is all this can be.
+    const admission = await this.admission.check(req, false);
+    if (admission !== null) return rejectUpgrade(socket, admission);
     const verdict = await this.runAcceptHook(pending, offered);
     if (verdict instanceof RealtimeError) return rejectUpgrade(socket, verdict);
     this.protocols.set(req, verdict);
-    const slot = this.host.reserve?.(req.socket.remoteAddress ?? '') ?? noRelease;
+    const slot = this.admission.reserve(req);
     if (slot instanceof RealtimeError) return rejectUpgrade(socket, slot);
     // 'close' fires once (and the release is idempotent): `on` spares a `once` wrapper per socket.
     socket.on('close', slot);
@@ -141,7 +133,7 @@ export class WebSocketEndpoint<T = unknown> {
     try {
       result = await accept(pending, offered);
     } catch (cause) {
-      this.host.onError(cause);
+      this.host.reportError(cause);
       return new RealtimeError('ERR_HANDLER_FAILED', 'the accept hook failed', { cause });
     }
     if (result === false) return new RealtimeError('ERR_ACCESS_REFUSED', 'not allowed');
@@ -151,7 +143,7 @@ export class WebSocketEndpoint<T = unknown> {
         'ERR_PROTOCOL_NOT_OFFERED',
         `the accept hook chose subprotocol "${protocol}", which the client did not offer (${offered.join(', ') || 'none'})`,
       );
-      this.host.onError(error);
+      this.host.reportError(error);
       return error;
     }
     return protocol;
@@ -161,15 +153,16 @@ export class WebSocketEndpoint<T = unknown> {
     const log = this.logFor(pending);
     const conn = new WebSocketConnection<T>(ws, socket, pending, this.options, log);
     this.live.add(conn);
-    this.host.onOpen?.(conn as WebSocketConnection<never>);
+    // Plain connections are Members: rooms, roomcasts and broadcasts reach them.
+    this.host.rooms.adapter.addMember(conn);
     void conn.done.then(() => {
       this.live.delete(conn);
-      this.host.onClose?.(conn as WebSocketConnection<never>);
+      this.host.rooms.adapter.removeMember(conn.id);
     });
     log.debug({ protocol: conn.protocol }, 'websocket connection open');
     Promise.resolve()
       .then(() => this.handler(conn))
-      .catch((error: unknown) => this.host.onError(error));
+      .catch((error: unknown) => this.host.reportError(error));
   }
 
   private chosenProtocol(req: IncomingMessage): string | false {

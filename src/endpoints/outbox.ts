@@ -12,7 +12,8 @@
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
-import { TickCork } from '../transports/ws-frame.js';
+import { TickCork } from '../wire/ws-frame.js';
+import { waitForDrain } from '../wire/overflow.js';
 
 type Done = (error?: Error) => void;
 
@@ -59,7 +60,8 @@ const EMPTY = Buffer.alloc(0);
 export class Outbox {
   private readonly jobs: Job[] = [];
   private inFlight = 0;
-  private isWaitingForDrain = false;
+  /** @internal (DrainWaiter) */
+  isWaitingForDrain = false;
   private watchdog: NodeJS.Timeout | undefined;
   private isOpen = true;
   /** Made on the first shared frame written. */
@@ -190,13 +192,18 @@ export class Outbox {
   }
 
   private waitForDrain(): void {
-    if (this.isWaitingForDrain) return;
-    this.isWaitingForDrain = true;
-    this.socket.once('drain', () => {
-      this.isWaitingForDrain = false;
-      this.restartWatchdog();
-      this.pump();
-    });
+    waitForDrain(this.socket, this);
+  }
+
+  /** @internal (DrainWaiter) */
+  isBackedUp(): boolean {
+    return false;
+  }
+
+  /** @internal (DrainWaiter) */
+  drained(): void {
+    this.restartWatchdog();
+    this.pump();
   }
 
   private acceptWithinBuffer(): void {

@@ -12,16 +12,15 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { newSocketId } from '../session/ids.js';
+import { newSocketId } from '../hub/ids.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SUBPROTOCOL } from '../codecs/sac-sock.js';
 import { RealtimeError } from '../errors.js';
-import type { AuthorizeHook } from '../options.js';
-import { isOriginAllowed, type OriginRule } from '../origins.js';
-import type { DisconnectInfo } from '../session/conn.js';
-import type { EventHub } from '../session/events.js';
-import type { Rooms } from '../session/rooms.js';
-import { handOverErrors, rejectUpgrade, validateUpgrade } from '../upgrade.js';
+import { Admission, type AuthorizeHook } from '../http/admission.js';
+import { isOriginAllowed, isSameOrigin, type OriginRule } from '../http/origins.js';
+import type { Host } from '../hub/host.js';
+import type { DisconnectInfo } from '../hub/results.js';
+import { handOverErrors, rejectUpgrade, validateUpgrade } from '../http/upgrade.js';
 import { SacSocket, type SacSocketLimits } from './socket.js';
 
 /** Length of a socket id: 32 nanoid characters, about 190 random bits. */
@@ -36,19 +35,6 @@ export interface SacSockEndpointOptions {
   readonly authorize: AuthorizeHook | undefined;
 }
 
-/** What the endpoint needs from the server that mounts it. */
-export interface SacSockContext {
-  readonly rooms: Rooms;
-  readonly events: EventHub;
-  readonly isShuttingDown: () => boolean;
-  readonly onError: (error: unknown) => void;
-  /**
-   * Counts one socket in the server's connection budget (`maxConnections`,
-   * `maxConnectionsPerAddress`): the release to call when it closes, or the refusal.
-   */
-  readonly reserve: (remoteAddress: string) => RealtimeError | (() => void);
-}
-
 export class SacSockEndpoint {
   private readonly wss: WebSocketServer;
   /** Sockets in the room model (from accept until they close or are closed). */
@@ -57,11 +43,20 @@ export class SacSockEndpoint {
   private readonly live = new Set<SacSocket>();
   /** Frames dropped for lacking 0x02 or a name (§2.3); events without a handler are not counted. */
   droppedFrames = 0;
+  private readonly admission: Admission;
 
   constructor(
     private readonly options: SacSockEndpointOptions,
-    private readonly context: SacSockContext,
+    private readonly host: Host,
   ) {
+    const { origins } = options;
+    // §6.1: the Origin's host must equal the Host header; no Origin (a non-browser client) passes.
+    const origin =
+      origins === 'same-origin'
+        ? (req: IncomingMessage) =>
+            req.headers.origin === undefined || isSameOrigin(req.headers.origin, req.headers.host)
+        : (req: IncomingMessage) => isOriginAllowed(origins, req.headers.origin);
+    this.admission = new Admission({ origin, authorize: options.authorize }, host);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -85,7 +80,7 @@ export class SacSockEndpoint {
       .then((refusal) => {
         if (refusal !== null) return rejectUpgrade(socket, refusal);
         // Counted from here until the TCP connection closes, whatever becomes of the handshake.
-        const slot = this.context.reserve(req.socket.remoteAddress ?? '');
+        const slot = this.admission.reserve(req);
         if (slot instanceof RealtimeError) return rejectUpgrade(socket, slot);
         // 'close' fires once (and the release is idempotent): `on` spares a `once` wrapper per socket.
         socket.on('close', slot);
@@ -98,7 +93,7 @@ export class SacSockEndpoint {
       // Anything thrown on the way (a connect listener's failure is caught by the EventHub)
       // is reported, never left as an unhandled rejection.
       .catch((error: unknown) => {
-        this.context.onError(error);
+        this.host.reportError(error);
         socket.destroy();
       });
   }
@@ -117,44 +112,11 @@ export class SacSockEndpoint {
 
   private async admit(req: IncomingMessage): Promise<RealtimeError | null> {
     // ws would refuse a malformed handshake in plain text; refuse it first, as JSON.
-    const malformed = validateUpgrade(req);
-    if (malformed !== null) return malformed;
-    if (this.context.isShuttingDown()) return new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
-    if (!this.isOriginAllowed(req)) return new RealtimeError('ERR_ORIGIN_REFUSED', 'this origin is not allowed');
-    if (!(await this.isAuthorized(req))) {
-      return new RealtimeError('ERR_UNAUTHORIZED', 'the authorization hook refused this request');
-    }
-    return null;
-  }
-
-  /** A hook that throws or rejects refuses (401, as on the legacy resource); its failure is reported. */
-  private async isAuthorized(req: IncomingMessage): Promise<boolean> {
-    const authorize = this.options.authorize;
-    if (authorize === undefined) return true;
-    try {
-      return await authorize(req);
-    } catch (error) {
-      this.context.onError(error);
-      return false;
-    }
-  }
-
-  private isOriginAllowed(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (this.options.origins !== 'same-origin') return isOriginAllowed(this.options.origins, origin);
-    if (origin === undefined) return true;
-    let host: string;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      // An Origin that is no URL (`null` from sandboxed frames) cannot be same-origin.
-      return false;
-    }
-    return host !== '' && host.toLowerCase() === (req.headers.host ?? '').toLowerCase();
+    return validateUpgrade(req) ?? (await this.admission.check(req));
   }
 
   private accept(ws: WebSocket, tcp: Duplex, req: IncomingMessage): void {
-    const { rooms, events } = this.context;
+    const { rooms, events } = this.host;
     const socket = new SacSocket(
       newSocketId(SOCKET_ID_LENGTH),
       req.socket.remoteAddress ?? '',
@@ -166,7 +128,7 @@ export class SacSockEndpoint {
         onFrame: (from, event, payload) => events.dispatch(from, event, payload),
         onDroppedFrame: (_from, _bytes, error) => {
           this.droppedFrames++;
-          if (error !== undefined) this.context.onError(error);
+          if (error !== undefined) this.host.reportError(error);
         },
         onClose: (from, info) => this.forget(from, info),
       },
@@ -180,7 +142,7 @@ export class SacSockEndpoint {
 
   private forget(socket: SacSocket, info: DisconnectInfo): void {
     if (!this.sockets.delete(socket)) return;
-    this.context.rooms.adapter.removeMember(socket.id);
-    this.context.events.disconnected(socket, info);
+    this.host.rooms.adapter.removeMember(socket.id);
+    this.host.events.disconnected(socket, info);
   }
 }

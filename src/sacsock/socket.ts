@@ -10,10 +10,11 @@ import { encodeServerFrame, parseClientFrame, type SacSockFrame } from '../codec
 import { bytesExceedJsonDepth, tooDeep } from '../codecs/json-depth.js';
 import type { DecodeResult } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
-import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from '../session/conn.js';
-import { PreparedMessage } from '../session/prepared.js';
-import type { Rooms, Socket } from '../session/rooms.js';
-import { dataFrame, TickCork } from '../transports/ws-frame.js';
+import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from '../hub/results.js';
+import { PreparedMessage } from '../hub/prepared.js';
+import type { Rooms, Socket } from '../hub/rooms.js';
+import { overflow } from '../wire/overflow.js';
+import { dataFrame, TickCork } from '../wire/ws-frame.js';
 
 /** The PreparedMessage format key of sac-sock frames. */
 export const SAC_SOCK_FORMAT = 'sac-sock';
@@ -184,14 +185,9 @@ export class SacSocket implements Socket {
   }
 
   private overflow(): SendResult {
-    const { maxQueueMessages, maxQueueBytes } = this.limits;
+    const { maxQueueMessages, maxQueueBytes, queueOverflow } = this.limits;
     const limits = `${maxQueueMessages} messages / ${maxQueueBytes} bytes`;
-    if (this.limits.queueOverflow === 'refuse') {
-      return { ok: false, error: new RealtimeError('ERR_QUEUE_FULL', `send queue full (${limits})`) };
-    }
-    const error = new RealtimeError('ERR_QUEUE_OVERFLOW', `send queue overflowed (${limits}): slow consumer`);
-    this.end(error.closeCode, error.code, 'queue-overflow', error);
-    return { ok: false, error };
+    return overflow(queueOverflow, limits, (error) => this.end(error.closeCode, error.code, 'queue-overflow', error));
   }
 
   private onMessage(frame: Buffer, isBinary: boolean): void {

@@ -27,47 +27,17 @@
  * it never reached the socket: no duplicates, and what is lost is counted.
  */
 import { EventEmitter } from 'node:events';
+import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from '../hub/results.js';
 import type { Codec, InboundMessage, PayloadDecoder } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
-import type { Transport, TransportName, WriteResult } from '../transports/types.js';
-import { encodeValue, PreparedMessage, type EncodedFrame } from './prepared.js';
+import type { Transport, TransportName, WriteResult } from './transport.js';
+import { encodeValue, PreparedMessage, type EncodedFrame } from '../hub/prepared.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
-import type { Member } from './member.js';
-import type { TimerList, TimerLists } from './timer-lists.js';
+import { overflow } from '../wire/overflow.js';
+import type { Member } from '../hub/member.js';
+import type { TimerList, TimerLists } from '../hub/timer-lists.js';
 
 export type ConnState = 'connecting' | 'open' | 'detached' | 'closed';
-
-/** Why a session ended. */
-export type DisconnectReason =
-  /** `conn.close()` or `server.close()` */
-  | 'server'
-  /** no transport came back within `reconnectWindowMs` */
-  | 'window-expired'
-  /** a heartbeat was not echoed within `heartbeatTimeoutMs` */
-  | 'heartbeat-timeout'
-  /** the send queue overflowed under the `close` policy (slow consumer) */
-  | 'queue-overflow'
-  /** the client sent a payload that could not be decoded */
-  | 'protocol-error'
-  /** the client said goodbye (the streaming codec's disconnect message) */
-  | 'client'
-  /** graceful shutdown of the server */
-  | 'shutdown';
-
-export interface DisconnectInfo {
-  readonly reason: DisconnectReason;
-  /** Frames the queue had accepted and could not deliver; 0 unless something was lost. */
-  readonly lostMessages: number;
-  /**
-   * Frames handed to a transport whose delivery was still unsettled when the session closed.
-   * If the socket then fails to take them, an `ERR_DELIVERY_FAILED` error event reports the count.
-   */
-  readonly unsettledMessages?: number;
-  readonly error?: RealtimeError;
-}
-
-/** What to do when the send queue is full. */
-export type QueueOverflowPolicy = 'refuse' | 'close';
 
 export interface SessionOptions extends SendQueueLimits {
   readonly heartbeatIntervalMs: number;
@@ -92,8 +62,6 @@ export interface ConnHooks {
   onClose(conn: Conn, info: DisconnectInfo): void;
   onError(conn: Conn, error: RealtimeError): void;
 }
-
-export type SendResult = { readonly ok: true } | { readonly ok: false; readonly error: RealtimeError };
 
 export interface ConnEvents {
   message: [data: unknown];
@@ -438,12 +406,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     this.queue ??= new SendQueue(this.options);
     if (this.queue.push(frame, bytes)) return SENT;
     const limits = `${this.options.maxQueueMessages} messages / ${this.options.maxQueueBytes} bytes`;
-    if (this.options.queueOverflow === 'refuse') {
-      return { ok: false, error: new RealtimeError('ERR_QUEUE_FULL', `send queue full (${limits})`) };
-    }
-    const error = new RealtimeError('ERR_QUEUE_OVERFLOW', `send queue overflowed (${limits}): slow consumer`);
-    this.close('queue-overflow', error);
-    return { ok: false, error };
+    return overflow(this.options.queueOverflow, limits, (error) => this.close('queue-overflow', error));
   }
 
   /** Older writes settled as delivered; once none is left, what waited may go. */

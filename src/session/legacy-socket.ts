@@ -1,6 +1,7 @@
-import type { Conn, SendResult } from './conn.js';
-import { PreparedMessage } from './prepared.js';
-import type { Rooms, Socket } from './rooms.js';
+import type { Conn } from './conn.js';
+import type { SendResult } from '../hub/results.js';
+import { PreparedMessage } from '../hub/prepared.js';
+import type { Rooms, Socket } from '../hub/rooms.js';
 
 /**
  * A 0.6 session seen as a `Socket`: rooms and events on top of its Conn. Conn stays the

@@ -6,8 +6,9 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Conn } from '../session/conn.js';
-import type { UpgradeTransportModule } from './index.js';
-import { WebSocketTransport, type SessionWebSocket } from './websocket.js';
+import type { UpgradeTransportModule } from './module.js';
+import type { SessionWebSocket } from './session-websocket.js';
+import { WebSocketTransport } from './websocket.js';
 
 export const flashsocket: UpgradeTransportModule = {
   name: 'flashsocket',

@@ -8,8 +8,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import websocketDriver, { type Driver } from 'websocket-driver';
 import type { Conn } from '../session/conn.js';
-import type { Transport, TransportName, WriteResult } from './types.js';
-import { WriteSettlement } from './write-settlement.js';
+import type { Transport, TransportName, WriteResult } from '../session/transport.js';
+import { WriteSettlement } from '../wire/write-settlement.js';
+import { waitForDrain } from '../wire/overflow.js';
 
 /**
  * A draft handshake: no `Sec-WebSocket-Version` and no `Sec-WebSocket-Key` (RFC 6455 has
@@ -99,7 +100,8 @@ class HixieTransport implements Transport {
   /** Each frame is settled by its socket write callback (see {@link WriteSettlement}). */
   readonly confirmsDelivery = true;
   private isClosed = false;
-  private isWaitingForDrain = false;
+  /** @internal (DrainWaiter) */
+  isWaitingForDrain = false;
   private readonly settlement: WriteSettlement;
 
   constructor(
@@ -151,12 +153,16 @@ class HixieTransport implements Transport {
   }
 
   private waitForDrain(): void {
-    if (this.isWaitingForDrain) return;
-    this.isWaitingForDrain = true;
-    this.socket.once('drain', () => {
-      this.isWaitingForDrain = false;
-      if (this.socket.writableLength > this.highWaterMarkBytes) this.waitForDrain();
-      else this.conn.onDrain(this);
-    });
+    waitForDrain(this.socket, this);
+  }
+
+  /** @internal (DrainWaiter) */
+  isBackedUp(): boolean {
+    return this.socket.writableLength > this.highWaterMarkBytes;
+  }
+
+  /** @internal (DrainWaiter) */
+  drained(): void {
+    this.conn.onDrain(this);
   }
 }

@@ -10,7 +10,7 @@
  * break out of the element. Sends arrive as `POST …/<sessionId>/send`.
  */
 import { attachStream } from './http-stream.js';
-import type { HttpTransportModule, HttpTransportRequest } from './index.js';
+import type { HttpTransportModule, HttpTransportRequest } from './module.js';
 import { scriptStringLiteral } from './script-string.js';
 
 /** IE renders (and runs scripts of) a streamed document only after its first 256 bytes. */

@@ -5,17 +5,19 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Conn } from '../session/conn.js';
-import { BASE_HEADERS } from './http.js';
-import type { HttpTransportRequest } from './index.js';
-import type { Transport, TransportName, WriteResult } from './types.js';
-import { WriteSettlement } from './write-settlement.js';
+import { BASE_HEADERS } from '../http/replies.js';
+import type { HttpTransportRequest } from './module.js';
+import type { Transport, TransportName, WriteResult } from '../session/transport.js';
+import { WriteSettlement } from '../wire/write-settlement.js';
+import { waitForDrain } from '../wire/overflow.js';
 
 export class HttpStreamTransport implements Transport {
   readonly persistent = true;
   /** Each chunk is settled by its `res.write` callback (see {@link WriteSettlement}). */
   readonly confirmsDelivery = true;
   private isClosed = false;
-  private isWaitingForDrain = false;
+  /** @internal (DrainWaiter) */
+  isWaitingForDrain = false;
   private readonly settlement: WriteSettlement;
 
   constructor(
@@ -53,12 +55,17 @@ export class HttpStreamTransport implements Transport {
   }
 
   private waitForDrain(): void {
-    if (this.isWaitingForDrain) return;
-    this.isWaitingForDrain = true;
-    this.res.once('drain', () => {
-      this.isWaitingForDrain = false;
-      this.conn.onDrain(this);
-    });
+    waitForDrain(this.res, this);
+  }
+
+  /** @internal (DrainWaiter) */
+  isBackedUp(): boolean {
+    return false;
+  }
+
+  /** @internal (DrainWaiter) */
+  drained(): void {
+    this.conn.onDrain(this);
   }
 }
 

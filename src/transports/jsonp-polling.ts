@@ -13,9 +13,9 @@
  * break into CRLF after the client had counted the frame lengths; CRLF goes back to LF.
  */
 import { RealtimeError } from '../errors.js';
-import { jsonpIndex } from '../router.js';
-import { BASE_HEADERS } from './http.js';
-import type { HttpTransportModule, HttpTransportRequest } from './index.js';
+import { jsonpIndex } from '../http/router.js';
+import { BASE_HEADERS } from '../http/replies.js';
+import type { HttpTransportModule, HttpTransportRequest } from './module.js';
 import { scriptStringLiteral } from './script-string.js';
 import { PollTransport } from './xhr-polling.js';
 

@@ -5,22 +5,15 @@
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
+import type { SessionWebSocket, SocketOwner } from './session-websocket.js';
 import type { Conn } from '../session/conn.js';
-import type { PreparedMessage } from '../session/prepared.js';
-import type { UpgradeTransportModule } from './index.js';
-import type { Transport, TransportName, WriteResult } from './types.js';
-import { dataFrame, TickCork } from './ws-frame.js';
+import type { PreparedMessage } from '../hub/prepared.js';
+import type { UpgradeTransportModule } from './module.js';
+import type { Transport, TransportName, WriteResult } from '../session/transport.js';
+import { dataFrame, TickCork } from '../wire/ws-frame.js';
+import { waitForDrain } from '../wire/overflow.js';
 
-/**
- * ws's WebSocket with a slot for the transport that owns it (the legacy resource's
- * WebSocketServer makes these). Its listeners are then two shared functions that find their
- * transport through `this`, rather than two closures on every idle session.
- */
-export class SessionWebSocket extends WebSocket {
-  owner: WebSocketTransport | null = null;
-}
-
-export class WebSocketTransport implements Transport {
+export class WebSocketTransport implements Transport, SocketOwner {
   // Constant members are getters on the prototype: fields would sit on every idle session.
   get persistent(): true {
     return true;
@@ -34,7 +27,8 @@ export class WebSocketTransport implements Transport {
   get confirmsDelivery(): true {
     return true;
   }
-  private isWaitingForDrain = false;
+  /** @internal (DrainWaiter) */
+  isWaitingForDrain = false;
   /** Every write's callback: a bound method, lighter than a closure and its context. */
   private readonly onSent: (error?: Error | null) => void = this.sent.bind(this);
   /** Made on the first fan-out write: most idle sessions never get one. */
@@ -111,13 +105,17 @@ export class WebSocketTransport implements Transport {
   }
 
   private waitForDrain(): void {
-    if (this.isWaitingForDrain) return;
-    this.isWaitingForDrain = true;
-    this.socket.once('drain', () => {
-      this.isWaitingForDrain = false;
-      if (this.ws.bufferedAmount > this.highWaterMarkBytes) this.waitForDrain();
-      else this.conn.onDrain(this);
-    });
+    waitForDrain(this.socket, this);
+  }
+
+  /** @internal (DrainWaiter) */
+  isBackedUp(): boolean {
+    return this.ws.bufferedAmount > this.highWaterMarkBytes;
+  }
+
+  /** @internal (DrainWaiter) */
+  drained(): void {
+    this.conn.onDrain(this);
   }
 }
 

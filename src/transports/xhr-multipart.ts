@@ -12,7 +12,7 @@
  * Sends arrive as `POST …/<sessionId>/send`.
  */
 import { attachStream } from './http-stream.js';
-import type { HttpTransportModule, HttpTransportRequest } from './index.js';
+import type { HttpTransportModule, HttpTransportRequest } from './module.js';
 
 export const MULTIPART_BOUNDARY = 'socketio';
 

@@ -5,9 +5,9 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Conn } from '../session/conn.js';
-import { BASE_HEADERS } from './http.js';
-import type { HttpTransportModule, HttpTransportRequest } from './index.js';
-import type { Transport, TransportName, WriteResult } from './types.js';
+import { BASE_HEADERS } from '../http/replies.js';
+import type { HttpTransportModule, HttpTransportRequest } from './module.js';
+import type { Transport, TransportName, WriteResult } from '../session/transport.js';
 
 /**
  * One held poll. Subclasses (jsonp-polling) change only how the payload is wrapped.

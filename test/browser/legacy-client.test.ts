@@ -1,7 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateServerOptions } from '../../src/server.js';
-import type { Conn, DisconnectInfo } from '../../src/session/conn.js';
+import type { Conn } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';

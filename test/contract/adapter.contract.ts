@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../src/errors.js';
-import { privateRoom, type Adapter } from '../../src/session/adapter.js';
-import type { SendResult } from '../../src/session/conn.js';
-import type { Member } from '../../src/session/member.js';
-import { PreparedMessage } from '../../src/session/prepared.js';
+import { privateRoom, type Adapter } from '../../src/hub/adapter.js';
+import type { SendResult } from '../../src/hub/results.js';
+import type { Member } from '../../src/hub/member.js';
+import { PreparedMessage } from '../../src/hub/prepared.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** A Member that records what reaches it; `refuse` makes it refuse, `explode` makes it throw. */

@@ -89,7 +89,7 @@ describe('churn: 2,000 connections opened and dropped, three times', () => {
         inBatches(ENDPOINT_SOCKETS_PER_ROUND, (i) => websocketSession(sacSockUrl, i % 2 === 0, 'echo\x02hi')),
         inBatches(ENDPOINT_SOCKETS_PER_ROUND, (i) => websocketSession(plainUrl, i % 2 === 0, 'hi')),
       ]);
-      await waitFor(() => started.server.registry.connectionTotal === 0, {
+      await waitFor(() => started.server.budget.total === 0, {
         timeoutMs: 10_000,
         what: 'no session or socket left',
       });

@@ -175,7 +175,7 @@ describe('failing application handlers', () => {
     expect(started.server.sacSock?.size).toBe(1);
     await expectAllClientsWork(started.baseUrl);
     b.close();
-    await waitFor(() => started.server.registry.connectionTotal === 0, { what: 'every socket released' });
+    await waitFor(() => started.server.budget.total === 0, { what: 'every socket released' });
     expect(failures.list()).toEqual([]);
   });
 
@@ -204,7 +204,7 @@ describe('failing application handlers', () => {
     expect(clients.every((client) => client.closeCode === undefined)).toBe(true);
     await expectAllClientsWork(started.baseUrl);
     for (const client of clients) client.ws.close();
-    await waitFor(() => started.server.registry.connectionTotal === 0, { what: 'every connection released' });
+    await waitFor(() => started.server.budget.total === 0, { what: 'every connection released' });
     expect(failures.list()).toEqual([]);
   });
 });

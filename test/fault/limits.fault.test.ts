@@ -55,7 +55,7 @@ describe('limits, hit on real sockets', () => {
     await get(`/socket.io/xhr-polling//${Date.now()}`);
     const sacSock = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
     const plain = await PlainClient.connect(`${started.wsUrl}${PLAIN_ECHO_PATH}`);
-    expect(started.server.registry.connectionTotal).toBe(3);
+    expect(started.server.budget.total).toBe(3);
     for (const path of ['/socket', PLAIN_ECHO_PATH, '/socket.io/websocket']) {
       const refused = await upgradeHeaders(path);
       expect(refused.status, path).toBe(503);
@@ -64,12 +64,12 @@ describe('limits, hit on real sockets', () => {
     expect((await get(`/socket.io/xhr-polling//${Date.now()}`)).status).toBe(503);
     // A closed socket frees its place at once.
     sacSock.close();
-    await waitFor(() => started.server.registry.connectionTotal === 2, { what: 'the sac-sock place freed' });
+    await waitFor(() => started.server.budget.total === 2, { what: 'the sac-sock place freed' });
     const next = await SacSockTestClient.connect(`${started.wsUrl}/socket`);
     plain.ws.terminate();
-    await waitFor(() => started.server.registry.connectionTotal === 2, { what: 'the plain place freed' });
+    await waitFor(() => started.server.budget.total === 2, { what: 'the plain place freed' });
     next.ws.terminate();
-    await waitFor(() => started.server.registry.connectionTotal === 1, { what: 'only the session left' });
+    await waitFor(() => started.server.budget.total === 1, { what: 'only the session left' });
   });
 
   it('maxConnectionsPerAddress counts sac-sock sockets: 429 on the next session or socket', async () => {
@@ -85,7 +85,7 @@ describe('limits, hit on real sockets', () => {
     expect(upgrade.status).toBe(429);
     expect(json(upgrade).code).toBe('ERR_TOO_MANY_SESSIONS_FROM_ADDRESS');
     sacSock.close();
-    await waitFor(() => started.server.registry.connectionTotal === 0, { what: 'the place freed' });
+    await waitFor(() => started.server.budget.total === 0, { what: 'the place freed' });
     expect((await get(`/socket.io/xhr-polling//${Date.now()}`)).status).toBe(200);
   });
 

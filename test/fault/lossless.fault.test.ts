@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DisconnectInfo } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
 import { RECONNECTING_CLIENTS } from '../helpers/reconnecting-clients.js';
 import { report } from '../helpers/report.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InboundMessage } from '../../src/codecs/types.js';
-import type { DisconnectInfo } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
 import { HixieClient, JsonpClient, StreamClient } from '../helpers/legacy-http.js';
 import { LegacyPollClient } from '../helpers/legacy-poll.js';
 import { LegacyWsClient } from '../helpers/legacy-ws.js';

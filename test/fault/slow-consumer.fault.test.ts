@@ -4,7 +4,8 @@
  * by anything like 50 MB, and broadcasts to a healthy client must not wait on it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Conn, DisconnectInfo } from '../../src/session/conn.js';
+import type { Conn } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
 import type { Switchyard } from '../../src/server.js';
 import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { rawWebSocket } from '../helpers/raw-ws.js';
@@ -12,9 +13,9 @@ import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { report } from '../helpers/report.js';
 import { SacSockTestClient } from '../helpers/sac-sock-client.js';
-import { privateRoom } from '../../src/session/adapter.js';
-import type { Member } from '../../src/session/member.js';
-import { PreparedMessage } from '../../src/session/prepared.js';
+import { privateRoom } from '../../src/hub/adapter.js';
+import type { Member } from '../../src/hub/member.js';
+import { PreparedMessage } from '../../src/hub/prepared.js';
 import { retainedBytes } from '../helpers/memory.js';
 
 const TOTAL_BYTES = 50 * 1024 * 1024;

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/codecs/sio.js';
-import type { DisconnectInfo } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
 import { watchProcessFailures } from '../helpers/process-failures.js';
 import { rawConnect, rawRequest } from '../helpers/raw-http.js';
 import { rawWebSocket } from '../helpers/raw-ws.js';
@@ -142,7 +142,7 @@ describe('clients that vanish or stall', () => {
       const accepted = await rawWebSocket(port, path);
       accepted.socket.destroy();
     }
-    await waitFor(() => started.server.registry.connectionTotal === 0, { what: 'every place given back' });
+    await waitFor(() => started.server.budget.total === 0, { what: 'every place given back' });
     expect(started.server.sacSock?.size).toBe(0);
   });
 

@@ -10,8 +10,8 @@
 import fc from 'fast-check';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flashPolicy } from '../../src/flash-policy.js';
-import { parseOrigins } from '../../src/origins.js';
+import { flashPolicy } from '../../src/http/flash-policy.js';
+import { parseOrigins } from '../../src/http/origins.js';
 import { htmlfileChunk } from '../../src/transports/htmlfile.js';
 import { jsonpCall } from '../../src/transports/jsonp-polling.js';
 import { fuzzParameters } from '../helpers/fuzz.js';

@@ -341,7 +341,7 @@ describe('request surface under fuzzing (live server)', () => {
   it('still serves every well-behaved client, drains its registry and saw no process failure', async () => {
     await expectAllClientsWork(started.baseUrl);
     sessionId = '';
-    await waitFor(() => started.server.registry.connectionTotal === 0, {
+    await waitFor(() => started.server.budget.total === 0, {
       timeoutMs: 5_000,
       what: 'every fuzzed session and socket to end',
     });

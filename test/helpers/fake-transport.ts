@@ -1,7 +1,8 @@
 import { sioCodec } from '../../src/codecs/sio.js';
-import type { Conn, ConnHooks, DisconnectInfo, SessionOptions } from '../../src/session/conn.js';
-import { TimerLists } from '../../src/session/timer-lists.js';
-import type { Transport, TransportName, WriteResult } from '../../src/transports/types.js';
+import type { Conn, ConnHooks, SessionOptions } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
+import { TimerLists } from '../../src/hub/timer-lists.js';
+import type { Transport, TransportName, WriteResult } from '../../src/session/transport.js';
 
 /**
  * An in-memory Transport for unit tests of Conn: it records every payload written and can

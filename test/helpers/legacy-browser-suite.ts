@@ -5,7 +5,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TransportName } from '../../src/transports/types.js';
+import type { TransportName } from '../../src/session/transport.js';
 import { launchChromium } from './browser.js';
 import { openLegacyPage, serveLegacyPages, type LegacyPage, type PageTraffic } from './legacy-page.js';
 import { startServer, type StartedServer } from './start-server.js';

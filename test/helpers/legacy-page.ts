@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import type { TransportName } from '../../src/transports/types.js';
+import type { TransportName } from '../../src/session/transport.js';
 import type { Switchyard } from '../../src/server.js';
 import { waitFor } from './wait-for.js';
 

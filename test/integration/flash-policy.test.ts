@@ -6,9 +6,9 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, connect, type Server } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FlashPolicyService, flashPolicy, POLICY_REQUEST } from '../../src/flash-policy.js';
+import { FlashPolicyService, flashPolicy, POLICY_REQUEST } from '../../src/http/flash-policy.js';
 import { resolveOptions } from '../../src/options.js';
-import { parseOrigins } from '../../src/origins.js';
+import { parseOrigins } from '../../src/http/origins.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 

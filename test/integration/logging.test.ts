@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { redactLegacyUrl } from '../../src/router.js';
+import { redactLegacyUrl } from '../../src/http/router.js';
 import { LegacyPollClient } from '../helpers/legacy-poll.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -11,7 +11,7 @@ import { encodeFrame } from '../../src/codecs/sio.js';
 import type { InboundMessage } from '../../src/codecs/types.js';
 import type { RealtimeError } from '../../src/errors.js';
 import type { Switchyard } from '../../src/server.js';
-import { RedisAdapter } from '../../src/session/redis-adapter.js';
+import { RedisAdapter } from '../../src/adapters/redis/adapter.js';
 import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { PlainClient } from '../helpers/plain-ws.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';

@@ -4,7 +4,7 @@
  * frames, subprotocol negotiation, the origin rule, ids and rooms.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Socket } from '../../src/session/rooms.js';
+import type { Socket } from '../../src/hub/rooms.js';
 import type { Switchyard } from '../../src/server.js';
 import { rawUpgrade } from '../helpers/raw-upgrade.js';
 import { SacSockTestClient, splitServerFrame } from '../helpers/sac-sock-client.js';
@@ -282,7 +282,7 @@ describe('sac-sock endpoint', () => {
       expect(JSON.parse(thrown.body)).toMatchObject({ code: 'ERR_UNAUTHORIZED' });
       expect((await rawUpgrade(`${started.baseUrl}/socket`)).status).toBe(401);
       expect(errors.map((error) => (error as Error).message)).toEqual(['hook broke', 'hook rejected']);
-      expect(started.server.registry.connectionTotal).toBe(0);
+      expect(started.server.budget.total).toBe(0);
       expect(started.server.sacSock?.size).toBe(0);
     });
   });

@@ -1,9 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/codecs/sio.js';
-import { CLIENT_VERSION } from '../../src/client-files.js';
+import { CLIENT_VERSION } from '../../src/http/client-files.js';
 import { switchyard } from '../../src/server.js';
-import type { DisconnectInfo } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
 import { LegacyPollClient } from '../helpers/legacy-poll-raw.js';
 import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { DisconnectInfo } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
 import type { Switchyard } from '../../src/server.js';
 import { LegacyPollClient } from '../helpers/legacy-poll.js';
 import { LegacyWsClient } from '../helpers/legacy-ws.js';

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeFrames, encodeFrame } from '../../src/codecs/sio.js';
-import { Conn, type QueueOverflowPolicy } from '../../src/session/conn.js';
+import { Conn } from '../../src/session/conn.js';
+import type { QueueOverflowPolicy } from '../../src/hub/results.js';
 import { FakeTransport, RecordingHooks, TEST_SESSION_OPTIONS } from '../helpers/fake-transport.js';
 
 /** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */

@@ -6,9 +6,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sioCodec } from '../../src/codecs/sio.js';
 import type { RealtimeError } from '../../src/errors.js';
-import { Conn, type DisconnectInfo, type SessionOptions } from '../../src/session/conn.js';
-import { TimerLists } from '../../src/session/timer-lists.js';
-import type { Transport, WriteResult } from '../../src/transports/types.js';
+import { Conn, type SessionOptions } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
+import { TimerLists } from '../../src/hub/timer-lists.js';
+import type { Transport, WriteResult } from '../../src/session/transport.js';
 
 const OPTIONS: SessionOptions = {
   heartbeatIntervalMs: 0,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EventHub, payloadBytes } from '../../src/session/events.js';
-import type { Socket } from '../../src/session/rooms.js';
+import { EventHub, payloadBytes } from '../../src/hub/events.js';
+import type { Socket } from '../../src/hub/rooms.js';
 
 const socket = { id: 's', protocol: 'sio' } as unknown as Socket;
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bytesExceedJsonDepth, exceedsJsonDepth } from '../../src/codecs/json-depth.js';
-import { decodeEnvelope } from '../../src/session/redis-envelope.js';
+import { decodeEnvelope } from '../../src/adapters/redis/envelope.js';
 
 /** The real depth of a parsed value, walked iteratively. */
 function depthOf(value: unknown): number {

@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { flashPolicy, isPolicyRequest, POLICY_REQUEST } from '../../src/flash-policy.js';
-import { parseOrigins } from '../../src/origins.js';
+import { flashPolicy, isPolicyRequest, POLICY_REQUEST } from '../../src/http/flash-policy.js';
+import { parseOrigins } from '../../src/http/origins.js';
 import { HTMLFILE_PREAMBLE, htmlfileChunk } from '../../src/transports/htmlfile.js';
 import { jsonpCall } from '../../src/transports/jsonp-polling.js';
 import { scriptStringLiteral } from '../../src/transports/script-string.js';

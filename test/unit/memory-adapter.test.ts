@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryAdapter } from '../../src/session/adapter.js';
+import { MemoryAdapter } from '../../src/hub/adapter.js';
 import { runAdapterContract, RecordingMember } from '../contract/adapter.contract.js';
 
 runAdapterContract('MemoryAdapter', { create: () => new MemoryAdapter() });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOriginAllowed, parseOrigins } from '../../src/origins.js';
+import { isOriginAllowed, parseOrigins } from '../../src/http/origins.js';
 
 describe('origins allow-list', () => {
   it.each([

@@ -4,9 +4,9 @@
  * kind of malformed input is refused with ERR_MALFORMED_FRAME.
  */
 import { describe, expect, it } from 'vitest';
-import type { FanOutTarget } from '../../src/session/adapter.js';
-import { PreparedMessage } from '../../src/session/prepared.js';
-import { channelNames, decodeEnvelope, encodeEnvelope, type ChannelKind } from '../../src/session/redis-envelope.js';
+import type { FanOutTarget } from '../../src/hub/adapter.js';
+import { PreparedMessage } from '../../src/hub/prepared.js';
+import { channelNames, decodeEnvelope, encodeEnvelope, type ChannelKind } from '../../src/adapters/redis/envelope.js';
 
 describe('ssredis envelope', () => {
   it('names the two channels of a group as ssredis does', () => {

@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { RealtimeError } from '../../src/errors.js';
 import { Conn } from '../../src/session/conn.js';
-import { SESSION_ID_PATTERN } from '../../src/session/ids.js';
-import { Registry, type RegistryLimits } from '../../src/session/registry.js';
+import { SESSION_ID_PATTERN } from '../../src/hub/ids.js';
+import { ConnectionBudget, type BudgetLimits } from '../../src/http/budget.js';
+import { Registry } from '../../src/session/registry.js';
 import { FakeTransport, RecordingHooks, TEST_SESSION_OPTIONS } from '../helpers/fake-transport.js';
 
-function makeRegistry(limits: Partial<RegistryLimits> = {}): { registry: Registry; hooks: RecordingHooks } {
+function makeRegistry(limits: Partial<BudgetLimits> = {}): {
+  registry: Registry;
+  budget: ConnectionBudget;
+  hooks: RecordingHooks;
+} {
   const hooks = new RecordingHooks();
-  const registry = new Registry(
-    TEST_SESSION_OPTIONS,
-    { maxConnections: 0, maxConnectionsPerAddress: 0, ...limits },
-    hooks,
-  );
-  return { registry, hooks };
+  const budget = new ConnectionBudget({ maxConnections: 0, maxConnectionsPerAddress: 0, ...limits });
+  const registry = new Registry(TEST_SESSION_OPTIONS, budget, hooks);
+  return { registry, budget, hooks };
 }
 
 function created(value: Conn | RealtimeError): Conn {
@@ -74,21 +76,21 @@ describe('Registry', () => {
   });
 
   it('counts reserved connections of other protocols in the same budget; a release frees the place once', () => {
-    const { registry } = makeRegistry({ maxConnections: 3, maxConnectionsPerAddress: 2 });
+    const { registry, budget } = makeRegistry({ maxConnections: 3, maxConnectionsPerAddress: 2 });
     created(registry.create('websocket', 'a'));
-    const release = registry.reserve('a');
+    const release = budget.reserve('a');
     expect(release).toBeTypeOf('function');
-    expect(registry.reserve('a')).toMatchObject({ code: 'ERR_TOO_MANY_SESSIONS_FROM_ADDRESS' });
+    expect(budget.reserve('a')).toMatchObject({ code: 'ERR_TOO_MANY_SESSIONS_FROM_ADDRESS' });
     expect(registry.create('xhr-polling', 'a')).toMatchObject({ code: 'ERR_TOO_MANY_SESSIONS_FROM_ADDRESS' });
-    expect(registry.reserve('b')).toBeTypeOf('function');
-    expect(registry.connectionTotal).toBe(3);
+    expect(budget.reserve('b')).toBeTypeOf('function');
+    expect(budget.total).toBe(3);
     expect(registry.size).toBe(1);
     expect(registry.create('websocket', 'c')).toMatchObject({ code: 'ERR_SERVER_FULL' });
-    expect(registry.checkLimits('c')).toMatchObject({ code: 'ERR_SERVER_FULL' });
+    expect(budget.check('c')).toMatchObject({ code: 'ERR_SERVER_FULL' });
     (release as () => void)();
     (release as () => void)();
-    expect(registry.connectionTotal).toBe(2);
-    expect(registry.checkLimits('c')).toBeNull();
+    expect(budget.total).toBe(2);
+    expect(budget.check('c')).toBeNull();
     expect(registry.create('websocket', 'a')).toBeInstanceOf(Conn);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonpIndex, routeLegacy } from '../../src/router.js';
+import { jsonpIndex, routeLegacy } from '../../src/http/router.js';
 
 describe('routeLegacy', () => {
   it.each([

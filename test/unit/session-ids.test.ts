@@ -1,6 +1,6 @@
 /** Session ids are bearer credentials: unguessable, well-formed, and redacted in logs. */
 import { describe, expect, it } from 'vitest';
-import { newSessionId, redactSessionId, SESSION_ID_ALPHABET, SESSION_ID_PATTERN } from '../../src/session/ids.js';
+import { newSessionId, redactSessionId, SESSION_ID_ALPHABET, SESSION_ID_PATTERN } from '../../src/hub/ids.js';
 
 describe('session ids', () => {
   it('are 16 characters of the URL-safe alphabet, never repeated, spread over the whole alphabet', () => {

@@ -3,7 +3,7 @@ import { decodeMessage, encodePrepared, encodeValue, formatKey } from '../../src
 import { isSendableCloseCode, messageTypeName, Status } from '../../src/endpoints/errors.js';
 import { ENDPOINT_DEFAULTS, resolveEndpointOptions } from '../../src/endpoints/options.js';
 import { compileOriginCheck, originPatternFor } from '../../src/endpoints/origin-pattern.js';
-import { PreparedMessage } from '../../src/session/prepared.js';
+import { PreparedMessage } from '../../src/hub/prepared.js';
 import { createServer } from '../../src/server.js';
 
 describe('origin patterns', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dataFrame } from '../../src/transports/ws-frame.js';
+import { dataFrame } from '../../src/wire/ws-frame.js';
 
 // RFC 6455 §5.2 headers of unmasked, final frames: 7-bit, 16-bit and 64-bit lengths at their edges.
 const HEADERS: Array<[length: number, header: string]> = [

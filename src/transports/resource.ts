@@ -7,30 +7,36 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Server as WebSocketServer } from 'ws';
-import { serveClientFile } from './client-files.js';
-import { RealtimeError } from './errors.js';
-import type { ResolvedOptions } from './options.js';
-import { isOriginAllowed, type OriginRule } from './origins.js';
-import type { LegacyRoute } from './router.js';
-import type { Conn } from './session/conn.js';
-import type { Registry } from './session/registry.js';
-import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from './transports/http.js';
-import { acceptHixie, isHixieRequest } from './transports/hixie.js';
-import { TRANSPORT_MODULES, type TransportModule, type UpgradeTransportModule } from './transports/index.js';
-import { handOverErrors, rejectUpgrade, validateDraftUpgrade, validateUpgrade } from './upgrade.js';
-import type { SessionWebSocket } from './transports/websocket.js';
+import { serveClientFile } from '../http/client-files.js';
+import { RealtimeError } from '../errors.js';
+import { Admission, type OriginPolicy } from '../http/admission.js';
+import { isOriginAllowed, isSameOrigin, type OriginRule } from '../http/origins.js';
+import type { LegacyRoute } from '../http/router.js';
+import type { Conn } from '../session/conn.js';
+import type { Registry } from '../session/registry.js';
+import type { ConnectionBudget } from '../http/budget.js';
+import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from '../http/replies.js';
+import { acceptHixie, isHixieRequest } from './hixie.js';
+import { TRANSPORT_MODULES } from './index.js';
+import type { ResourceOptions, TransportModule, UpgradeTransportModule } from './module.js';
+import { handOverErrors, rejectUpgrade, validateDraftUpgrade, validateUpgrade } from '../http/upgrade.js';
+import type { SessionWebSocket } from './session-websocket.js';
 
 type TransportRoute = Extract<LegacyRoute, { kind: 'transport' }>;
 
-/** What the legacy handlers need from the server instance that owns them. */
-export interface LegacyContext {
-  readonly options: ResolvedOptions;
-  readonly originRules: readonly OriginRule[];
+/** What the 0.6 resource needs from the server instance that owns it. */
+export interface ResourceContext {
+  readonly options: ResourceOptions;
   readonly registry: Registry;
+  readonly budget: ConnectionBudget;
   readonly wss: WebSocketServer<typeof SessionWebSocket>;
-  readonly isShuttingDown: () => boolean;
-  readonly onInternalError: (error: unknown, conn?: Conn) => void;
+  /** The one admission path, with the 0.6 Origin rule (isOriginOk). */
+  readonly admission: Admission;
+  readonly originRules: readonly OriginRule[];
 }
+
+/** @deprecated The name of {@link ResourceContext} before the layout of 0.2. */
+export type LegacyContext = ResourceContext;
 
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 
@@ -38,7 +44,7 @@ function remoteAddressOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? '';
 }
 
-function enabledModule(context: LegacyContext, name: string): TransportModule | RealtimeError {
+function enabledModule(context: ResourceContext, name: string): TransportModule | RealtimeError {
   const module = (context.options.transports as readonly string[]).includes(name)
     ? TRANSPORT_MODULES[name as keyof typeof TRANSPORT_MODULES]
     : undefined;
@@ -46,49 +52,30 @@ function enabledModule(context: LegacyContext, name: string): TransportModule | 
 }
 
 /**
- * Whether the request's Origin passes. Chromium sends Origin on same-origin POSTs and
- * websocket handshakes too (§7 of the protocol reference), so an Origin naming the very host
- * the request was sent to is always allowed: a page served by this server must work
+ * The 0.6 Origin rule: the `origins` allow-list. Chromium sends Origin on same-origin POSTs
+ * and websocket handshakes too (§7 of the protocol reference), so an Origin naming the very
+ * host the request was sent to is always allowed: a page served by this server must work
  * whatever the `origins` list says.
  */
-function isOriginOk(context: LegacyContext, req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  return isOriginAllowed(context.originRules, origin) || isSameOrigin(origin, req.headers.host);
+export function resourceOriginRule(rules: readonly OriginRule[]): OriginPolicy {
+  return (req) => isOriginOk(rules, req);
 }
 
-function isSameOrigin(origin: string | undefined, host: string | undefined): boolean {
-  if (origin === undefined || host === undefined) return false;
-  const target = URL.canParse(origin) ? new URL(origin) : null;
-  return target !== null && target.host !== '' && target.host === host.toLowerCase();
+function isOriginOk(rules: readonly OriginRule[], req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  return isOriginAllowed(rules, origin) || isSameOrigin(origin, req.headers.host);
 }
 
 /**
- * The checks every legacy request passes, in order; null when it may go on. While the
- * server shuts down only new sessions are refused: polls and sends of existing ones still
- * come through, so their queues can drain.
+ * The checks every 0.6 request passes (the one admission path); null when it may go on.
+ * While the server shuts down only new sessions are refused: polls and sends of existing
+ * ones still come through, so their queues can drain.
  */
-async function admit(context: LegacyContext, req: IncomingMessage, sessionId: string): Promise<RealtimeError | null> {
-  if (context.isShuttingDown() && sessionId === '') {
-    return new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
-  }
-  if (!isOriginOk(context, req)) {
-    return new RealtimeError('ERR_ORIGIN_REFUSED', 'this origin is not allowed');
-  }
-  const authorize = context.options.authorize;
-  if (authorize !== undefined) {
-    let allowed: boolean;
-    try {
-      allowed = await authorize(req);
-    } catch (error) {
-      context.onInternalError(error);
-      allowed = false;
-    }
-    if (!allowed) return new RealtimeError('ERR_UNAUTHORIZED', 'the authorization hook refused this request');
-  }
-  return null;
+function admit(context: ResourceContext, req: IncomingMessage, sessionId: string): Promise<RealtimeError | null> {
+  return context.admission.check(req, sessionId === '');
 }
 
-function findSession(context: LegacyContext, sessionId: string): Conn | RealtimeError {
+function findSession(context: ResourceContext, sessionId: string): Conn | RealtimeError {
   return (
     context.registry.get(sessionId) ??
     new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one')
@@ -97,7 +84,7 @@ function findSession(context: LegacyContext, sessionId: string): Conn | Realtime
 
 /** Every HTTP request under the resource. Never throws; every failure is answered. */
 export async function handleLegacyHttp(
-  context: LegacyContext,
+  context: ResourceContext,
   route: LegacyRoute,
   req: IncomingMessage,
   res: ServerResponse,
@@ -111,7 +98,7 @@ export async function handleLegacyHttp(
       Allow: ALLOWED_METHODS,
     });
   }
-  const cors = isOriginOk(context, req) ? corsHeaders(req.headers.origin) : {};
+  const cors = isOriginOk(context.originRules, req) ? corsHeaders(req.headers.origin) : {};
   if (method === 'OPTIONS') return answerPreflight(req, res, cors);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return sendError(res, refusal, cors);
@@ -132,7 +119,7 @@ export async function handleLegacyHttp(
   module.attach({ req, res, route, conn, cors, options: context.options });
 }
 
-function answerClientFile(context: LegacyContext, file: string, req: IncomingMessage, res: ServerResponse): void {
+function answerClientFile(context: ResourceContext, file: string, req: IncomingMessage, res: ServerResponse): void {
   const method = req.method ?? 'GET';
   if (!context.options.serveClient) {
     sendError(res, new RealtimeError('ERR_UNKNOWN_TRANSPORT', 'client files are not served'));
@@ -158,7 +145,7 @@ function answerPreflight(req: IncomingMessage, res: ServerResponse, cors: Outgoi
 
 /** POST: a payload from the client, form-encoded in `data`. Answered `200 ok` once decoded. */
 async function handleSend(
-  context: LegacyContext,
+  context: ResourceContext,
   module: TransportModule,
   route: TransportRoute,
   req: IncomingMessage,
@@ -187,7 +174,7 @@ async function handleSend(
 
 /** A websocket upgrade under the resource (websocket, flashsocket). */
 export async function handleLegacyUpgrade(
-  context: LegacyContext,
+  context: ResourceContext,
   route: TransportRoute,
   req: IncomingMessage,
   socket: Duplex,
@@ -212,7 +199,7 @@ export async function handleLegacyUpgrade(
   } else {
     // Refuse before the 101 so the client sees a status, not a closed socket (both limits,
     // every protocol's connections counted).
-    const full = context.registry.checkLimits(remoteAddressOf(req));
+    const full = context.budget.check(remoteAddressOf(req));
     if (full !== null) return rejectUpgrade(socket, full);
   }
   openUpgrade(context, module, existing, req, socket, head);
@@ -220,7 +207,7 @@ export async function handleLegacyUpgrade(
 
 /** Completes an admitted upgrade: a draft handshake or an RFC 6455 one, then the session. */
 function openUpgrade(
-  context: LegacyContext,
+  context: ResourceContext,
   module: UpgradeTransportModule,
   existing: Conn | undefined,
   req: IncomingMessage,

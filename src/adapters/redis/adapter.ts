@@ -22,18 +22,18 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
-import { DEFAULT_MAX_JSON_DEPTH } from '../codecs/json-depth.js';
-import { RealtimeError } from '../errors.js';
-import { MemoryAdapter, PRIVATE_ROOM_PREFIX, type Adapter, type FanOutReport, type FanOutTarget } from './adapter.js';
-import type { Member } from './member.js';
-import type { PreparedMessage } from './prepared.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../../codecs/json-depth.js';
+import { RealtimeError } from '../../errors.js';
 import {
-  channelNames,
-  decodeEnvelope,
-  DEFAULT_SERVER_GROUP,
-  encodeEnvelope,
-  type ChannelKind,
-} from './redis-envelope.js';
+  MemoryAdapter,
+  PRIVATE_ROOM_PREFIX,
+  type Adapter,
+  type FanOutReport,
+  type FanOutTarget,
+} from '../../hub/adapter.js';
+import type { Member } from '../../hub/member.js';
+import type { PreparedMessage } from '../../hub/prepared.js';
+import { channelNames, decodeEnvelope, DEFAULT_SERVER_GROUP, encodeEnvelope, type ChannelKind } from './envelope.js';
 
 export interface RedisAdapterOptions {
   /** Where Redis is (`redis://[user:password@]host:port[/db]`, or `rediss://` for TLS). Default `redis://127.0.0.1:6379`. */

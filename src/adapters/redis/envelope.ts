@@ -25,11 +25,11 @@
  * Pure: no I/O. Decoding never throws; malformed input is `{ ok: false, error }`.
  */
 import { isUtf8 } from 'node:buffer';
-import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, tooDeep } from '../codecs/json-depth.js';
-import type { DecodeResult } from '../codecs/types.js';
-import { RealtimeError } from '../errors.js';
-import type { FanOutTarget } from './adapter.js';
-import { PreparedMessage } from './prepared.js';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, tooDeep } from '../../codecs/json-depth.js';
+import type { DecodeResult } from '../../codecs/types.js';
+import { RealtimeError } from '../../errors.js';
+import type { FanOutTarget } from '../../hub/adapter.js';
+import { PreparedMessage } from '../../hub/prepared.js';
 
 /** sacrificial-socket's default server group (§5.2). */
 export const DEFAULT_SERVER_GROUP = 'ss-rmhb-group-default';

@@ -1,4 +1,4 @@
-import type { SendResult } from './conn.js';
+import type { SendResult } from '../hub/results.js';
 import type { PreparedMessage } from './prepared.js';
 
 /**

@@ -4,7 +4,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { RealtimeError } from './errors.js';
+import { RealtimeError } from '../errors.js';
 
 export function rejectUpgrade(socket: Duplex, error: RealtimeError, headers: OutgoingHttpHeaders = {}): void {
   if (!socket.writable) {

@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { RealtimeError } from './errors.js';
+import { RealtimeError } from '../errors.js';
 
 export interface HttpLimitOptions {
   /** Largest request head (request line + headers), in bytes. Default 16 KiB; over it → 431. */

@@ -46,3 +46,13 @@ export function isOriginAllowed(rules: readonly OriginRule[], origin: string | u
 
 /** Allows everything: the stock client works out of the box. */
 export const ALLOW_ALL_ORIGINS = '*:*';
+
+/**
+ * Whether an Origin header names the very host the request was sent to (the Host header).
+ * An Origin that is no URL (`null` from sandboxed frames) is never same-origin.
+ */
+export function isSameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined || host === undefined) return false;
+  const target = URL.canParse(origin) ? new URL(origin) : null;
+  return target !== null && target.host !== '' && target.host.toLowerCase() === host.toLowerCase();
+}

@@ -5,7 +5,7 @@
  */
 import { RealtimeError } from '../errors.js';
 import { PRIVATE_ROOM_PREFIX, privateRoom, type Adapter, type FanOutReport } from './adapter.js';
-import type { SendResult } from './conn.js';
+import type { SendResult } from '../hub/results.js';
 import type { Member } from './member.js';
 import { PreparedMessage } from './prepared.js';
 

@@ -1,4 +1,4 @@
-import type { PreparedMessage } from '../session/prepared.js';
+import type { PreparedMessage } from '../hub/prepared.js';
 
 /** The wire names of the six Socket.IO 0.6 transports, in the client's preference order. */
 export const TRANSPORT_NAMES = [

@@ -7,10 +7,12 @@
  * destruction without an error: a callback that finds the socket destroyed counts as
  * undelivered too.
  */
-import type { Conn } from '../session/conn.js';
-import type { Transport } from './types.js';
+/** Who hears of each settled write: a 0.6 session (`Conn.settle`). */
+export interface SettlementSink<T> {
+  settle(transport: T, delivered: boolean): void;
+}
 
-export class WriteSettlement {
+export class WriteSettlement<T = unknown> {
   /** Writes whose callback has not come yet. */
   private pending = 0;
 
@@ -22,8 +24,8 @@ export class WriteSettlement {
   };
 
   constructor(
-    private readonly transport: Transport,
-    private readonly conn: Conn,
+    private readonly transport: T,
+    private readonly conn: SettlementSink<T>,
     private readonly isSocketDestroyed: () => boolean,
   ) {}
 

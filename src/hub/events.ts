@@ -9,7 +9,7 @@
  * bytes, an object or null as JSON text, a number or boolean as its text, no `data` as
  * `undefined`); any other message is a plain message, delivered as before.
  */
-import type { DisconnectInfo } from './conn.js';
+import type { DisconnectInfo } from '../hub/results.js';
 import type { Socket } from './rooms.js';
 
 /** Handles one event; `data` is the payload bytes, untouched. */

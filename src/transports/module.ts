@@ -1,0 +1,54 @@
+/**
+ * What a transport module is: the interfaces the 0.6 resource (resource.ts) calls and every
+ * transport file implements. The name → module table is index.ts.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { SessionWebSocket } from './session-websocket.js';
+import type { LegacyRoute } from '../http/router.js';
+import type { Conn } from '../session/conn.js';
+import type { RealtimeError } from '../errors.js';
+import type { TransportName } from '../session/transport.js';
+import type { AuthorizeHook } from '../http/admission.js';
+
+/** The server options the 0.6 resource and its transports read. */
+export interface ResourceOptions {
+  readonly transports: readonly TransportName[];
+  readonly authorize: AuthorizeHook | undefined;
+  readonly serveClient: boolean;
+  readonly maxPayloadBytes: number;
+  readonly wsHighWaterMarkBytes: number;
+  readonly pollDurationMs: number;
+  readonly hixieHandshakeTimeoutMs: number;
+}
+
+/** What an HTTP transport gets for one GET. */
+export interface HttpTransportRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly route: Extract<LegacyRoute, { kind: 'transport' }>;
+  readonly conn: Conn;
+  /** CORS headers for the request's Origin (empty without one). */
+  readonly cors: OutgoingHttpHeaders;
+  readonly options: ResourceOptions;
+}
+
+export interface HttpTransportModule {
+  readonly name: TransportName;
+  readonly kind: 'http';
+  /** Checks a GET before any session is made (the JSONP index, say). */
+  validate?(route: Extract<LegacyRoute, { kind: 'transport' }>): RealtimeError | null;
+  /** Answers a GET: makes this request's transport and attaches it. */
+  attach(request: HttpTransportRequest): void;
+  /** What a send's `data` field becomes before decoding. */
+  normalizeSend?(payload: string): string;
+}
+
+export interface UpgradeTransportModule {
+  readonly name: TransportName;
+  readonly kind: 'upgrade';
+  /** Wraps an accepted websocket and attaches it. */
+  accept(ws: SessionWebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void;
+}
+
+export type TransportModule = HttpTransportModule | UpgradeTransportModule;
