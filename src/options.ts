@@ -37,7 +37,11 @@ export interface ServerOptions {
   maxQueueMessages?: number;
   /** Send-queue bound in UTF-8 bytes. Default 1 MiB. */
   maxQueueBytes?: number;
-  /** On a full queue: `close` the session as a slow consumer (default) or `refuse` the send. */
+  /**
+   * On a full queue: `close` the session as a slow consumer (default), `refuse` the send, or
+   * `drop-oldest` (keep the newest frames; the dropped ones count in `lostMessages`). While a
+   * session is detached inside its reconnect window only `maxQueueBytes` bounds its queue.
+   */
   queueOverflow?: QueueOverflowPolicy;
   /** Longest frame accepted from a client, in the codec's length unit. Default 1 000 000. */
   maxFrameLength?: number;
@@ -183,8 +187,8 @@ function validate(merged: ReturnType<typeof withDefaults>): void {
   if (policyPort !== false && (!Number.isInteger(policyPort) || policyPort < 0 || policyPort > 65535)) {
     invalid(`flashPolicyPort must be a port number (0 = ephemeral) or false, got ${String(policyPort)}`);
   }
-  if (merged.queueOverflow !== 'close' && merged.queueOverflow !== 'refuse') {
-    invalid(`queueOverflow must be "close" or "refuse", got "${String(merged.queueOverflow)}"`);
+  if (!['close', 'refuse', 'drop-oldest'].includes(merged.queueOverflow)) {
+    invalid(`queueOverflow must be "close", "refuse" or "drop-oldest", got "${String(merged.queueOverflow)}"`);
   }
   if (merged.sacSockPath !== false && !/^\/[^?#\s]*$/.test(merged.sacSockPath)) {
     invalid(`sacSockPath must be a path starting with "/", or false, got "${String(merged.sacSockPath)}"`);

@@ -38,7 +38,11 @@ export interface DisconnectInfo {
 }
 
 /** What to do when the send queue is full. */
-export type QueueOverflowPolicy = 'refuse' | 'close';
+/**
+ * `refuse` the send; `close` the member as a slow consumer; `drop-oldest` (0.6 sessions
+ * only; elsewhere it closes) drops the oldest queued frames to make room, counted as lost.
+ */
+export type QueueOverflowPolicy = 'refuse' | 'close' | 'drop-oldest';
 
 /** Ends one reservation in the connection budget; calling it twice is harmless. */
 export type Release = () => void;

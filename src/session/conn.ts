@@ -32,6 +32,7 @@ import type { Codec, InboundMessage, PayloadDecoder } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
 import type { Transport, TransportName, WriteResult } from './transport.js';
 import { encodeValue, PreparedMessage, type EncodedFrame } from '../hub/prepared.js';
+import { DeliveryLedger } from './delivery-ledger.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
 import { overflow } from '../wire/overflow.js';
 import type { Member } from '../hub/member.js';
@@ -71,16 +72,6 @@ export interface ConnEvents {
 
 const SENT: SendResult = Object.freeze({ ok: true });
 
-/** The unsettled list of every session with nothing unsettled (frozen: never pushed to). */
-const NO_WRITES: UnsettledWrite[] = Object.freeze([]) as unknown as UnsettledWrite[];
-
-/** Frames written to a transport that confirms delivery, not yet confirmed. */
-interface UnsettledWrite {
-  readonly transport: Transport;
-  readonly frames: readonly string[];
-  readonly bytes: number;
-}
-
 export class Conn extends EventEmitter<ConnEvents> implements Member {
   private stateValue: ConnState = 'connecting';
   private current: Transport | null = null;
@@ -88,6 +79,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** Made on first need: most websocket sessions never queue anything. */
   private queue: SendQueue | null = null;
   private isBackpressured = false;
+  /** Frames the `drop-oldest` policy dropped to make room: lost, and reported as such. */
+  private droppedMessages = 0;
   private heartbeatCounter = 0;
   /** The heartbeat number awaiting its echo, or 0. */
   private awaitedHeartbeat = 0;
@@ -96,13 +89,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** Set by `shutdown`: the session ends as soon as its queue is out. */
   private isDraining = false;
   private readonly decoder: PayloadDecoder;
-  /** Oldest first; only for transports that confirm delivery. NO_WRITES while empty. */
-  private unsettled: UnsettledWrite[] = NO_WRITES;
-  /**
-   * Unsettled writes (with frames) of transports other than the current one. While any remain, sends wait
-   * in the queue: if one of them fails, its frames must go out before anything newer.
-   */
-  private olderUnsettled = 0;
+  /** Writes to transports that confirm delivery, until settled. Made on the first such write. */
+  private ledger: DeliveryLedger | null = null;
 
   constructor(
     readonly sessionId: string,
@@ -191,11 +179,11 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     this.flush();
     this.stateValue = 'closed';
     this.clearTimer();
-    const lostMessages = this.queue?.drain().frames.length ?? 0;
+    const lostMessages = (this.queue?.drain().frames.length ?? 0) + this.droppedMessages;
     const transport = this.current;
     this.current = null;
     transport?.close(error?.closeCode ?? (reason === 'shutdown' ? 1001 : 1000), reason);
-    const unsettledMessages = this.unsettled.reduce((sum, write) => sum + write.frames.length, 0);
+    const unsettledMessages = this.ledger?.unsettledFrames ?? 0;
     const counts = unsettledMessages > 0 ? { reason, lostMessages, unsettledMessages } : { reason, lostMessages };
     const info: DisconnectInfo = error === undefined ? counts : { ...counts, error };
     this.hooks.onClose(this, info);
@@ -244,9 +232,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     this.clearTimer();
     this.awaitedHeartbeat = 0;
     this.current = transport;
-    this.olderUnsettled = this.unsettled.filter(
-      (write) => write.transport !== transport && carriesFrames(write),
-    ).length;
+    this.ledger?.attached(transport);
     this.lastTransport = transport.name;
     this.isBackpressured = false;
     // The newer request wins; the older one is ended normally (an empty poll answer).
@@ -287,22 +273,14 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
    * (or, once the session is closed, are reported lost as an ERR_DELIVERY_FAILED error).
    */
   settle(transport: Transport, delivered: boolean): void {
-    const index = this.unsettled.findIndex((write) => write.transport === transport);
-    if (index === -1) return;
-    if (delivered) {
-      const [write] = this.unsettled.splice(index, 1);
-      // An emptied array keeps its backing store (and is an array): an idle session need not.
-      if (this.unsettled.length === 0) this.unsettled = NO_WRITES;
-      if (transport !== this.current && write !== undefined && carriesFrames(write)) this.settledOlder(1);
+    const outcome = this.ledger?.settle(transport, delivered, this.current) ?? null;
+    if (outcome === null || outcome === false) return;
+    // The last older write was delivered: what waited behind it may go.
+    if (outcome === true) {
+      if (this.stateValue !== 'closed') this.flush();
       return;
     }
-    const failed = this.unsettled.filter((write) => write.transport === transport);
-    if (transport !== this.current) {
-      this.olderUnsettled = Math.max(0, this.olderUnsettled - failed.filter(carriesFrames).length);
-    }
-    this.unsettled = this.unsettled.filter((write) => write.transport !== transport);
-    const frames = failed.flatMap((write) => write.frames);
-    const bytes = failed.reduce((sum, write) => sum + write.bytes, 0);
+    const { frames, bytes } = outcome;
     if (this.stateValue === 'closed') {
       if (frames.length === 0) return;
       const message = `${frames.length} frames accepted before the session closed were not delivered`;
@@ -389,7 +367,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
       return { ok: false, error: new RealtimeError('ERR_SESSION_CLOSED', 'the session is closed') };
     }
     const transport = this.current;
-    const isClear = !this.isBackpressured && this.olderUnsettled === 0;
+    const isClear = !this.isBackpressured && (this.ledger === null || this.ledger.olderUnsettled === 0);
     if (transport !== null && isClear && (this.queue === null || this.queue.length === 0)) {
       const result = this.write(transport, frame, [frame], bytes, shared);
       if (result === 'written') return SENT;
@@ -404,21 +382,25 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
 
   private enqueue(frame: string, bytes: number): SendResult {
     this.queue ??= new SendQueue(this.options);
-    if (this.queue.push(frame, bytes)) return SENT;
-    const limits = `${this.options.maxQueueMessages} messages / ${this.options.maxQueueBytes} bytes`;
-    return overflow(this.options.queueOverflow, limits, (error) => this.close('queue-overflow', error));
-  }
-
-  /** Older writes settled as delivered; once none is left, what waited may go. */
-  private settledOlder(count: number): void {
-    if (this.olderUnsettled === 0) return;
-    this.olderUnsettled = Math.max(0, this.olderUnsettled - count);
-    if (this.olderUnsettled === 0 && this.stateValue !== 'closed') this.flush();
+    // Detached inside its reconnect window, a session is bounded by bytes alone: a busy
+    // session keeps its whole window unless megabytes really pile up.
+    const countsFrames = this.stateValue !== 'detached';
+    if (this.queue.push(frame, bytes, countsFrames)) return SENT;
+    const { queueOverflow, maxQueueMessages, maxQueueBytes } = this.options;
+    if (queueOverflow === 'drop-oldest') {
+      // Fresh data first: the oldest frames make room, and each one counts as lost.
+      this.droppedMessages += this.queue.dropOldest(bytes, countsFrames);
+      if (this.queue.push(frame, bytes, countsFrames)) return SENT;
+    }
+    const limits = `${maxQueueMessages} messages / ${maxQueueBytes} bytes`;
+    // A frame larger than the whole byte budget cannot make room by dropping: refuse it.
+    const policy = queueOverflow === 'drop-oldest' ? 'refuse' : queueOverflow;
+    return overflow(policy, limits, (error) => this.close('queue-overflow', error));
   }
 
   private flush(): void {
     const transport = this.current;
-    if (transport === null || this.isBackpressured || this.olderUnsettled > 0) return;
+    if (transport === null || this.isBackpressured || (this.ledger !== null && this.ledger.olderUnsettled > 0)) return;
     if (this.queue === null || this.queue.length === 0) return;
     const { frames, bytes } = this.queue.drain();
     const result = this.write(transport, frames.join(''), frames, bytes);
@@ -436,16 +418,12 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   ): WriteResult {
     // Every write to a confirming transport is listed, even one with no frames (a heartbeat,
     // a handshake alone): the transport settles each write, in order.
-    const isTracked = transport.confirmsDelivery === true;
+    if (transport.confirmsDelivery !== true) return transport.write(payload, shared);
     // Listed before the write: a transport may settle synchronously.
-    const entry: UnsettledWrite = { transport, frames, bytes };
-    if (isTracked) {
-      if (this.unsettled === NO_WRITES) this.unsettled = [entry];
-      else this.unsettled.push(entry);
-    }
+    this.ledger ??= new DeliveryLedger();
+    const entry = this.ledger.record(transport, frames, bytes);
     const result = transport.write(payload, shared);
-    const index = result === 'closed' && isTracked ? this.unsettled.lastIndexOf(entry) : -1;
-    if (index !== -1) this.unsettled.splice(index, 1);
+    if (result === 'closed') this.ledger.withdraw(entry);
     return result;
   }
 
@@ -484,11 +462,6 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
       this.timer = null;
     }
   }
-}
-
-/** A heartbeat or a lone handshake has nothing to re-queue, so nothing newer need wait for it. */
-function carriesFrames(write: UnsettledWrite): boolean {
-  return write.frames.length > 0;
 }
 
 // Module-level timer callbacks: no closure per session.

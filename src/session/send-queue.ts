@@ -1,7 +1,8 @@
 /**
- * A FIFO of encoded frames bounded by count and by UTF-8 bytes. It never drops: `push`
- * refuses a frame that would cross a bound and counts the refusal, and the session decides
- * what a refusal means (refuse the send, or close as a slow consumer).
+ * A FIFO of encoded frames bounded by count and by UTF-8 bytes. It drops nothing by itself:
+ * `push` refuses a frame that would cross a bound and counts the refusal, and the session
+ * decides what a refusal means (refuse the send, close as a slow consumer, or make room by
+ * dropping the oldest frames with `dropOldest`, which it counts as lost).
  */
 export interface SendQueueLimits {
   /** Most frames held at once. */
@@ -26,15 +27,43 @@ export class SendQueue {
     return this.byteCount;
   }
 
-  /** Adds a frame of `bytes` UTF-8 bytes; false (and counted) when a bound would be crossed. */
-  push(frame: string, bytes: number): boolean {
-    if (this.frames.length + 1 > this.limits.maxQueueMessages || this.byteCount + bytes > this.limits.maxQueueBytes) {
+  /**
+   * Adds a frame of `bytes` UTF-8 bytes; false (and counted) when a bound would be crossed.
+   * `countsFrames` false: only the byte bound applies (a session inside its reconnect window).
+   */
+  push(frame: string, bytes: number, countsFrames = true): boolean {
+    if (!this.fits(bytes, countsFrames)) {
       this.overflows++;
       return false;
     }
     this.frames.push(frame);
     this.byteCount += bytes;
     return true;
+  }
+
+  /** Whether a frame of `bytes` would fit now. */
+  fits(bytes: number, countsFrames = true): boolean {
+    const isCountOk = !countsFrames || this.frames.length + 1 <= this.limits.maxQueueMessages;
+    return isCountOk && this.byteCount + bytes <= this.limits.maxQueueBytes;
+  }
+
+  /**
+   * Drops the oldest frames until a frame of `bytes` fits; returns how many were dropped.
+   * A frame larger than the whole byte bound never fits: nothing is dropped for it.
+   */
+  dropOldest(bytes: number, countsFrames = true): number {
+    const { maxQueueMessages, maxQueueBytes } = this.limits;
+    if (bytes > maxQueueBytes) return 0;
+    const held = this.frames.length;
+    let dropped = 0;
+    while (dropped < held) {
+      const isCountOk = !countsFrames || held - dropped + 1 <= maxQueueMessages;
+      if (isCountOk && this.byteCount + bytes <= maxQueueBytes) break;
+      this.byteCount = Math.max(0, this.byteCount - Buffer.byteLength(this.frames[dropped] as string, 'utf8'));
+      dropped++;
+    }
+    if (dropped > 0) this.frames = this.frames.slice(dropped);
+    return dropped;
   }
 
   /** Puts frames back at the head, in order, regardless of the bounds (they were accepted). */

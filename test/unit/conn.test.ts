@@ -351,7 +351,8 @@ describe('Conn: send queue and backpressure', () => {
   });
 
   it("refuses with ERR_QUEUE_FULL under 'refuse', counts it, and keeps the session", () => {
-    const { conn, hooks } = makeConn({ queueOverflow: 'refuse', maxQueueMessages: 2 });
+    // Detached, only the byte bound applies: two 8-byte frames fit in 18 bytes, a third does not.
+    const { conn, hooks } = makeConn({ queueOverflow: 'refuse', maxQueueMessages: 1, maxQueueBytes: 18 });
     const first = new FakeTransport(conn);
     conn.attach(first);
     first.end();
@@ -366,6 +367,19 @@ describe('Conn: send queue and backpressure', () => {
     conn.attach(next);
     expect(next.payloads).toEqual(['~m~1~m~1~m~1~m~2']);
     expect(hooks.closed).toEqual([]);
+  });
+
+  it('bounds an attached, backed-up session by its frame count as well', () => {
+    const { conn } = makeConn({ queueOverflow: 'refuse', maxQueueMessages: 2 });
+    const transport = new FakeTransport(conn);
+    conn.attach(transport);
+    transport.mode = 'buffered';
+    conn.send('first'); // written, the socket is now backed up
+    expect(conn.send('1').ok).toBe(true);
+    expect(conn.send('2').ok).toBe(true);
+    const refused = conn.send('3');
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.error.code).toBe('ERR_QUEUE_FULL');
   });
 
   it("closes as a slow consumer under 'close', reporting the frames lost", () => {
