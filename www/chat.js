@@ -358,10 +358,10 @@
     if (room) join(room);
   };
   $('leave').onclick = function () {
+    if (socket && socket.connected) socket.send({ leave: true });
+    addNotice('you left #' + me.room, new Date().getTime(), true);
     wanted = null;
     me = null;
-    if (socket && socket.connected) socket.send({ leave: true });
-    addNotice('you left', new Date().getTime(), true);
     showJoined(false);
     $('nick').focus();
   };
