@@ -5,9 +5,8 @@
  * instance (`app.register(switchyard, options)`).
  */
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { WebSocketServer, type Server as GenericWebSocketServer } from 'ws';
@@ -18,14 +17,14 @@ import { RealtimeError } from './errors.js';
 import { FlashPolicyService } from './http/flash-policy.js';
 import { fastifyHttpOptions, installJsonFallbacks, type HttpLimitOptions } from './http/limits.js';
 import {
-  handleLegacyHttp,
-  handleLegacyUpgrade,
+  handleResourceRequest,
   resourceOriginRule,
+  resourceUpgradeRoute,
   type ResourceContext,
 } from './transports/resource.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { parseOrigins } from './http/origins.js';
-import { redactLegacyUrl, routeLegacy } from './http/router.js';
+import { redactLegacyUrl } from './http/router.js';
 import { SacSockEndpoint } from './sacsock/endpoint.js';
 import { MemoryAdapter, privateRoom, type Adapter, type FanOutReport } from './hub/adapter.js';
 import type { Conn } from './session/conn.js';
@@ -40,8 +39,7 @@ import { ConnectionBudget } from './http/budget.js';
 import type { Host } from './hub/host.js';
 import { NO_INSTRUMENTS } from './hub/instruments.js';
 import { memberIds, Rooms, type MemberRef, type Socket, type Target } from './hub/rooms.js';
-import { destroyOnError, rejectUpgrade } from './http/upgrade.js';
-import { sendError } from './http/replies.js';
+import { UpgradeDispatcher, type UpgradeRoute } from './http/upgrades.js';
 import { SessionWebSocket } from './transports/session-websocket.js';
 
 export interface ServerEvents {
@@ -55,14 +53,7 @@ export interface ServerEvents {
 /** Tallies of one broadcast: recipients reached, and sends their queue policy refused. */
 export type BroadcastReport = FanOutReport;
 
-/**
- * An upgrade route besides the legacy resource (the sac-sock endpoint, plain websocket
- * endpoints). `handle` owns the socket once `match` said yes.
- */
-export interface UpgradeRoute {
-  match(pathname: string): boolean;
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-}
+export type { UpgradeRoute } from './http/upgrades.js';
 
 type Logger = FastifyInstance['log'];
 
@@ -76,7 +67,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   /** The fastify instance it is mounted on (its own when standalone). */
   app: FastifyInstance | undefined;
   private readonly wss: GenericWebSocketServer<typeof SessionWebSocket>;
-  private readonly upgradeRoutes: UpgradeRoute[] = [];
+  private readonly upgrades = new UpgradeDispatcher();
   private readonly endpoints: Array<{ shutdown(): void }> = [];
   private readonly legacy: ResourceContext;
   /** Room membership and fan-out of every connection, whatever its protocol. */
@@ -97,7 +88,6 @@ export class Switchyard extends EventEmitter<ServerEvents> {
   readonly sacSock: SacSockEndpoint | undefined;
   private drained: Promise<void> | undefined;
   /** Sockets of the upgrades we answered, until they close: the drain waits for them, then cuts them. */
-  private readonly upgradedSockets = new Set<Duplex>();
   private readonly flashPolicy: FlashPolicyService | undefined;
   private isShuttingDown = false;
   private log: Logger | undefined;
@@ -152,7 +142,6 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       reportError: (error) => this.reportError(error),
       reserve: (remoteAddress) => this.budget.reserve(remoteAddress),
     };
-    this.sacSock = this.mountSacSock();
     const originRules = parseOrigins(this.options.origins);
     this.legacy = {
       options: this.options,
@@ -165,6 +154,9 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         this.host,
       ),
     };
+    // The 0.6 resource's upgrades first, then sac-sock, then plain endpoints as they mount.
+    this.upgrades.add(resourceUpgradeRoute(this.legacy, this.options.resource, (error) => this.reportError(error)));
+    this.sacSock = this.mountSacSock();
     if (this.options.transports.includes('flashsocket')) {
       this.flashPolicy = new FlashPolicyService(this.legacy.originRules, this.options.flashPolicyPort, () => this.log);
     }
@@ -296,7 +288,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
 
   /** Adds an upgrade route (used by the sac-sock endpoint and plain websocket endpoints). */
   addUpgradeRoute(route: UpgradeRoute): void {
-    this.upgradeRoutes.push(route);
+    this.upgrades.add(route);
   }
 
   /**
@@ -344,21 +336,12 @@ export class Switchyard extends EventEmitter<ServerEvents> {
         },
         handler: (request, reply) => {
           reply.hijack();
-          const route = routeLegacy(resource, request.raw.url ?? '/');
-          if (route === null) {
-            request.raw.resume();
-            sendError(reply.raw, new RealtimeError('ERR_UNKNOWN_TRANSPORT', 'no transport named in the path'));
-            return;
-          }
-          handleLegacyHttp(this.legacy, route, request.raw, reply.raw).catch((error: unknown) => {
-            this.reportError(error);
-            sendError(reply.raw, new RealtimeError('ERR_HANDLER_FAILED', 'internal error', { cause: error }));
-          });
+          handleResourceRequest(this.legacy, resource, request.raw, reply.raw, (error) => this.reportError(error));
         },
       });
     });
     mountWebSocketRoutes(app, (path, options, handler) => this.websocket(path, options, handler));
-    app.server.on('upgrade', this.onUpgrade);
+    this.upgrades.install(app.server);
     this.flashPolicy?.install(app.server);
     const removeSignalHandlers = this.options.handleSignals ? this.installSignalHandlers(app) : () => undefined;
     // preClose, not onClose: the HTTP server's close() waits for every socket, upgraded
@@ -369,7 +352,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       // reach us then, so call server.close() first for a full drain.
       await this.drain();
       await this.flashPolicy?.close();
-      app.server.off('upgrade', this.onUpgrade);
+      this.upgrades.uninstall();
     });
   };
 
@@ -434,7 +417,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     if (this.sacSock !== undefined) closed.push(this.sacSock.shutdown());
     for (const endpoint of this.endpoints) endpoint.shutdown();
     // Every websocket has been sent its close; it is done when the client has answered it.
-    for (const socket of this.upgradedSockets) closed.push(new Promise((resolve) => socket.once('close', resolve)));
+    closed.push(this.upgrades.allClosed());
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.options.drainTimeoutMs);
@@ -444,7 +427,7 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     // Past the deadline: what could not be delivered is reported lost (info.lostMessages).
     for (const conn of [...this.registry.values()]) conn.close('shutdown');
     this.sacSock?.terminate();
-    for (const socket of this.upgradedSockets) socket.destroy();
+    this.upgrades.destroyAll();
     await this.adapter.close();
   }
 
@@ -463,17 +446,6 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     };
   }
 
-  private track(socket: Duplex): void {
-    this.upgradedSockets.add(socket);
-    socket.on('close', this.untrack);
-  }
-
-  /**
-   * One listener for every tracked socket (`this` is the socket that closed): a closure or a
-   * `once` wrapper per socket would be memory each idle websocket pays. 'close' fires once.
-   */
-  private readonly untrack = removerFrom(this.upgradedSockets);
-
   private mountSacSock(): SacSockEndpoint | undefined {
     const { sacSockPath, sacSockOrigins, sacSockMaxMessageBytes } = this.options;
     if (sacSockPath === false) return undefined;
@@ -490,33 +462,6 @@ export class Switchyard extends EventEmitter<ServerEvents> {
     this.addUpgradeRoute(endpoint);
     return endpoint;
   }
-
-  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', destroyOnError);
-    const url = req.url ?? '/';
-    const route = routeLegacy(this.options.resource, url);
-    if (route !== null && route.kind === 'transport') {
-      this.track(socket);
-      handleLegacyUpgrade(this.legacy, route, req, socket, head).catch((error: unknown) => {
-        this.reportError(error);
-        socket.destroy();
-      });
-      return;
-    }
-    const pathname = url.split('?', 1)[0] ?? '/';
-    const extra = this.upgradeRoutes.find((candidate) => candidate.match(pathname));
-    if (extra !== undefined) {
-      this.track(socket);
-      extra.handle(req, socket, head);
-      return;
-    }
-    // Leave the socket to the application when it listens for upgrades of its own.
-    if ((this.httpServer?.listenerCount('upgrade') ?? 0) > 1) return;
-    rejectUpgrade(
-      socket,
-      new RealtimeError('ERR_BAD_REQUEST', 'no websocket endpoint at this path', { httpStatus: 404 }),
-    );
-  };
 
   /**
    * Calls each listener of `event` on its own, the way `emit` would: a throw or a rejected
@@ -608,10 +553,3 @@ export const switchyard = fastifyPlugin<ServerOptions>(
   },
   { name: 'switchyard', fastify: '5.x' },
 );
-
-/** A listener that removes the emitter it is called on (`this`) from `set`. */
-function removerFrom<T>(set: Set<T>): (this: T) => void {
-  return function remove(this: T): void {
-    set.delete(this);
-  };
-}

@@ -11,7 +11,8 @@ import { serveClientFile } from '../http/client-files.js';
 import { RealtimeError } from '../errors.js';
 import { Admission, type OriginPolicy } from '../http/admission.js';
 import { isOriginAllowed, isSameOrigin, type OriginRule } from '../http/origins.js';
-import type { LegacyRoute } from '../http/router.js';
+import { routeLegacy, type LegacyRoute } from '../http/router.js';
+import type { UpgradeRoute } from '../http/upgrades.js';
 import type { Conn } from '../session/conn.js';
 import type { Registry } from '../session/registry.js';
 import type { ConnectionBudget } from '../http/budget.js';
@@ -232,5 +233,43 @@ function openUpgrade(
       return;
     }
     module.accept(ws, socket, conn, context.options.wsHighWaterMarkBytes);
+  });
+}
+
+/** The 0.6 resource as an upgrade route (websocket, flashsocket), first in the dispatcher. */
+export function resourceUpgradeRoute(
+  context: ResourceContext,
+  resource: string,
+  reportError: (error: unknown) => void,
+): UpgradeRoute {
+  return {
+    match: (pathname) => routeLegacy(resource, pathname)?.kind === 'transport',
+    handle: (req, socket, head) => {
+      const route = routeLegacy(resource, req.url ?? '/') as TransportRoute;
+      handleLegacyUpgrade(context, route, req, socket, head).catch((error: unknown) => {
+        reportError(error);
+        socket.destroy();
+      });
+    },
+  };
+}
+
+/** One HTTP request under the resource (the fastify route's handler). Never throws. */
+export function handleResourceRequest(
+  context: ResourceContext,
+  resource: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  reportError: (error: unknown) => void,
+): void {
+  const route = routeLegacy(resource, req.url ?? '/');
+  if (route === null) {
+    req.resume();
+    sendError(res, new RealtimeError('ERR_UNKNOWN_TRANSPORT', 'no transport named in the path'));
+    return;
+  }
+  handleLegacyHttp(context, route, req, res).catch((error: unknown) => {
+    reportError(error);
+    sendError(res, new RealtimeError('ERR_HANDLER_FAILED', 'internal error', { cause: error }));
   });
 }

@@ -1,0 +1,81 @@
+/**
+ * Upgrade dispatch: the HTTP server's one 'upgrade' listener hands each request to the
+ * first route that claims its path (the 0.6 resource first, then sac-sock and the plain
+ * endpoints, in mounting order), tracks every socket it handed over so a shutdown can wait
+ * for them, and refuses the rest as JSON 404 — unless the application listens for upgrades
+ * of its own. Families register routes; nothing here knows them.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { RealtimeError } from '../errors.js';
+import { destroyOnError, rejectUpgrade } from './upgrade.js';
+
+/** An upgrade route. `handle` owns the socket once `match` said yes; it never throws. */
+export interface UpgradeRoute {
+  match(pathname: string): boolean;
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+export class UpgradeDispatcher {
+  private readonly routes: UpgradeRoute[] = [];
+  /** Every socket handed to a route, until it closes. */
+  readonly sockets = new Set<Duplex>();
+  private server: HttpServer | undefined;
+
+  add(route: UpgradeRoute): void {
+    this.routes.push(route);
+  }
+
+  /** Starts answering `server`'s upgrades. */
+  install(server: HttpServer): void {
+    this.server = server;
+    server.on('upgrade', this.onUpgrade);
+  }
+
+  uninstall(): void {
+    this.server?.off('upgrade', this.onUpgrade);
+  }
+
+  /** Resolves once every tracked socket has closed. */
+  allClosed(): Promise<void> {
+    return Promise.all([...this.sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve)))).then(
+      () => undefined,
+    );
+  }
+
+  /** Cuts every tracked socket (the drain deadline passed). */
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', destroyOnError);
+    const pathname = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const route = this.routes.find((candidate) => candidate.match(pathname));
+    if (route !== undefined) {
+      this.sockets.add(socket);
+      socket.on('close', this.untrack);
+      route.handle(req, socket, head);
+      return;
+    }
+    // Leave the socket to the application when it listens for upgrades of its own.
+    if ((this.server?.listenerCount('upgrade') ?? 0) > 1) return;
+    rejectUpgrade(
+      socket,
+      new RealtimeError('ERR_BAD_REQUEST', 'no websocket endpoint at this path', { httpStatus: 404 }),
+    );
+  };
+
+  /**
+   * One listener for every tracked socket (`this` is the socket that closed): a closure or a
+   * `once` wrapper per socket would be memory each idle websocket pays. 'close' fires once.
+   */
+  private readonly untrack = removerFrom(this.sockets);
+}
+
+/** A listener that removes the emitter it is called on (`this`) from `set`. */
+function removerFrom<T>(set: Set<T>): (this: T) => void {
+  return function remove(this: T): void {
+    set.delete(this);
+  };
+}
