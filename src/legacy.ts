@@ -46,10 +46,10 @@ function enabledModule(context: LegacyContext, name: string): TransportModule | 
 }
 
 /**
- * Whether the request's Origin passes. Chromium sends Origin on same-origin POSTs and
- * websocket handshakes too (§7 of the protocol reference), so an Origin naming the very host
- * the request was sent to is always allowed: a page served by this server must work
- * whatever the `origins` list says.
+ * Whether the request's Origin passes. Chromium sends Origin on same-origin POSTs and websocket
+ * handshakes too (docs/protocol/socketio-0.6.md §4.0, §4.1, §6.7), so an Origin naming the very
+ * host the request was sent to is always allowed: a page served by this server must work whatever
+ * the `origins` list says.
  */
 function isOriginOk(context: LegacyContext, req: IncomingMessage): boolean {
   const origin = req.headers.origin;
