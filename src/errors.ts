@@ -1,6 +1,6 @@
 /**
  * One error class for everything Switchyard reports, with a code from a closed set.
- * The README's error table lists every code; keep the two in step.
+ * docs/errors.md lists every code; keep the two in step (test/unit/docs-tables.test.ts checks).
  */
 export const ERROR_CODES = {
   ERR_MALFORMED_FRAME: { httpStatus: 400, closeCode: 1007 },

@@ -11,7 +11,7 @@ import { TRANSPORT_NAMES, type TransportName } from './session/transport.js';
 
 export type { AuthorizeHook } from './http/admission.js';
 
-/** Every option of `createServer`, each with a working default (see the README's table). */
+/** Every option of `createServer`, each with a working default (see docs/options.md). */
 export interface ServerOptions {
   /** URL prefix of the legacy protocol, without slashes. Default `socket.io`. */
   resource?: string;
@@ -68,7 +68,10 @@ export interface ServerOptions {
   sacSockPath?: string | false;
   /** Largest sac-sock frame accepted, in bytes; larger closes with 1009. Default 1 MiB. */
   sacSockMaxMessageBytes?: number;
-  /** Origins the sac-sock endpoint accepts: `same-origin` (the default, §6.1) or `host:port` patterns. */
+  /**
+   * Origins the sac-sock endpoint accepts: `same-origin` (the default, docs/protocol/sac-sock.md §6
+   * item 1) or `host:port` patterns.
+   */
   sacSockOrigins?: 'same-origin' | string | readonly string[];
   /** Room membership and fan-out; replace with a multi-instance adapter. Default: a new MemoryAdapter. */
   adapter?: Adapter;

@@ -1,6 +1,7 @@
 /**
- * sacrificial-socket's `sac-sock` frames (§2 of the protocol reference). Two control bytes
- * separate the parts; there is no length prefix, escaping or quoting.
+ * sacrificial-socket's `sac-sock` frames (docs/protocol/sac-sock.md §2; the § numbers below are
+ * that file's). Two control bytes separate the parts; there is no length prefix, escaping or
+ * quoting.
  *
  *   server → client   <event> 0x01 <type> 0x02 <payload>
  *     echo␁S␂hello        text frame, a string (type S)
@@ -13,7 +14,7 @@
  *
  * The server always sends the header: the browser client swallows the first 0x01 of the
  * data when a text frame has none (§2.4). A binary frame is never flagged J (the client
- * would JSON.parse an ArrayBuffer), and `undefined` is sent as JSON `null` (§6.3).
+ * would JSON.parse an ArrayBuffer), and `undefined` is sent as JSON `null` (§6 item 3).
  */
 import { RealtimeError } from '../errors.js';
 import type { DecodeResult } from './types.js';

@@ -12,7 +12,7 @@
  * LENGTH counts UTF-16 code units (`String.length`), never bytes or code points:
  * `~m~2~m~😀`, `~m~11~m~héllo 日本 😀`. Decode UTF-8 to a string first, then frame.
  *
- * Decoding is strict (§2.7 of the protocol reference): the payload must be consumed entirely
+ * Decoding is strict (docs/protocol/socketio-0.6.md §2.7): the payload must be consumed entirely
  * by well-formed frames, or the whole payload is an ERR_MALFORMED_FRAME. It never throws
  * and never truncates.
  */

@@ -1,5 +1,5 @@
 /**
- * madari's SIOStreamingCodec (§3 of the protocol reference), the "0.7" draft format.
+ * madari's SIOStreamingCodec (docs/protocol/socketio-0.6.md §3), the "0.7" draft format.
  * The 0.6.18 browser client does not speak it; servers may offer it as `codec: 'sio-streaming'`.
  *
  *   message := TYPE ":" LENGTH ":" BODY ","

@@ -1,8 +1,8 @@
 /**
- * The Flash socket policy (§5). Before web-socket-js opens a socket, Flash connects to the
- * policy port (843) — or, failing that, to the target port itself — and writes the 23
- * bytes `<policy-file-request/>\0`. It expects an XML cross-domain policy back, then the
- * connection ends.
+ * The Flash socket policy (docs/protocol/socketio-0.6.md §5). Before web-socket-js opens a socket,
+ * Flash connects to the policy port (843) — or, failing that, to the target port itself — and
+ * writes the 23 bytes `<policy-file-request/>\0`. It expects an XML cross-domain policy back, then
+ * the connection ends.
  *
  * Two places answer it:
  * - a separate TCP listener (`flashPolicyPort`, default 843; binding it usually needs

@@ -1,14 +1,14 @@
 /**
  * The Adapter seam: every room membership and every fan-out (broadcast, except, roomcast,
- * socketcast) of one server goes through it. MemoryAdapter keeps everything in this
- * process; an adapter for several instances (Redis pub/sub) keeps membership local, as
- * sacrificial-socket's hub does (§5.1), and in `fanOut` delivers locally, then publishes
- * (rooms, event, value, except ids) for the other instances to deliver to their own
- * members. Transports and sessions never see which adapter is in use.
+ * socketcast) of one server goes through it. MemoryAdapter keeps everything in this process; an
+ * adapter for several instances (Redis pub/sub) keeps membership local, as sacrificial-socket's hub
+ * does (docs/protocol/sac-sock.md §5.1), and in `fanOut` delivers locally, then publishes (rooms,
+ * event, value, except ids) for the other instances to deliver to their own members. Transports and
+ * sessions never see which adapter is in use.
  *
  * Rules every adapter keeps (test/contract/adapter.contract.ts checks them):
- * - An added member is in its private room `__socket_id:<id>` (§2.7), so a socketcast
- *   is a roomcast to that room and works across instances.
+ * - An added member is in its private room `__socket_id:<id>` (docs/protocol/sac-sock.md §2.7),
+ *   so a socketcast is a roomcast to that room and works across instances.
  * - Joining is idempotent; leaving a room one is not in does nothing; an empty room is
  *   forgotten. `join` and `leave` of an unknown member (never added, or removed) do
  *   nothing and say so (sacrificial-socket let a closed socket rejoin and leak).
@@ -21,7 +21,10 @@ import { RealtimeError } from '../errors.js';
 import type { Member } from './member.js';
 import type { PreparedMessage } from './prepared.js';
 
-/** The prefix of every member's private room (sacrificial-socket's convention, §2.7). */
+/**
+ * The prefix of every member's private room (sacrificial-socket's convention,
+ * docs/protocol/sac-sock.md §2.7).
+ */
 export const PRIVATE_ROOM_PREFIX = '__socket_id:';
 
 /** The private room of the member with this id. */

@@ -1,7 +1,7 @@
 /**
- * Events for every protocol: one handler per event name (sacrificial-socket's `On`), fed
- * the raw payload bytes as the sac-sock client sends them (§2.2), plus connect and
- * disconnect listeners that hear of every socket, whatever it speaks.
+ * Events for every protocol: one handler per event name (sacrificial-socket's `On`), fed the raw
+ * payload bytes as the sac-sock client sends them (docs/protocol/sac-sock.md §2.2), plus connect
+ * and disconnect listeners that hear of every socket, whatever it speaks.
  *
  * 0.6 clients have no events on the wire. Their convention is a JSON message
  * `{"event": name, "data": value}`: when a handler is registered for `name`, the handler
@@ -91,7 +91,9 @@ export class EventHub {
   }
 }
 
-/** `data` as the sac-sock client's `emit` would put it on the wire (§2.2). */
+/**
+ * `data` as the sac-sock client's `emit` would put it on the wire (docs/protocol/sac-sock.md §2.2).
+ */
 export function payloadBytes(data: unknown): Buffer {
   if (typeof data === 'object') return Buffer.from(JSON.stringify(data) ?? 'null', 'utf8');
   return Buffer.from(String(data), 'utf8');

@@ -1,7 +1,7 @@
 /**
- * The sac-sock websocket endpoint (default path `/socket`): the upgrade checks of §1 and
- * §6.1, the `sac-sock` subprotocol, and the sockets it accepted. It sends nothing on
- * connect; every socket joins its private room before the connect listeners run, and has
+ * The sac-sock websocket endpoint (default path `/socket`): the upgrade checks of §1 and §6 item 1
+ * (docs/protocol/sac-sock.md), the `sac-sock` subprotocol, and the sockets it accepted. It sends
+ * nothing on connect; every socket joins its private room before the connect listeners run, and has
  * left every room before the disconnect listeners run (§4).
  *
  * Policy choices where the Go server left room:
@@ -29,7 +29,10 @@ export const SOCKET_ID_LENGTH = 32;
 export interface SacSockEndpointOptions {
   readonly path: string;
   readonly maxMessageBytes: number;
-  /** 'same-origin' (§6.1: the Origin's host must equal the Host header) or an allow-list. */
+  /**
+   * 'same-origin' (docs/protocol/sac-sock.md §1, §6 item 1: the Origin's host must equal the Host
+   * header) or an allow-list.
+   */
   readonly origins: 'same-origin' | readonly OriginRule[];
   readonly limits: SacSocketLimits;
   readonly authorize: AuthorizeHook | undefined;
@@ -41,7 +44,10 @@ export class SacSockEndpoint {
   private readonly sockets = new Set<SacSocket>();
   /** Sockets whose TCP connection is still there (a closing one stays until the handshake ends). */
   private readonly live = new Set<SacSocket>();
-  /** Frames dropped for lacking 0x02 or a name (§2.3); events without a handler are not counted. */
+  /**
+   * Frames dropped for lacking 0x02 or a name (docs/protocol/sac-sock.md §2.3); events without a
+   * handler are not counted.
+   */
   droppedFrames = 0;
   private readonly admission: Admission;
 

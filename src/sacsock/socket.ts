@@ -1,7 +1,7 @@
 /**
  * One sac-sock connection: a `Socket` over a `ws` WebSocket. It parses incoming frames
- * (§2.3), encodes outgoing ones once per fan-out (the `sac-sock` format key of
- * PreparedMessage), bounds what waits unsent, and closes with a real close frame (the Go
+ * (docs/protocol/sac-sock.md §2.3), encodes outgoing ones once per fan-out (the `sac-sock` format
+ * key of PreparedMessage), bounds what waits unsent, and closes with a real close frame (the Go
  * server sent none, so its clients saw 1006).
  */
 import type { Duplex } from 'node:stream';
@@ -38,8 +38,8 @@ export interface SacSocketHooks {
   readonly rooms: Rooms;
   onFrame(socket: SacSocket, event: string, payload: Buffer): void;
   /**
-   * A frame without 0x02 or with an empty name, or a JSON payload nested deeper than
-   * `maxJsonDepth` (with its error): dropped, the connection stays (§2.3).
+   * A frame without 0x02 or with an empty name, or a JSON payload nested deeper than `maxJsonDepth`
+   * (with its error): dropped, the connection stays (docs/protocol/sac-sock.md §2.3).
    */
   onDroppedFrame(socket: SacSocket, bytes: number, error?: RealtimeError): void;
   onClose(socket: SacSocket, info: DisconnectInfo): void;

@@ -1,8 +1,8 @@
 /**
- * The websocket drafts of 2010–2011, hixie-75 and hixie-76, for websocket and flashsocket:
- * Safari 5, iOS 4/5, Chrome ≤ 13, and Flash's web-socket-js (§4.1, §4.2). Handshake and
- * framing (`0x00` + UTF-8 + `0xFF`) come from websocket-driver; RFC 6455 stays on `ws`.
- * Each payload is one frame, as on the RFC 6455 path.
+ * The websocket drafts of 2010–2011, hixie-75 and hixie-76, for websocket and flashsocket: Safari
+ * 5, iOS 4/5, Chrome ≤ 13, and Flash's web-socket-js (docs/protocol/socketio-0.6.md §4.1, §4.2).
+ * Handshake and framing (`0x00` + UTF-8 + `0xFF`) come from websocket-driver; RFC 6455 stays on
+ * `ws`. Each payload is one frame, as on the RFC 6455 path.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';

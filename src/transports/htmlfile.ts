@@ -1,6 +1,6 @@
 /**
- * htmlfile (§4.3): the "forever iframe" of Internet Explorer. One chunked `text/html`
- * response lives as long as the session; each payload is one script element:
+ * htmlfile (docs/protocol/socketio-0.6.md §4.3): the "forever iframe" of Internet Explorer. One
+ * chunked `text/html` response lives as long as the session; each payload is one script element:
  *
  *   <html><body>                    …244 spaces (256 bytes: IE runs nothing before that)
  *   <script>parent.s._("~m~16~m~Ab3dE5gH7jK9mN1p", document);</script>

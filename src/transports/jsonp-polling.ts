@@ -1,7 +1,7 @@
 /**
- * jsonp-polling (§4.6): each poll is a `<script>` the client inserts, answered with a call
- * of its callback, also when there is nothing to say (an answer without the call would stop
- * the client's poll loop):
+ * jsonp-polling (docs/protocol/socketio-0.6.md §4.6): each poll is a `<script>` the client inserts,
+ * answered with a call of its callback, also when there is nothing to say (an answer without the
+ * call would stop the client's poll loop):
  *
  *   GET /socket.io/jsonp-polling/<sessionId>/<ts>/<index>
  *   io.JSONP[0]._("~m~16~m~Ab3dE5gH7jK9mN1p");

@@ -54,9 +54,9 @@ function enabledModule(context: ResourceContext, name: string): TransportModule 
 
 /**
  * The 0.6 Origin rule: the `origins` allow-list. Chromium sends Origin on same-origin POSTs
- * and websocket handshakes too (§7 of the protocol reference), so an Origin naming the very
- * host the request was sent to is always allowed: a page served by this server must work
- * whatever the `origins` list says.
+ * and websocket handshakes too (docs/protocol/socketio-0.6.md §4.0, §4.1, §6.7), so an Origin
+ * naming the very host the request was sent to is always allowed: a page served by this
+ * server must work whatever the `origins` list says.
  */
 export function resourceOriginRule(rules: readonly OriginRule[]): OriginPolicy {
   return (req) => isOriginOk(rules, req);

@@ -1,7 +1,7 @@
 /**
- * websocket (§4.1): RFC 6455 through `ws`. Each payload is one text message; the first one
- * a new session sends is its session id. The client never reconnects with a session id,
- * but `/socket.io/websocket/<sessionId>` re-attaches to a live session all the same.
+ * websocket (docs/protocol/socketio-0.6.md §4.1): RFC 6455 through `ws`. Each payload is one text
+ * message; the first one a new session sends is its session id. The client never reconnects with a
+ * session id, but `/socket.io/websocket/<sessionId>` re-attaches to a live session all the same.
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';

@@ -1,5 +1,5 @@
 /**
- * xhr-multipart (§4.4): old Firefox's `multipart = true` XHR. One
+ * xhr-multipart (docs/protocol/socketio-0.6.md §4.4): old Firefox's `multipart = true` XHR. One
  * `multipart/x-mixed-replace` response lives as long as the session; each payload is one
  * part, and Firefox raised `readyState 4` once per part with that part's body:
  *

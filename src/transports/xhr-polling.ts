@@ -1,7 +1,7 @@
 /**
- * xhr-polling (§4.5): each GET is held until something is queued or `pollDurationMs`
- * runs out, then answered with the whole queue as one payload (`text/plain`), or with an
- * empty body. The session waits for the next GET within its reconnect window.
+ * xhr-polling (docs/protocol/socketio-0.6.md §4.5): each GET is held until something is queued or
+ * `pollDurationMs` runs out, then answered with the whole queue as one payload (`text/plain`), or
+ * with an empty body. The session waits for the next GET within its reconnect window.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Conn } from '../session/conn.js';

@@ -10,7 +10,7 @@
  */
 import type { Duplex } from 'node:stream';
 
-/** An unmasked, unfragmented RFC 6455 data frame (§5.2): what a server sends. */
+/** An unmasked, unfragmented RFC 6455 data frame (RFC 6455 §5.2): what a server sends. */
 export function dataFrame(payload: string | Buffer, isBinary = false): Buffer {
   const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
   const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;

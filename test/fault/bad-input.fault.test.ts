@@ -1,5 +1,5 @@
 /**
- * The README's "Bad input" promises, one request each, on a live server: the documented
+ * The "Bad input" promises of docs/limits.md, one request each, on a live server: the documented
  * status and `{code, message}` body. Table-driven; a new transport adds its rows (a bad
  * JSONP index, say).
  */

@@ -1,5 +1,5 @@
 /**
- * Each limit of the README's Limits table, hit on a real socket: the documented status or
+ * Each limit of the Limits table in docs/limits.md, hit on a real socket: the documented status or
  * close code, a JSON body where HTTP allows one, and a server that goes on serving.
  */
 import { afterEach, describe, expect, it } from 'vitest';

@@ -138,7 +138,7 @@ describe.each(PAUSABLE_CLIENTS)('lossless when a backed-up socket is cut: $name'
     first.pause();
     const total = await fillUntilStuck(conn);
     // The cut comes a turn later, as a network failure does (Node reports the writes that had
-    // completed in the meantime; a destroy in the very same turn is covered in the README).
+    // completed in the meantime; a destroy in the very same turn is covered in docs/delivery.md).
     await nextTurn();
     for (const socket of sockets) socket.destroy();
     // The client reads what reached it before the cut (whole frames only), then the end.

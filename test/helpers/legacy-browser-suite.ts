@@ -68,7 +68,8 @@ export function describeLegacyTransportInBrowser(transport: TransportName): void
       const page = await open();
       const conn = started.server.getConn(page.sessionId);
       if (POLLING.includes(transport)) {
-        // No heartbeats on polling (§6.3): several empty polls, each followed by the next.
+        // No heartbeats on polling (docs/protocol/socketio-0.6.md §6.3): several empty polls, each
+        // followed by the next.
         await waitFor(() => traffic.getsOf(page.sessionId) >= 4, { timeoutMs: 8_000, what: 'four polls' });
       } else {
         // Heartbeat n+1 is sent only once n was echoed, so a fourth proves three echoes.

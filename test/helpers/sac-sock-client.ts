@@ -9,7 +9,10 @@ export interface RawFrame {
   readonly isBinary: boolean;
 }
 
-/** A decoded server frame (§2.1): event, the type letters of its header, payload bytes. */
+/**
+ * A decoded server frame (docs/protocol/sac-sock.md §2.1): event, the type letters of its header,
+ * payload bytes.
+ */
 export interface ServerFrame {
   readonly event: string;
   readonly type: string;
@@ -17,7 +20,10 @@ export interface ServerFrame {
   readonly isBinary: boolean;
 }
 
-/** Splits a server frame as §2.1 builds it; throws on a frame that has no header. */
+/**
+ * Splits a server frame as docs/protocol/sac-sock.md §2.1 builds it; throws on a frame that has no
+ * header.
+ */
 export function splitServerFrame(frame: RawFrame): ServerFrame {
   const soh = frame.data.indexOf(0x01);
   const stx = frame.data.indexOf(0x02);
@@ -31,7 +37,7 @@ export function splitServerFrame(frame: RawFrame): ServerFrame {
 }
 
 /**
- * A raw `ws` client speaking sac-sock byte for byte, as written from §2 of the reference:
+ * A raw `ws` client speaking sac-sock byte for byte, as written from docs/protocol/sac-sock.md §2:
  * it records every frame and close, and `emit` builds frames as the browser client does.
  */
 export class SacSockTestClient {

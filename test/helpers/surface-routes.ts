@@ -48,7 +48,7 @@ export const SURFACE_ROUTES: readonly string[] = [
   '/{segment}/{segment}',
 ];
 
-/** Every status the server may answer on this surface (README, Errors and Limits). */
+/** Every status the server may answer on this surface (docs/errors.md, docs/limits.md). */
 export const DOCUMENTED_STATUSES: ReadonlySet<number> = new Set([
   101, 200, 400, 401, 403, 404, 405, 408, 413, 426, 429, 431, 503,
 ]);

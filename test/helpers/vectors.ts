@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 
-/** One entry of `test/fixtures/sio-codec-vectors.json` (see the protocol reference, appendix A). */
+/**
+ * One entry of `test/fixtures/sio-codec-vectors.json` (see docs/protocol/socketio-0.6.md,
+ * Appendix A).
+ */
 export interface CodecVector {
   readonly id: string;
   readonly codec: 'sio' | 'sio-streaming';

@@ -1,6 +1,6 @@
 /**
- * The Flash socket policy (§5): inline on the HTTP port and on its own port, next to
- * ordinary HTTP; and the WebSocketMain.swf that web-socket-js loads.
+ * The Flash socket policy (docs/protocol/socketio-0.6.md §5): inline on the HTTP port and on its
+ * own port, next to ordinary HTTP; and the WebSocketMain.swf that web-socket-js loads.
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, connect, type Server } from 'node:net';

@@ -88,7 +88,8 @@ describe.each(Object.keys(TRANSPORTS))('legacy transport %s', (name) => {
     await open();
     const conn = started.server.getConn(client.sessionId);
     if (name === 'jsonp-polling') {
-      // Polling transports have no heartbeats (§6.3): several empty polls keep it alive.
+      // Polling transports have no heartbeats (docs/protocol/socketio-0.6.md §6.3): several empty
+      // polls keep it alive.
       await waitFor(() => (client as JsonpClient).statuses.length >= 4, { what: 'four polls' });
     } else {
       // Heartbeat n+1 is sent only after n was echoed: a fourth one proves three echoes.

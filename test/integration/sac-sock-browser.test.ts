@@ -1,8 +1,8 @@
 /**
- * A browser's own WebSocket against the sac-sock endpoint, driven by a minimal client
- * written from §2–§3 of the reference (subprotocol `sac-sock`, `binaryType = 'arraybuffer'`,
- * frames built and split as the browser client does). Chromium aborts the handshake when
- * the offered subprotocol is not echoed, so this also pins the negotiation.
+ * A browser's own WebSocket against the sac-sock endpoint, driven by a minimal client written from
+ * docs/protocol/sac-sock.md §2–§3 (subprotocol `sac-sock`, `binaryType = 'arraybuffer'`, frames
+ * built and split as the browser client does). Chromium aborts the handshake when the offered
+ * subprotocol is not echoed, so this also pins the negotiation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -37,7 +37,8 @@ describe('sac-sock in Chromium', () => {
       const seen: Array<[string, unknown]> = [];
       const ws = new WebSocket(url, 'sac-sock');
       ws.binaryType = 'arraybuffer';
-      // §2.2: name 0x02 data; ArrayBuffers go binary with the name one byte per unit.
+      // docs/protocol/sac-sock.md §2.2: name 0x02 data; ArrayBuffers go binary with the name one
+      // byte per unit.
       const emit = (name: string, data: unknown) => {
         if (data instanceof ArrayBuffer) {
           const bytes = new Uint8Array(name.length + 1 + data.byteLength);
@@ -49,7 +50,8 @@ describe('sac-sock in Chromium', () => {
           ws.send(name + '\x02' + (typeof data === 'object' ? JSON.stringify(data) : String(data)));
         }
       };
-      // §2.4: name up to 0x01, header flags up to 0x02, then the data (J → JSON.parse).
+      // docs/protocol/sac-sock.md §2.4: name up to 0x01, header flags up to 0x02, then the data
+      // (J → JSON.parse).
       const parse = (frame: string | ArrayBuffer): [string, unknown] => {
         if (typeof frame === 'string') {
           const soh = frame.indexOf('\x01');

@@ -1,7 +1,8 @@
 /**
- * The sac-sock endpoint against a raw `ws` client that speaks §2 of the reference byte for
- * byte: emits of every type both ways, the §2.5 frames exactly, malformed and over-limit
- * frames, subprotocol negotiation, the origin rule, ids and rooms.
+ * The sac-sock endpoint against a raw `ws` client that speaks docs/protocol/sac-sock.md §2 byte
+ * for byte (§ numbers in this file are that reference's): emits of every type both ways, the §2.5
+ * frames exactly, malformed and over-limit frames, subprotocol negotiation, the origin rule, ids
+ * and rooms.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from '../../src/hub/rooms.js';

@@ -164,7 +164,8 @@ describe('xhr-polling transport', () => {
     expect(foreign.status).toBe(403);
     expect(JSON.parse(foreign.body)).toMatchObject({ code: 'ERR_ORIGIN_REFUSED' });
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
-    // Chromium sends Origin on same-origin POSTs (§7): that must pass.
+    // Chromium sends Origin on same-origin POSTs (docs/protocol/socketio-0.6.md §4.0): that
+    // must pass.
     const same = await client.send(encodeFrame('same'), { Origin: server.baseUrl });
     expect(same.status).toBe(200);
     const listed = await client.send(encodeFrame('listed'), { Origin: 'http://example.com' });

@@ -1,3 +1,4 @@
+// § numbers in this file refer to docs/protocol/sac-sock.md.
 import { describe, expect, it } from 'vitest';
 import { EventHub, payloadBytes } from '../../src/hub/events.js';
 import type { Socket } from '../../src/hub/rooms.js';

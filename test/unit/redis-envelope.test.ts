@@ -1,5 +1,5 @@
 /**
- * The ssredis envelope codec, table-driven: the three examples of the reference (§5.2)
+ * The ssredis envelope codec, table-driven: the three examples of docs/protocol/sac-sock.md §5.2
  * decode, what Switchyard encodes decodes back to the same message and target, and every
  * kind of malformed input is refused with ERR_MALFORMED_FRAME.
  */

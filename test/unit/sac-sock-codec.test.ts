@@ -1,3 +1,4 @@
+// § numbers in this file refer to docs/protocol/sac-sock.md.
 import { describe, expect, it } from 'vitest';
 import { encodeClientFrame, encodeServerFrame, parseClientFrame } from '../../src/codecs/sac-sock.js';
 

@@ -1,6 +1,7 @@
 /**
  * Several Switchyard instances that share one Redis behave as one server for fan-out:
- * sacrificial-socket's multihome model (§5.1) over its ssredis backend (§5.2).
+ * sacrificial-socket's multihome model over its ssredis backend (docs/protocol/sac-sock.md §5.1,
+ * §5.2).
  *
  * Membership stays local (a composed MemoryAdapter). `fanOut` delivers to the local
  * members, then publishes the message on the server group's broadcast or roomcast channel,
@@ -289,7 +290,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
 
   private async connectBoth(): Promise<void> {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
-    // ssredis checks Redis with PING before anything else (§5.2).
+    // ssredis checks Redis with PING before anything else (docs/protocol/sac-sock.md §5.2).
     await this.publisher.ping();
     await this.subscriber.subscribe(this.channels.roomcasts, this.channels.broadcasts);
     this.isSubscribed = true;
@@ -382,8 +383,8 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
       return;
     }
     this.stats.received++;
-    // Delivered here only, never published again: the loop protection of §5.1. A throw must
-    // not escape into ioredis' event emitter, where it would end the process.
+    // Delivered here only, never published again: the loop protection of docs/protocol/sac-sock.md
+    // §5.1. A throw must not escape into ioredis' event emitter, where it would end the process.
     try {
       this.local.fanOut(message, target);
     } catch (cause) {

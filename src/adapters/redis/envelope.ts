@@ -1,7 +1,8 @@
 /**
  * The message several instances exchange through Redis pub/sub: sacrificial-socket's ssredis
- * envelope (§5.2), so Switchyard and Go instances in one server group understand each
- * other's broadcasts and roomcasts, plus fields of Switchyard's own that Go ignores.
+ * envelope (docs/protocol/sac-sock.md §5.2), so Switchyard and Go instances in one server group
+ * understand each other's broadcasts and roomcasts, plus fields of Switchyard's own that Go
+ * ignores.
  *
  *   PUBLISH ss-rmhb-group-default:_ss_broadcasts {"d":1,"e":"chat","p":"aGk=","s":"abc"}
  *   PUBLISH ss-rmhb-group-default:_ss_roomcasts  {"d":3,"e":"msg","r":"lobby","p":"eyJhIjoxfQ==","s":"abc"}
@@ -31,7 +32,7 @@ import { RealtimeError } from '../../errors.js';
 import type { FanOutTarget } from '../../hub/adapter.js';
 import { PreparedMessage } from '../../hub/prepared.js';
 
-/** sacrificial-socket's default server group (§5.2). */
+/** sacrificial-socket's default server group (docs/protocol/sac-sock.md §5.2). */
 export const DEFAULT_SERVER_GROUP = 'ss-rmhb-group-default';
 /** The event a plain message travels under: what a sac-sock socket receives it as. */
 export const PLAIN_EVENT = 'message';
@@ -111,7 +112,10 @@ function malformed(why: string): { ok: false; error: RealtimeError } {
   return { ok: false, error: new RealtimeError('ERR_MALFORMED_FRAME', `malformed envelope: ${why}`) };
 }
 
-/** Parses an envelope from `kind`'s channel, checking every field (§5.2 "Receiving", and ours). */
+/**
+ * Parses an envelope from `kind`'s channel, checking every field (docs/protocol/sac-sock.md §5.2
+ * "Receiving", and ours).
+ */
 export function decodeEnvelope(
   text: string,
   kind: ChannelKind,

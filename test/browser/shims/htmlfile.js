@@ -1,10 +1,10 @@
 /* global window, document */
 /*
- * Test-only stand-in for Internet Explorer's ActiveXObject('htmlfile') (protocol reference
- * §8.1), so the unmodified 0.6 client runs its htmlfile transport in Chromium. The
- * "htmlfile" is the document of a real hidden same-origin iframe; the forever iframe the
- * client puts in it loads the server's stream, and Chromium runs the server's <script>
- * chunks itself. Nothing in the message path is emulated.
+ * Test-only stand-in for Internet Explorer's ActiveXObject('htmlfile')
+ * (docs/protocol/socketio-0.6.md §8.1), so the unmodified 0.6 client runs its htmlfile transport in
+ * Chromium. The "htmlfile" is the document of a real hidden same-origin iframe; the forever iframe
+ * the client puts in it loads the server's stream, and Chromium runs the server's <script> chunks
+ * itself. Nothing in the message path is emulated.
  */
 (function () {
   'use strict';

@@ -1,6 +1,6 @@
 /* global window */
 /*
- * Test-only stand-in for old Firefox's multipart XHR (protocol reference §8.2), so the
+ * Test-only stand-in for old Firefox's multipart XHR (docs/protocol/socketio-0.6.md §8.2), so the
  * unmodified 0.6 client runs its xhr-multipart transport in Chromium. A thin wrapper over a
  * real XMLHttpRequest: with `multipart` off it mirrors the real one; with it on, it reads the
  * multipart/x-mixed-replace body as Chromium streams it and raises readyState 4 once per
