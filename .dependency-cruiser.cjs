@@ -4,7 +4,7 @@
  */
 const FAMILIES = '^src/(session|transports|sacsock|endpoints)/';
 const SHARED = '^src/(hub|wire|codecs|adapters|http)/';
-const TOP = '^src/(server|index|options|cli|redis)\\.ts$|^src/(demo|cli|ops)/';
+const TOP = '^src/(server|index|options|cli|redis)\\.ts$|^src/(server|demo|cli|ops)/';
 
 module.exports = {
   forbidden: [

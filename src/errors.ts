@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   ERR_SESSION_REQUIRED: { httpStatus: 400, closeCode: 1008 },
   ERR_METHOD_NOT_ALLOWED: { httpStatus: 405, closeCode: 1002 },
   ERR_ORIGIN_REFUSED: { httpStatus: 403, closeCode: 1008 },
+  ERR_HOST_REFUSED: { httpStatus: 403, closeCode: 1008 },
+  ERR_RATE_LIMITED: { httpStatus: 429, closeCode: 1013 },
   ERR_UNAUTHORIZED: { httpStatus: 401, closeCode: 1008 },
   ERR_SERVER_FULL: { httpStatus: 503, closeCode: 1013 },
   ERR_TOO_MANY_SESSIONS_FROM_ADDRESS: { httpStatus: 429, closeCode: 1013 },

@@ -21,10 +21,26 @@ export interface ServerOptions {
   origins?: string | readonly string[];
   /** Called once per request; false refuses it with 401. Default: allow. */
   authorize?: AuthorizeHook;
-  /** Most sessions at once; 0 = unlimited (the default). Over it: 503. */
+  /**
+   * `Host` header values this server answers to (`host`, `host:port`, `*` wildcards as in
+   * `origins`), on every family; any other is refused 403 `ERR_HOST_REFUSED`. Against DNS
+   * rebinding: only with it set does a same-origin request prove anything. Default: any Host.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Addresses or CIDRs of trusted proxies: from them, `X-Forwarded-For` and
+   * `X-Forwarded-Proto` give the client's address (caps, logs, `remoteAddress`) and scheme.
+   * Default none: no header is trusted.
+   */
+  trustProxy?: readonly string[];
+  /** Most connections at once, every family counted; 0 = unlimited. Default 100 000. Over it: 503. */
   maxConnections?: number;
-  /** Most sessions per remote address; 0 = unlimited (the default). Over it: 429. */
+  /** Most connections per client address; 0 = unlimited. Default 1 000 (one office behind NAT). Over it: 429. */
   maxConnectionsPerAddress?: number;
+  /** New sessions (0.6 handshakes, sac-sock and plain upgrades) per second per address; 0 = off (the default). Over it: 429 `ERR_RATE_LIMITED`. */
+  maxHandshakesPerSecondPerAddress?: number;
+  /** Messages per second per 0.6 session or sac-sock socket; over it they are dropped and counted. 0 = off (the default). */
+  maxMessagesPerSecond?: number;
   /** Heartbeat period on persistent transports. Default 10 000 ms; 0 turns heartbeats off. */
   heartbeatIntervalMs?: number;
   /** How long an echo may take before the session closes. Default 8 000 ms. */
@@ -96,8 +112,12 @@ export interface ResolvedOptions extends Required<Omit<ServerOptions, 'authorize
 const DEFAULTS = {
   resource: 'socket.io',
   origins: ALLOW_ALL_ORIGINS,
-  maxConnections: 0,
-  maxConnectionsPerAddress: 0,
+  allowedHosts: [] as readonly string[],
+  trustProxy: [] as readonly string[],
+  maxConnections: 100_000,
+  maxConnectionsPerAddress: 1_000,
+  maxHandshakesPerSecondPerAddress: 0,
+  maxMessagesPerSecond: 0,
   heartbeatIntervalMs: 10_000,
   heartbeatTimeoutMs: 8_000,
   reconnectWindowMs: 10_000,
@@ -151,6 +171,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       queueOverflow: merged.queueOverflow,
       maxFrameLength: merged.maxFrameLength,
       maxJsonDepth: merged.maxJsonDepth,
+      maxMessagesPerSecond: merged.maxMessagesPerSecond,
       codec,
     },
   };
@@ -160,6 +181,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
 const NON_NEGATIVE_OPTIONS = [
   'maxConnections',
   'maxConnectionsPerAddress',
+  'maxHandshakesPerSecondPerAddress',
+  'maxMessagesPerSecond',
   'heartbeatIntervalMs',
   'heartbeatTimeoutMs',
   'reconnectWindowMs',

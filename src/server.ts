@@ -37,6 +37,7 @@ import { Registry } from './session/registry.js';
 import { Admission } from './http/admission.js';
 import { ConnectionBudget } from './http/budget.js';
 import type { Host } from './hub/host.js';
+import { makeHost } from './server/host.js';
 import { NO_INSTRUMENTS } from './hub/instruments.js';
 import { memberIds, Rooms, type MemberRef, type Socket, type Target } from './hub/rooms.js';
 import { UpgradeDispatcher, type UpgradeRoute } from './http/upgrades.js';
@@ -133,24 +134,30 @@ export class Switchyard extends EventEmitter<ServerEvents> {
       },
       onError: (conn, error) => this.reportError(error, conn),
     });
-    this.host = {
+    this.host = makeHost({
       rooms: this.roomApi,
       events: this.events,
       instruments: NO_INSTRUMENTS,
+      budget: this.budget,
       log: () => this.log,
       isShuttingDown: () => this.isShuttingDown,
       reportError: (error) => this.reportError(error),
-      reserve: (remoteAddress) => this.budget.reserve(remoteAddress),
-    };
+      ...this.options,
+    });
     const originRules = parseOrigins(this.options.origins);
     this.legacy = {
       options: this.options,
       originRules,
+      hostsAreChecked: this.options.allowedHosts.length > 0,
       registry: this.registry,
       budget: this.budget,
       wss: this.wss,
+      host: this.host,
       admission: new Admission(
-        { origin: resourceOriginRule(originRules), authorize: this.options.authorize },
+        {
+          origin: resourceOriginRule(originRules, this.options.allowedHosts.length > 0),
+          authorize: this.options.authorize,
+        },
         this.host,
       ),
     };

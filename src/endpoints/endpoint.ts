@@ -104,7 +104,7 @@ export class WebSocketEndpoint<T = unknown> {
   private async admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const refusal = checkHandshake(req, this.host.isShuttingDown());
     if (refusal !== null) return rejectUpgrade(socket, refusal.error, refusal.headers);
-    const pending = pendingOf(req);
+    const pending = pendingOf(req, this.host.clientAddress(req));
     if (pending instanceof RealtimeError) return rejectUpgrade(socket, pending);
     const offered = offeredProtocols(req);
     if (offered instanceof RealtimeError) return rejectUpgrade(socket, offered);
@@ -227,7 +227,7 @@ function offeredProtocols(req: IncomingMessage): string[] | RealtimeError {
   return offered;
 }
 
-function pendingOf(req: IncomingMessage): PendingConnection | RealtimeError {
+function pendingOf(req: IncomingMessage, clientAddress: string): PendingConnection | RealtimeError {
   const isTls = (req.socket as Partial<TLSSocket>).encrypted === true;
   let resource: URL;
   try {
@@ -244,6 +244,10 @@ function pendingOf(req: IncomingMessage): PendingConnection | RealtimeError {
       return new RealtimeError('ERR_BAD_REQUEST', 'invalid Origin');
     }
   }
-  const remoteAddress = formatRemoteAddress(req.socket.remoteAddress, req.socket.remotePort);
+  // A trusted proxy's X-Forwarded-For names an address without its port.
+  const remoteAddress =
+    clientAddress === req.socket.remoteAddress
+      ? formatRemoteAddress(req.socket.remoteAddress, req.socket.remotePort)
+      : clientAddress;
   return { resource, origin, remoteAddress, request: req };
 }

@@ -44,6 +44,18 @@ export function isOriginAllowed(rules: readonly OriginRule[], origin: string | u
   });
 }
 
+/**
+ * Whether an Origin is named by an explicit entry of the list (its host is not `*`): only
+ * such origins get credentials (`Access-Control-Allow-Credentials`), never `*:*`.
+ */
+export function isExplicitlyAllowed(rules: readonly OriginRule[], origin: string | undefined): boolean {
+  if (origin === undefined) return false;
+  return isOriginAllowed(
+    rules.filter((rule) => rule.host !== '*'),
+    origin,
+  );
+}
+
 /** Allows everything: the stock client works out of the box. */
 export const ALLOW_ALL_ORIGINS = '*:*';
 

@@ -29,11 +29,14 @@ export function sendError(res: ServerResponse, error: RealtimeError, headers: Ou
 }
 
 /**
- * CORS headers for an allowed Origin: the origin itself is reflected (never `*`), with
- * credentials, because the 0.6 client's cross-domain XHR may carry cookies.
+ * CORS headers for an allowed Origin: the origin itself is reflected (never `*`).
+ * Credentials (`Access-Control-Allow-Credentials`) only when `withCredentials`: for an origin
+ * an explicit allow-list names, never for `*:*`, so no page of any site can read a
+ * cookie-authorized session. The 0.6 client's XHR sends no credentials and works either way.
  */
-export function corsHeaders(origin: string | undefined): OutgoingHttpHeaders {
+export function corsHeaders(origin: string | undefined, withCredentials: boolean): OutgoingHttpHeaders {
   if (origin === undefined) return {};
+  if (!withCredentials) return { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' };
   return {
     'Access-Control-Allow-Origin': origin,
     'Access-Control-Allow-Credentials': 'true',

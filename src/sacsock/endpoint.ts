@@ -125,7 +125,7 @@ export class SacSockEndpoint {
     const { rooms, events } = this.host;
     const socket = new SacSocket(
       newSocketId(SOCKET_ID_LENGTH),
-      req.socket.remoteAddress ?? '',
+      this.host.clientAddress(req),
       ws,
       tcp,
       this.options.limits,

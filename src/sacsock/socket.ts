@@ -14,6 +14,7 @@ import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult 
 import { PreparedMessage } from '../hub/prepared.js';
 import type { Rooms, Socket } from '../hub/rooms.js';
 import { overflow } from '../wire/overflow.js';
+import { take, type Bucket } from '../http/rate-limit.js';
 import { dataFrame, TickCork } from '../wire/ws-frame.js';
 
 /** The PreparedMessage format key of sac-sock frames. */
@@ -32,6 +33,8 @@ export interface SacSocketLimits {
   readonly queueOverflow: QueueOverflowPolicy;
   /** A JSON payload (one starting with `[` or `{`) nested deeper than this is dropped; 0 = no bound. */
   readonly maxJsonDepth: number;
+  /** Frames per second from the client; over it they are dropped and counted. 0 = no limit. */
+  readonly maxMessagesPerSecond: number;
 }
 
 export interface SacSocketHooks {
@@ -60,6 +63,10 @@ export class SacSocket implements Socket {
   readonly closed: Promise<void>;
   private isClosing = false;
   private isOverLimit = false;
+  /** The inbound rate's bucket, made on the first frame when `maxMessagesPerSecond` is set. */
+  private inboundBucket: Bucket | null = null;
+  /** Frames dropped for going over `maxMessagesPerSecond`. */
+  rateLimitedFrames = 0;
   private pending = 0;
   private readonly onSent = (): void => {
     this.pending--;
@@ -197,6 +204,10 @@ export class SacSocket implements Socket {
       this.hooks.onDroppedFrame(this, frame.length);
       return;
     }
+    if (this.isOverRate()) {
+      this.hooks.onDroppedFrame(this, frame.length);
+      return;
+    }
     const { payload } = inbound;
     const first = payload[0];
     if ((first === OPEN_BRACKET || first === OPEN_BRACE) && bytesExceedJsonDepth(payload, this.limits.maxJsonDepth)) {
@@ -211,6 +222,17 @@ export class SacSocket implements Socket {
       const error = new RealtimeError('ERR_HANDLER_FAILED', 'a frame could not be handled', { cause });
       this.hooks.onDroppedFrame(this, frame.length, error);
     }
+  }
+
+  /** Over `maxMessagesPerSecond`: the frame is dropped and counted, the socket stays. */
+  private isOverRate(): boolean {
+    const rate = this.limits.maxMessagesPerSecond;
+    if (rate === 0) return false;
+    const now = Date.now();
+    this.inboundBucket ??= { tokens: rate, refilledAtMs: now };
+    if (take(this.inboundBucket, rate, now)) return false;
+    this.rateLimitedFrames++;
+    return true;
   }
 
   private onWsClose(code: number): void {

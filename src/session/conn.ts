@@ -35,6 +35,7 @@ import { encodeValue, PreparedMessage, type EncodedFrame } from '../hub/prepared
 import { DeliveryLedger } from './delivery-ledger.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
 import { overflow } from '../wire/overflow.js';
+import { take, type Bucket } from '../http/rate-limit.js';
 import type { Member } from '../hub/member.js';
 import type { TimerList, TimerLists } from '../hub/timer-lists.js';
 
@@ -49,6 +50,8 @@ export interface SessionOptions extends SendQueueLimits {
   readonly maxFrameLength: number;
   /** Deepest nesting of a client's JSON message; deeper is refused (ERR_JSON_TOO_DEEP). */
   readonly maxJsonDepth: number;
+  /** Messages per second from the client; over it they are dropped and counted. 0 = no limit. */
+  readonly maxMessagesPerSecond: number;
   readonly codec: Codec;
 }
 
@@ -81,6 +84,10 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   private isBackpressured = false;
   /** Frames the `drop-oldest` policy dropped to make room: lost, and reported as such. */
   private droppedMessages = 0;
+  /** The inbound rate's bucket, made on the first message when `maxMessagesPerSecond` is set. */
+  private inboundBucket: Bucket | null = null;
+  /** Client messages dropped for going over `maxMessagesPerSecond`. */
+  rateLimitedMessages = 0;
   private heartbeatCounter = 0;
   /** The heartbeat number awaiting its echo, or 0. */
   private awaitedHeartbeat = 0;
@@ -346,9 +353,11 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
         return;
       case 'text':
       case 'json':
+        if (this.isOverRate()) return;
         this.hooks.onMessage(this, message.data);
         return;
       case 'json-invalid':
+        if (this.isOverRate()) return;
         // `~j~` followed by bad JSON is most likely a text message that starts with "~j~":
         // the protocol has no escaping. Deliver it as the text it was.
         this.hooks.onMessage(this, '~j~' + message.data);
@@ -359,6 +368,20 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
       case 'handshake':
         return;
     }
+  }
+
+  /**
+   * Over `maxMessagesPerSecond`, a message is dropped and counted — never answered with a
+   * status: the 0.6 client would drop its whole session over a refused POST.
+   */
+  private isOverRate(): boolean {
+    const rate = this.options.maxMessagesPerSecond;
+    if (rate === 0) return false;
+    const now = Date.now();
+    this.inboundBucket ??= { tokens: rate, refilledAtMs: now };
+    if (take(this.inboundBucket, rate, now)) return false;
+    this.rateLimitedMessages++;
+    return true;
   }
 
   /** `shared`: the prepared message `frame` encodes, handed to the transport for its wire cache. */

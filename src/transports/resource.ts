@@ -10,9 +10,10 @@ import type { Server as WebSocketServer } from 'ws';
 import { serveClientFile } from '../http/client-files.js';
 import { RealtimeError } from '../errors.js';
 import { Admission, type OriginPolicy } from '../http/admission.js';
-import { isOriginAllowed, isSameOrigin, type OriginRule } from '../http/origins.js';
+import { isExplicitlyAllowed, isOriginAllowed, isSameOrigin, type OriginRule } from '../http/origins.js';
 import { routeLegacy, type LegacyRoute } from '../http/router.js';
 import type { UpgradeRoute } from '../http/upgrades.js';
+import type { Host } from '../hub/host.js';
 import type { Conn } from '../session/conn.js';
 import type { Registry } from '../session/registry.js';
 import type { ConnectionBudget } from '../http/budget.js';
@@ -31,9 +32,13 @@ export interface ResourceContext {
   readonly registry: Registry;
   readonly budget: ConnectionBudget;
   readonly wss: WebSocketServer<typeof SessionWebSocket>;
+  /** The server's services (client address, TLS, errors). */
+  readonly host: Host;
   /** The one admission path, with the 0.6 Origin rule (isOriginOk). */
   readonly admission: Admission;
   readonly originRules: readonly OriginRule[];
+  /** Whether `allowedHosts` is set, so that a Host header proves something. */
+  readonly hostsAreChecked: boolean;
 }
 
 /** @deprecated The name of {@link ResourceContext} before the layout of 0.2. */
@@ -41,8 +46,8 @@ export type LegacyContext = ResourceContext;
 
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 
-function remoteAddressOf(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? '';
+function remoteAddressOf(context: ResourceContext, req: IncomingMessage): string {
+  return context.host.clientAddress(req);
 }
 
 function enabledModule(context: ResourceContext, name: string): TransportModule | RealtimeError {
@@ -58,13 +63,35 @@ function enabledModule(context: ResourceContext, name: string): TransportModule 
  * naming the very host the request was sent to is always allowed: a page served by this
  * server must work whatever the `origins` list says.
  */
-export function resourceOriginRule(rules: readonly OriginRule[]): OriginPolicy {
-  return (req) => isOriginOk(rules, req);
+export function resourceOriginRule(rules: readonly OriginRule[], hostsAreChecked: boolean): OriginPolicy {
+  return (req) => isOriginOk(rules, hostsAreChecked, req);
 }
 
-function isOriginOk(rules: readonly OriginRule[], req: IncomingMessage): boolean {
+/**
+ * With an explicit allow-list, the Host header alone never proves same-origin (a rebound DNS
+ * name sends `Host` and `Origin` of the attacker's site): the shortcut holds only when
+ * `allowedHosts` has vouched for the Host.
+ */
+function isOriginOk(rules: readonly OriginRule[], hostsAreChecked: boolean, req: IncomingMessage): boolean {
   const origin = req.headers.origin;
-  return isOriginAllowed(rules, origin) || isSameOrigin(origin, req.headers.host);
+  return isOriginAllowed(rules, origin) || (hostsAreChecked && isSameOrigin(origin, req.headers.host));
+}
+
+/**
+ * jsonp-polling is a `<script>` GET: it carries the visitor's cookies and no Origin, so with
+ * a cookie-based `authorize` another site could read the session. The page that included the
+ * script must be same-site (`Sec-Fetch-Site`) or named by the allow-list (`Referer`); a
+ * request that shows neither is refused.
+ */
+function isScriptPageAllowed(context: ResourceContext, req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'same-origin' || site === 'same-site' || site === 'none') return true;
+  const referer = req.headers.referer;
+  const page = referer !== undefined && URL.canParse(referer) ? new URL(referer).origin : undefined;
+  if (page === undefined || page === 'null') return false;
+  if (isExplicitlyAllowed(context.originRules, page)) return true;
+  // Browsers without Fetch Metadata: a Referer of this very host is a same-site page.
+  return site === undefined && isSameOrigin(page, req.headers.host);
 }
 
 /**
@@ -99,7 +126,10 @@ export async function handleLegacyHttp(
       Allow: ALLOWED_METHODS,
     });
   }
-  const cors = isOriginOk(context.originRules, req) ? corsHeaders(req.headers.origin) : {};
+  const origin = req.headers.origin;
+  const cors = isOriginOk(context.originRules, context.hostsAreChecked, req)
+    ? corsHeaders(origin, isExplicitlyAllowed(context.originRules, origin))
+    : {};
   if (method === 'OPTIONS') return answerPreflight(req, res, cors);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return sendError(res, refusal, cors);
@@ -109,12 +139,23 @@ export async function handleLegacyHttp(
   }
   const invalid = module.validate?.(route) ?? null;
   if (invalid !== null) return sendError(res, invalid, cors);
+  if (
+    module.name === 'jsonp-polling' &&
+    context.options.authorize !== undefined &&
+    !isScriptPageAllowed(context, req)
+  ) {
+    const refusal = new RealtimeError(
+      'ERR_ORIGIN_REFUSED',
+      'jsonp-polling with authorize: the including page is not allowed',
+    );
+    return sendError(res, refusal, cors);
+  }
   // The client may have gone while the authorization hook ran: a session made or a poll
   // attached now would wait on a response nobody reads.
   if (res.destroyed) return;
   const conn =
     route.sessionId === ''
-      ? context.registry.create(module.name, remoteAddressOf(req))
+      ? context.registry.create(module.name, remoteAddressOf(context, req))
       : findSession(context, route.sessionId);
   if (conn instanceof RealtimeError) return sendError(res, conn, cors);
   module.attach({ req, res, route, conn, cors, options: context.options });
@@ -200,7 +241,7 @@ export async function handleLegacyUpgrade(
   } else {
     // Refuse before the 101 so the client sees a status, not a closed socket (both limits,
     // every protocol's connections counted).
-    const full = context.budget.check(remoteAddressOf(req));
+    const full = context.budget.check(remoteAddressOf(context, req));
     if (full !== null) return rejectUpgrade(socket, full);
   }
   openUpgrade(context, module, existing, req, socket, head);
@@ -218,7 +259,7 @@ function openUpgrade(
   if (isHixieRequest(req)) {
     // Safari 5, Chrome ≤ 13, Flash: hixie-75/76 through websocket-driver (see transports/hixie.ts).
     const onOpen = () => {
-      const conn = existing ?? context.registry.create(module.name, remoteAddressOf(req));
+      const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req));
       return conn instanceof RealtimeError ? null : conn;
     };
     const { maxPayloadBytes, hixieHandshakeTimeoutMs: timeoutMs } = context.options;
@@ -227,7 +268,7 @@ function openUpgrade(
   }
   context.wss.handleUpgrade(req, socket, head, (ws) => {
     handOverErrors(socket);
-    const conn = existing ?? context.registry.create(module.name, remoteAddressOf(req));
+    const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req));
     if (conn instanceof RealtimeError) {
       ws.close(conn.closeCode, conn.code);
       return;

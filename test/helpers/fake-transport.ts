@@ -62,6 +62,7 @@ export const TEST_SESSION_OPTIONS: SessionOptions = {
   queueOverflow: 'close',
   maxFrameLength: 10_000,
   maxJsonDepth: 64,
+  maxMessagesPerSecond: 0,
   codec: sioCodec,
 };
 

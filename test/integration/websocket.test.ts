@@ -189,8 +189,8 @@ describe('websocket transport', () => {
     expect(seen).toEqual(['/socket.io/websocket', '/socket.io/websocket']);
   });
 
-  it('refuses an origin outside the allow-list with 403, but never a same-origin handshake', async () => {
-    await echoServer({ origins: ['example.com:*'] });
+  it('refuses an origin outside the allow-list with 403, but never a same-origin handshake (allowedHosts set)', async () => {
+    await echoServer({ origins: ['example.com:*'], allowedHosts: ['127.0.0.1:*'] });
     const url = `${started?.wsUrl}/socket.io/websocket`;
     expect(await upgradeStatus(url, { Origin: 'http://evil.test' })).toBe(403);
     expect(await upgradeStatus(url, { Origin: 'http://example.com:8080' })).toBe(101);

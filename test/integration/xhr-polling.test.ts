@@ -1,3 +1,4 @@
+import { rawRequest, type RawAnswer } from '../helpers/raw-http.js';
 import { once } from 'node:events';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -43,6 +44,16 @@ async function openClient(
   const answer = await client.open();
   expect(answer.status).toBe(200);
   return { server, client };
+}
+
+/** A send with the Host (and Origin) a rebound DNS name would carry: fetch cannot set Host. */
+function hostRequest(baseUrl: string, sessionId: string, host: string, origin?: string): Promise<RawAnswer> {
+  const body = 'data=' + encodeURIComponent(encodeFrame('x'));
+  const originLine = origin === undefined ? '' : `Origin: ${origin}\r\n`;
+  const request =
+    `POST /socket.io/xhr-polling/${sessionId}/send HTTP/1.1\r\nHost: ${host}\r\n${originLine}` +
+    `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+  return rawRequest(Number(new URL(baseUrl).port), Buffer.from(request), 5_000);
 }
 
 describe('xhr-polling transport', () => {
@@ -146,7 +157,8 @@ describe('xhr-polling transport', () => {
     const held = client.poll({ Origin: origin });
     const sent = await client.send(encodeFrame('x'), { Origin: origin });
     expect(sent.headers.get('access-control-allow-origin')).toBe(origin);
-    expect(sent.headers.get('access-control-allow-credentials')).toBe('true');
+    // `*:*` (the default) never grants credentials: no site may read a cookie-authorized session.
+    expect(sent.headers.get('access-control-allow-credentials')).toBeNull();
     const polled = await held;
     expect(polled.headers.get('access-control-allow-origin')).toBe(origin);
     const preflight = await client.request(`/socket.io/xhr-polling/${client.sessionId}/send`, {
@@ -158,8 +170,32 @@ describe('xhr-polling transport', () => {
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
   });
 
-  it('refuses a foreign origin with 403 but never a same-origin POST, whatever the allow-list', async () => {
-    const { server, client } = await openClient({ origins: 'example.com:*' });
+  it('credentials only for an origin an explicit allow-list names', async () => {
+    const { client } = await openClient({ origins: ['example.com:*', '*:4000'] });
+    const listed = await client.send(encodeFrame('x'), { Origin: 'http://example.com' });
+    expect(listed.headers.get('access-control-allow-credentials')).toBe('true');
+    const byPort = await client.send(encodeFrame('y'), { Origin: 'http://any.test:4000' });
+    expect(byPort.status).toBe(200);
+    expect(byPort.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+
+  it('with an allow-list, the Host header alone never proves same-origin (DNS rebinding)', async () => {
+    const { server, client } = await openClient({ origins: ['allowed.example:*'] });
+    const rebound = await hostRequest(server.baseUrl, client.sessionId, 'evil.example', 'http://evil.example');
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body.toString())).toMatchObject({ code: 'ERR_ORIGIN_REFUSED' });
+  });
+
+  it('allowedHosts refuses a foreign Host on every request with 403 ERR_HOST_REFUSED', async () => {
+    const { server, client } = await openClient({ allowedHosts: ['127.0.0.1:*'] });
+    const foreign = await hostRequest(server.baseUrl, client.sessionId, 'evil.example');
+    expect(foreign.status).toBe(403);
+    expect(JSON.parse(foreign.body.toString())).toMatchObject({ code: 'ERR_HOST_REFUSED' });
+    expect((await client.send(encodeFrame('y'))).status).toBe(200);
+  });
+
+  it('refuses a foreign origin with 403 but never a same-origin POST once allowedHosts vouches for the Host', async () => {
+    const { server, client } = await openClient({ origins: 'example.com:*', allowedHosts: ['127.0.0.1:*'] });
     const foreign = await client.send(encodeFrame('x'), { Origin: 'http://evil.test' });
     expect(foreign.status).toBe(403);
     expect(JSON.parse(foreign.body)).toMatchObject({ code: 'ERR_ORIGIN_REFUSED' });

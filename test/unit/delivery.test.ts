@@ -20,6 +20,7 @@ const OPTIONS: SessionOptions = {
   maxQueueBytes: 100_000,
   maxFrameLength: 1_000,
   maxJsonDepth: 64,
+  maxMessagesPerSecond: 0,
   codec: sioCodec,
 };
 
