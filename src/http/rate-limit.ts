@@ -20,6 +20,18 @@ export function take(bucket: Bucket, ratePerSecond: number, nowMs: number): bool
   return true;
 }
 
+/** Whoever carries its own bucket (a session, a socket), made full on first use. */
+export interface RateHolder {
+  inboundBucket: Bucket | null;
+}
+
+/** One message from `holder` at `ratePerSecond` (0 = no limit): false when it is over the rate. */
+export function allowOne(holder: RateHolder, ratePerSecond: number, nowMs = Date.now()): boolean {
+  if (ratePerSecond === 0) return true;
+  holder.inboundBucket ??= { tokens: ratePerSecond, refilledAtMs: nowMs };
+  return take(holder.inboundBucket, ratePerSecond, nowMs);
+}
+
 export class KeyedRateLimit {
   private readonly buckets = new Map<string, Bucket>();
   /** Requests refused since the limit was made. */

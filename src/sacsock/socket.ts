@@ -14,7 +14,7 @@ import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult 
 import { PreparedMessage } from '../hub/prepared.js';
 import type { Rooms, Socket } from '../hub/rooms.js';
 import { overflow } from '../wire/overflow.js';
-import { take, type Bucket } from '../http/rate-limit.js';
+import { allowOne, type Bucket } from '../http/rate-limit.js';
 import { dataFrame, TickCork } from '../wire/ws-frame.js';
 
 /** The PreparedMessage format key of sac-sock frames. */
@@ -64,7 +64,8 @@ export class SacSocket implements Socket {
   private isClosing = false;
   private isOverLimit = false;
   /** The inbound rate's bucket, made on the first frame when `maxMessagesPerSecond` is set. */
-  private inboundBucket: Bucket | null = null;
+  /** @internal (RateHolder) */
+  inboundBucket: Bucket | null = null;
   /** Frames dropped for going over `maxMessagesPerSecond`. */
   rateLimitedFrames = 0;
   private pending = 0;
@@ -226,11 +227,7 @@ export class SacSocket implements Socket {
 
   /** Over `maxMessagesPerSecond`: the frame is dropped and counted, the socket stays. */
   private isOverRate(): boolean {
-    const rate = this.limits.maxMessagesPerSecond;
-    if (rate === 0) return false;
-    const now = Date.now();
-    this.inboundBucket ??= { tokens: rate, refilledAtMs: now };
-    if (take(this.inboundBucket, rate, now)) return false;
+    if (allowOne(this, this.limits.maxMessagesPerSecond)) return false;
     this.rateLimitedFrames++;
     return true;
   }

@@ -35,7 +35,7 @@ import { encodeValue, PreparedMessage, type EncodedFrame } from '../hub/prepared
 import { DeliveryLedger } from './delivery-ledger.js';
 import { SendQueue, type SendQueueLimits } from './send-queue.js';
 import { overflow } from '../wire/overflow.js';
-import { take, type Bucket } from '../http/rate-limit.js';
+import { allowOne, type Bucket } from '../http/rate-limit.js';
 import type { Member } from '../hub/member.js';
 import type { TimerList, TimerLists } from '../hub/timer-lists.js';
 
@@ -85,7 +85,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** Frames the `drop-oldest` policy dropped to make room: lost, and reported as such. */
   private droppedMessages = 0;
   /** The inbound rate's bucket, made on the first message when `maxMessagesPerSecond` is set. */
-  private inboundBucket: Bucket | null = null;
+  /** @internal (RateHolder) */
+  inboundBucket: Bucket | null = null;
   /** Client messages dropped for going over `maxMessagesPerSecond`. */
   rateLimitedMessages = 0;
   private heartbeatCounter = 0;
@@ -375,11 +376,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
    * status: the 0.6 client would drop its whole session over a refused POST.
    */
   private isOverRate(): boolean {
-    const rate = this.options.maxMessagesPerSecond;
-    if (rate === 0) return false;
-    const now = Date.now();
-    this.inboundBucket ??= { tokens: rate, refilledAtMs: now };
-    if (take(this.inboundBucket, rate, now)) return false;
+    if (allowOne(this, this.options.maxMessagesPerSecond)) return false;
     this.rateLimitedMessages++;
     return true;
   }

@@ -5,6 +5,8 @@
  * client's address only from a trusted proxy.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeFrame } from '../../src/codecs/sio.js';
+import { LegacyPollClient } from '../helpers/legacy-poll.js';
 import { rawUpgrade, handshakeHeaders } from '../helpers/plain-ws.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 
@@ -72,5 +74,23 @@ describe('admission on every family', () => {
     expect((await untrusted('203.0.113.1')).status).toBe(200);
     // Not trusted: both count as 127.0.0.1, whatever the header says.
     expect((await untrusted('203.0.113.2')).status).toBe(429);
+  });
+
+  it('maxMessagesPerSecond drops and counts 0.6 messages over the rate; the POST is still 200', async () => {
+    const got: unknown[] = [];
+    started = await startServer({ maxMessagesPerSecond: 5 }, (server) =>
+      server.onMessage((_c, data) => got.push(data)),
+    );
+    const client = await LegacyPollClient.connect(started.baseUrl);
+    const payload = Array.from({ length: 20 }, (_, i) => encodeFrame(`m${i}`)).join('');
+    const answer = await fetch(`${started.baseUrl}/socket.io/xhr-polling/${client.sessionId}/send`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'data=' + encodeURIComponent(payload),
+    });
+    expect(answer.status).toBe(200);
+    expect(got.length).toBeGreaterThanOrEqual(5);
+    expect(got.length).toBeLessThan(20);
+    expect(started.server.getConn(client.sessionId)?.rateLimitedMessages).toBe(20 - got.length);
   });
 });
