@@ -5,8 +5,7 @@
 export const ERROR_CODES = {
   ERR_MALFORMED_FRAME: { httpStatus: 400, closeCode: 1007 },
   ERR_JSON_TOO_DEEP: { httpStatus: 400, closeCode: 1009 },
-  ERR_FRAME_TOO_LARGE: { httpStatus: 413, closeCode: 1009 },
-  ERR_PAYLOAD_TOO_LARGE: { httpStatus: 413, closeCode: 1009 },
+  ERR_TOO_LARGE: { httpStatus: 413, closeCode: 1009 },
   ERR_BAD_REQUEST: { httpStatus: 400, closeCode: 1002 },
   ERR_INVALID_UTF8: { httpStatus: 400, closeCode: 1007 },
   ERR_UNKNOWN_TRANSPORT: { httpStatus: 404, closeCode: 1008 },
@@ -23,7 +22,7 @@ export const ERROR_CODES = {
   ERR_SHUTTING_DOWN: { httpStatus: 503, closeCode: 1001 },
   ERR_QUEUE_FULL: { httpStatus: 503, closeCode: 1013 },
   ERR_QUEUE_OVERFLOW: { httpStatus: 503, closeCode: 1013 },
-  ERR_SESSION_CLOSED: { httpStatus: 410, closeCode: 1000 },
+  ERR_CLOSED: { httpStatus: 410, closeCode: 1000 },
   ERR_INVALID_MESSAGE: { httpStatus: 400, closeCode: 1003 },
   ERR_BAD_CALLBACK: { httpStatus: 400, closeCode: 1002 },
   ERR_HEARTBEAT_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
@@ -34,22 +33,32 @@ export const ERROR_CODES = {
   ERR_ACCESS_REFUSED: { httpStatus: 403, closeCode: 1008 },
   ERR_PROTOCOL_NOT_OFFERED: { httpStatus: 500, closeCode: 1011 },
   ERR_PROTOCOL_VIOLATION: { httpStatus: 400, closeCode: 1002 },
-  ERR_INVALID_JSON: { httpStatus: 400, closeCode: 1007 },
-  ERR_MESSAGE_TYPE: { httpStatus: 400, closeCode: 1003 },
-  ERR_TOO_LARGE: { httpStatus: 413, closeCode: 1009 },
   ERR_STATUS_CODE: { httpStatus: 500, closeCode: 1011 },
-  ERR_CONN_CLOSED: { httpStatus: 410, closeCode: 1000 },
-  ERR_IDLE_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
   ERR_WRITE_TIMEOUT: { httpStatus: 408, closeCode: 1011 },
   ERR_CONNECTION_DROPPED: { httpStatus: 499, closeCode: 1006 },
   ERR_DELIVERY_FAILED: { httpStatus: 500, closeCode: 1011 },
   ERR_HEADERS_TOO_LARGE: { httpStatus: 431, closeCode: 1009 },
   ERR_REQUEST_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
-  // Several instances (src/session/redis-adapter.ts): the broker is unreachable or a publish failed.
+  // Several instances (src/adapters/redis/): the broker is unreachable or a publish failed.
   ERR_ADAPTER_UNAVAILABLE: { httpStatus: 503, closeCode: 1011 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * Codes merged in 0.2 (one code per meaning), old → new. Kept for one minor version so that
+ * code matching on an old name can migrate: `ERROR_CODE_ALIASES[code] ?? code`.
+ * @deprecated removed in 0.3.
+ */
+export const ERROR_CODE_ALIASES: Readonly<Record<string, ErrorCode>> = Object.freeze({
+  ERR_SESSION_CLOSED: 'ERR_CLOSED',
+  ERR_CONN_CLOSED: 'ERR_CLOSED',
+  ERR_FRAME_TOO_LARGE: 'ERR_TOO_LARGE',
+  ERR_PAYLOAD_TOO_LARGE: 'ERR_TOO_LARGE',
+  ERR_INVALID_JSON: 'ERR_MALFORMED_FRAME',
+  ERR_MESSAGE_TYPE: 'ERR_INVALID_MESSAGE',
+  ERR_IDLE_TIMEOUT: 'ERR_HEARTBEAT_TIMEOUT',
+});
 
 export class RealtimeError extends Error {
   override readonly name = 'RealtimeError';

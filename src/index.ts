@@ -1,7 +1,7 @@
 export { createServer, switchyard, Switchyard } from './server.js';
 export type { BroadcastReport, CreateServerOptions, ServerEvents, UpgradeRoute } from './server.js';
 export type { AuthorizeHook, ServerOptions } from './options.js';
-export { RealtimeError, ERROR_CODES } from './errors.js';
+export { RealtimeError, ERROR_CODES, ERROR_CODE_ALIASES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { Conn } from './session/conn.js';
 export type { ConnState } from './session/conn.js';

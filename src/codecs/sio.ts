@@ -105,7 +105,7 @@ export function decodeFrames(input: string, maxFrameLength = Infinity): DecodeRe
 function tooLarge(length: number, max: number): DecodeResult<never> {
   return {
     ok: false,
-    error: new RealtimeError('ERR_FRAME_TOO_LARGE', `frame of ${length} UTF-16 code units exceeds the limit of ${max}`),
+    error: new RealtimeError('ERR_TOO_LARGE', `frame of ${length} UTF-16 code units exceeds the limit of ${max}`),
   };
 }
 

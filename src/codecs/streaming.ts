@@ -104,7 +104,7 @@ type Parsed =
   | { readonly state: 'incomplete' }
   | { readonly state: 'error'; readonly error: RealtimeError };
 
-function fail(message: string, code: 'ERR_MALFORMED_FRAME' | 'ERR_FRAME_TOO_LARGE' = 'ERR_MALFORMED_FRAME'): Parsed {
+function fail(message: string, code: 'ERR_MALFORMED_FRAME' | 'ERR_TOO_LARGE' = 'ERR_MALFORMED_FRAME'): Parsed {
   return { state: 'error', error: new RealtimeError(code, message) };
 }
 
@@ -176,7 +176,7 @@ function parseOne(input: string, from: number, maxFrameLength: number): Parsed {
     return { state: 'message', message: { type: 'disconnect', data: '' }, end: length.next + 1 };
   }
   if (length.value > maxFrameLength) {
-    return fail(`frame of ${length.value} code points exceeds the limit of ${maxFrameLength}`, 'ERR_FRAME_TOO_LARGE');
+    return fail(`frame of ${length.value} code points exceeds the limit of ${maxFrameLength}`, 'ERR_TOO_LARGE');
   }
   const bodyEnd = advanceCodePoints(input, length.next, length.value);
   if (bodyEnd === -1 || bodyEnd >= input.length) return { state: 'incomplete' };

@@ -65,7 +65,7 @@ function jsonOf<T>(
   } catch (cause) {
     return {
       ok: false,
-      error: new RealtimeError('ERR_INVALID_JSON', `a message is not valid JSON: ${String(cause)}`, { cause }),
+      error: new RealtimeError('ERR_MALFORMED_FRAME', `a message is not valid JSON: ${String(cause)}`, { cause }),
     };
   }
   if (validate === undefined) return { ok: true, value: value as T };
@@ -75,7 +75,7 @@ function jsonOf<T>(
     const reason = cause instanceof Error ? cause.message : String(cause);
     return {
       ok: false,
-      error: new RealtimeError('ERR_INVALID_JSON', `a message failed validation: ${reason}`, { cause }),
+      error: new RealtimeError('ERR_MALFORMED_FRAME', `a message failed validation: ${reason}`, { cause }),
     };
   }
 }

@@ -185,7 +185,7 @@ export class WebSocketConnection<T = unknown> implements Member {
   /**
    * Sends one value in the endpoint's mode. Resolves once the message fits the send buffer
    * (`sendBuffer` entries), so awaiting it applies backpressure; rejects with
-   * `ERR_CONN_CLOSED` once the connection is closing.
+   * `ERR_CLOSED` once the connection is closing.
    */
   send(value: T): Promise<void> {
     let outgoing: Outgoing;
@@ -214,7 +214,7 @@ export class WebSocketConnection<T = unknown> implements Member {
    */
   sendMessage(type: MessageType): Writable {
     if ((type as string) !== 'text' && (type as string) !== 'binary') {
-      throw new RealtimeError('ERR_MESSAGE_TYPE', `sendMessage takes 'text' or 'binary', got ${String(type)}`);
+      throw new RealtimeError('ERR_INVALID_MESSAGE', `sendMessage takes 'text' or 'binary', got ${String(type)}`);
     }
     if (this.stateValue !== 'open') throw this.closedError();
     const job = this.outbox.pushStream(type === 'binary', () => undefined);
@@ -300,7 +300,7 @@ export class WebSocketConnection<T = unknown> implements Member {
    * The next message, whatever its type (seehuhn's `ReceiveMessage`). For a binary message
    * `body` yields the payloads of its frames as they arrived; a text message comes as one
    * chunk. `ws` has assembled (and for text, UTF-8-validated) the whole message first,
-   * within `maxMessageBytes`. Rejects with `ERR_CONN_CLOSED` once nothing more can come.
+   * within `maxMessageBytes`. Rejects with `ERR_CLOSED` once nothing more can come.
    */
   async receiveMessage(): Promise<ReceivedMessage> {
     const message = await this.nextOrThrow();
@@ -471,7 +471,7 @@ export class WebSocketConnection<T = unknown> implements Member {
   private onWsError(error: Error & { code?: string }): void {
     // ws has already sent the matching close frame (1002, 1007 or 1009) and will emit 'close'.
     if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-      this.fail('ERR_PAYLOAD_TOO_LARGE', `a message exceeds maxMessageBytes (${this.options.maxMessageBytes})`, error);
+      this.fail('ERR_TOO_LARGE', `a message exceeds maxMessageBytes (${this.options.maxMessageBytes})`, error);
     } else if (error.code === 'WS_ERR_INVALID_CLOSE_CODE') {
       this.hadInvalidCloseCode = true;
       this.fail('ERR_PROTOCOL_VIOLATION', `protocol violation: ${error.message}`, error);
@@ -493,7 +493,7 @@ export class WebSocketConnection<T = unknown> implements Member {
   }
 
   private closedError(): RealtimeError {
-    return new RealtimeError('ERR_CONN_CLOSED', 'connection closed');
+    return new RealtimeError('ERR_CLOSED', 'connection closed');
   }
 
   // ── Keep-alive ────────────────────────────────────────────────────────────────────────
@@ -520,7 +520,7 @@ export class WebSocketConnection<T = unknown> implements Member {
   }
 
   private onIdle(): void {
-    this.fail('ERR_IDLE_TIMEOUT', `nothing received for ${this.options.idleTimeoutMs} ms`);
+    this.fail('ERR_HEARTBEAT_TIMEOUT', `nothing received for ${this.options.idleTimeoutMs} ms`);
     this.ws.terminate();
   }
 
@@ -532,7 +532,7 @@ export class WebSocketConnection<T = unknown> implements Member {
    * dropped), 1007–1011 or 3000–4999 (`StatusCodeError`), the reason at most 123 UTF-8 bytes
    * (`TooLargeError`). Sends what is already queued, then the close frame, and waits up to
    * `closeTimeoutMs` for the peer's close before dropping TCP. A second call rejects with
-   * `ERR_CONN_CLOSED`.
+   * `ERR_CLOSED`.
    */
   async close(code = 1000, reason = ''): Promise<void> {
     if (!isSendableCloseCode(code)) throw new StatusCodeError(code);

@@ -96,7 +96,7 @@ export class WebSocketEndpoint<T = unknown> {
 
   /** Ends every connection with 1001 (server shutdown). */
   shutdown(): void {
-    // A connection the application is already closing rejects with ERR_CONN_CLOSED: it is
+    // A connection the application is already closing rejects with ERR_CLOSED: it is
     // ending anyway, which is all shutdown asks.
     for (const conn of this.live) void conn.close(1001, 'server shutting down').catch(() => undefined);
   }

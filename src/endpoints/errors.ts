@@ -11,7 +11,7 @@ export class MessageTypeError extends RealtimeError {
     readonly expected: MessageType,
     readonly actual: MessageType,
   ) {
-    super('ERR_MESSAGE_TYPE', `expected a ${expected} message, got ${actual}`);
+    super('ERR_INVALID_MESSAGE', `expected a ${expected} message, got ${actual}`);
     Object.defineProperty(this, 'name', { value: 'MessageTypeError' });
   }
 }

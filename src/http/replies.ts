@@ -51,7 +51,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * refused before reading; a streamed body is cut off as soon as it crosses the cap.
  */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<string | RealtimeError> {
-  const tooLarge = () => new RealtimeError('ERR_PAYLOAD_TOO_LARGE', `the body exceeds ${maxBytes} bytes`);
+  const tooLarge = () => new RealtimeError('ERR_TOO_LARGE', `the body exceeds ${maxBytes} bytes`);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume();

@@ -8,7 +8,7 @@
  * - A client that offers no subprotocol (or others only) is accepted with none named, as
  *   gorilla does; the browser client always offers `sac-sock` and gets it echoed.
  * - Frames are limited to `sacSockMaxMessageBytes` (the original had no limit); a larger
- *   one closes the socket with 1009 (`ERR_FRAME_TOO_LARGE`).
+ *   one closes the socket with 1009 (`ERR_TOO_LARGE`).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';

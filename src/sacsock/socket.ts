@@ -119,7 +119,7 @@ export class SacSocket implements Socket {
   }
 
   private write(message: PreparedMessage, isFanOut: boolean): SendResult {
-    if (!this.isOpen) return { ok: false, error: new RealtimeError('ERR_SESSION_CLOSED', 'the socket is closed') };
+    if (!this.isOpen) return { ok: false, error: new RealtimeError('ERR_CLOSED', 'the socket is closed') };
     const encoded = message.encoded(SAC_SOCK_FORMAT, encodeFrame);
     if (!encoded.ok) return encoded;
     const { data, isBinary } = encoded.value;
@@ -235,7 +235,7 @@ export class SacSocket implements Socket {
   private onWsClose(code: number): void {
     if (this.isClosing) return;
     if (this.isOverLimit) {
-      const error = new RealtimeError('ERR_FRAME_TOO_LARGE', 'a frame exceeded sacSockMaxMessageBytes');
+      const error = new RealtimeError('ERR_TOO_LARGE', 'a frame exceeded sacSockMaxMessageBytes');
       this.end(code, '', 'protocol-error', error);
     } else {
       this.end(code, '', 'client');

@@ -308,7 +308,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
    * error comes back for the transport to answer (400, or close 1007).
    */
   receive(payload: string): RealtimeError | null {
-    if (this.stateValue === 'closed') return new RealtimeError('ERR_SESSION_CLOSED', 'the session is closed');
+    if (this.stateValue === 'closed') return new RealtimeError('ERR_CLOSED', 'the session is closed');
     const result = this.decoder.push(payload);
     if (!result.ok) {
       this.hooks.onError(this, result.error);
@@ -384,7 +384,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** `shared`: the prepared message `frame` encodes, handed to the transport for its wire cache. */
   private sendFrame(frame: string, bytes: number, shared?: PreparedMessage): SendResult {
     if (this.stateValue === 'closed') {
-      return { ok: false, error: new RealtimeError('ERR_SESSION_CLOSED', 'the session is closed') };
+      return { ok: false, error: new RealtimeError('ERR_CLOSED', 'the session is closed') };
     }
     const transport = this.current;
     const isClear = !this.isBackpressured && (this.ledger === null || this.ledger.olderUnsettled === 0);

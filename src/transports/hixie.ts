@@ -149,7 +149,7 @@ class HixieTransport implements Transport {
   private onMessage(data: string | Buffer): void {
     // Draft frames carry only text; the driver has decoded it as UTF-8.
     const error = this.conn.receive(typeof data === 'string' ? data : data.toString('utf8'));
-    if (error !== null && error.code !== 'ERR_SESSION_CLOSED') this.conn.close('protocol-error', error);
+    if (error !== null && error.code !== 'ERR_CLOSED') this.conn.close('protocol-error', error);
   }
 
   private waitForDrain(): void {

@@ -164,7 +164,7 @@ export async function handleLegacyHttp(
 function answerClientFile(context: ResourceContext, file: string, req: IncomingMessage, res: ServerResponse): void {
   const method = req.method ?? 'GET';
   if (!context.options.serveClient) {
-    sendError(res, new RealtimeError('ERR_UNKNOWN_TRANSPORT', 'client files are not served'));
+    sendError(res, new RealtimeError('ERR_NOT_FOUND', 'client files are not served'));
   } else if (method === 'GET' || method === 'HEAD') {
     serveClientFile(file, req, res);
   } else {

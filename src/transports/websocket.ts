@@ -90,7 +90,7 @@ export class WebSocketTransport implements Transport, SocketOwner {
     }
     // ws has validated the UTF-8 of text messages (invalid → close 1007).
     const error = this.conn.receive(data.toString());
-    if (error !== null && error.code !== 'ERR_SESSION_CLOSED') {
+    if (error !== null && error.code !== 'ERR_CLOSED') {
       this.conn.close('protocol-error', error);
     }
   }

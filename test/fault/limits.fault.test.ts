@@ -103,7 +103,7 @@ describe('limits, hit on real sockets', () => {
     const head = `POST /socket.io/xhr-polling/${sessionId}/send HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n\r\n`;
     const answer = await rawRequest(port, Buffer.from(head), 2_000);
     expect(answer.status).toBe(413);
-    expect(json(answer).code).toBe('ERR_PAYLOAD_TOO_LARGE');
+    expect(json(answer).code).toBe('ERR_TOO_LARGE');
     // Streamed without a length: cut off as it crosses the cap.
     const chunked = `POST /socket.io/xhr-polling/${sessionId}/send HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n`;
     const streamed = await rawRequest(port, Buffer.from(chunked + `7d0\r\n${'a'.repeat(2000)}\r\n`), 2_000);
@@ -118,7 +118,7 @@ describe('limits, hit on real sockets', () => {
     expect(client.closeCode).toBe(1009);
   });
 
-  it('maxFrameLength: 413 ERR_FRAME_TOO_LARGE on a POST, close 1009 on a websocket', async () => {
+  it('maxFrameLength: 413 ERR_TOO_LARGE on a POST, close 1009 on a websocket', async () => {
     await start({ maxFrameLength: 10 });
     const sessionId = (await get(`/socket.io/xhr-polling//${Date.now()}`)).body.toString().slice(-16);
     const body = 'data=' + encodeURIComponent(encodeFrame('eleven char'));
@@ -130,7 +130,7 @@ describe('limits, hit on real sockets', () => {
       2_000,
     );
     expect(post.status).toBe(413);
-    expect(json(post).code).toBe('ERR_FRAME_TOO_LARGE');
+    expect(json(post).code).toBe('ERR_TOO_LARGE');
     const client = await LegacyWsClient.connect(`${started.wsUrl}/socket.io/websocket`);
     client.send(encodeFrame('eleven char'));
     await waitFor(() => client.closeCode !== undefined, { what: 'the close' });

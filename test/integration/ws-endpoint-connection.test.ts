@@ -64,7 +64,7 @@ describe('plain websocket endpoint: connection', () => {
         expect(client.closeReason).toBe(reason);
         expect(conn.state).toBe('closed');
         expect(await conn.closed).toEqual({ code, reason });
-        await expect(conn.close()).rejects.toMatchObject({ code: 'ERR_CONN_CLOSED' });
+        await expect(conn.close()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
       },
     );
 
@@ -122,8 +122,8 @@ describe('plain websocket endpoint: connection', () => {
       const errors = [];
       for await (const error of conn.errors) errors.push(error.code);
       expect(errors).toEqual(['ERR_CONNECTION_DROPPED']);
-      await expect(conn.sendText('late')).rejects.toMatchObject({ code: 'ERR_CONN_CLOSED' });
-      await expect(conn.receiveMessage()).rejects.toMatchObject({ code: 'ERR_CONN_CLOSED' });
+      await expect(conn.sendText('late')).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+      await expect(conn.receiveMessage()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
     });
   });
 
@@ -167,7 +167,7 @@ describe('plain websocket endpoint: connection', () => {
       writer.write(Buffer.alloc(10));
       await conn.close(1000);
       writer.write(Buffer.alloc(10));
-      expect(await failed).toMatchObject({ code: 'ERR_CONN_CLOSED' });
+      expect(await failed).toMatchObject({ code: 'ERR_CLOSED' });
       expect(await client.waitForClose()).toBe(1000);
     });
 
@@ -211,13 +211,13 @@ describe('plain websocket endpoint: connection', () => {
     });
   });
 
-  it('closes with 1009 when a message exceeds maxMessageBytes and reports ERR_PAYLOAD_TOO_LARGE', async () => {
+  it('closes with 1009 when a message exceeds maxMessageBytes and reports ERR_TOO_LARGE', async () => {
     const { client, conn } = await pair({ maxMessageBytes: 1024 });
     client.ws.send(Buffer.alloc(1024));
     await conn.receiveMessage();
     client.ws.send(Buffer.alloc(1025));
     expect(await client.waitForClose()).toBe(1009);
-    expect((await conn.done).error?.code).toBe('ERR_PAYLOAD_TOO_LARGE');
+    expect((await conn.done).error?.code).toBe('ERR_TOO_LARGE');
   });
 
   it('serialises overlapping receives: each gets the next message in order', async () => {

@@ -106,7 +106,7 @@ describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
     const writer = setInterval(() => void conn.send('tick').catch(() => undefined), 20);
     try {
       const info = await conn.done;
-      expect(info.error?.code).toBe('ERR_IDLE_TIMEOUT');
+      expect(info.error?.code).toBe('ERR_HEARTBEAT_TIMEOUT');
       expect(Date.now() - began).toBeGreaterThanOrEqual(200);
       expect(info.code).toBe(1006);
     } finally {
@@ -133,7 +133,7 @@ describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
     })();
     const info = await conn.done;
     expect(info.error?.code).toBe('ERR_WRITE_TIMEOUT');
-    await expect(sender).rejects.toMatchObject({ code: 'ERR_CONN_CLOSED' });
+    await expect(sender).rejects.toMatchObject({ code: 'ERR_CLOSED' });
     const codes: string[] = [];
     for await (const error of conn.errors) codes.push(error.code);
     expect(codes).toContain('ERR_WRITE_TIMEOUT');
@@ -154,7 +154,7 @@ describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
       expect(client.texts()).toEqual(['{"b":"ü"}']);
     });
 
-    it("'close' (default): closes with 1007 and reports ERR_INVALID_JSON", async () => {
+    it("'close' (default): closes with 1007 and reports ERR_MALFORMED_FRAME", async () => {
       const { client, conn } = await pair({ mode: 'json' });
       client.ws.send('{"ok":true}');
       client.ws.send('{nope');
@@ -162,7 +162,7 @@ describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
       for await (const value of conn.messages) got.push(value);
       expect(got).toEqual([{ ok: true }]);
       expect(await client.waitForClose()).toBe(1007);
-      expect((await conn.done).error?.code).toBe('ERR_INVALID_JSON');
+      expect((await conn.done).error?.code).toBe('ERR_MALFORMED_FRAME');
     });
 
     it("'skip': drops the message and goes on, nothing reported", async () => {
@@ -193,11 +193,11 @@ describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
       expect((await iterator.next()).value).toBe(42);
       const errors = conn.errors[Symbol.asyncIterator]();
       expect((await errors.next()).value).toMatchObject({
-        code: 'ERR_INVALID_JSON',
+        code: 'ERR_MALFORMED_FRAME',
         message: expect.stringMatching(/JSON/),
       });
       expect((await errors.next()).value).toMatchObject({
-        code: 'ERR_INVALID_JSON',
+        code: 'ERR_MALFORMED_FRAME',
         message: expect.stringMatching(/not a number/),
       });
       expect(conn.state).toBe('open');

@@ -109,7 +109,7 @@ describe('Conn: receiving', () => {
   it('refuses a frame over maxFrameLength', () => {
     const { conn } = makeConn({ maxFrameLength: 4 });
     conn.attach(new FakeTransport(conn));
-    expect(conn.receive(encodeFrame('hello'))?.code).toBe('ERR_FRAME_TOO_LARGE');
+    expect(conn.receive(encodeFrame('hello'))?.code).toBe('ERR_TOO_LARGE');
   });
 
   it('stops at a message handler that closed the session', () => {
@@ -121,7 +121,7 @@ describe('Conn: receiving', () => {
     };
     conn.receive(encodeFrame('one') + encodeFrame('two'));
     expect(hooks.messages).toEqual(['one']);
-    expect(conn.receive(encodeFrame('three'))?.code).toBe('ERR_SESSION_CLOSED');
+    expect(conn.receive(encodeFrame('three'))?.code).toBe('ERR_CLOSED');
   });
 
   it('closes on the streaming codec disconnect message', () => {
@@ -242,7 +242,7 @@ describe('Conn: reconnect window', () => {
     expect(late.payloads).toEqual([]);
     const result = conn.send('after');
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.code).toBe('ERR_SESSION_CLOSED');
+    if (!result.ok) expect(result.error.code).toBe('ERR_CLOSED');
   });
 
   it('starts the window afresh at each detach', () => {

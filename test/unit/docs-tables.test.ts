@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../src/errors.js';
+import { ERROR_CODE_ALIASES, ERROR_CODES } from '../../src/errors.js';
 
 const readDoc = (name: string): string => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
 
@@ -29,6 +29,15 @@ describe('docs/errors.md', () => {
 
   it('lists every error code exactly once, and no other', () => {
     expect(rows.map((row) => row.code).sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  });
+
+  it('names every merged code with the code it became, which exists', () => {
+    const text = readDoc('errors.md');
+    for (const [old, current] of Object.entries(ERROR_CODE_ALIASES)) {
+      expect(Object.keys(ERROR_CODES)).not.toContain(old);
+      expect(Object.keys(ERROR_CODES)).toContain(current);
+      expect(text).toContain(`\`${old}\``);
+    }
   });
 
   it.each(rows.filter((row) => row.http !== '—'))('$code: HTTP $http matches src/errors.ts', (row) => {

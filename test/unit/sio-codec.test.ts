@@ -43,14 +43,14 @@ describe('sio codec: limits and the session-layer encoders', () => {
   it('refuses a declared length over maxFrameLength before slicing', () => {
     const result = decode(encodeFrame('x'.repeat(11)), 10);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.code).toBe('ERR_FRAME_TOO_LARGE');
+    if (!result.ok) expect(result.error.code).toBe('ERR_TOO_LARGE');
     expect(decode(encodeFrame('x'.repeat(10)), 10).ok).toBe(true);
   });
 
   it('refuses an absurdly long length field as too large, without parsing it', () => {
     const result = decode('~m~' + '9'.repeat(40) + '~m~abc');
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.code).toBe('ERR_FRAME_TOO_LARGE');
+    if (!result.ok) expect(result.error.code).toBe('ERR_TOO_LARGE');
   });
 
   it('encodes JSON, heartbeats and the handshake as 0.6 frames', () => {
@@ -131,7 +131,7 @@ describe('sio codec: properties', () => {
     fc.assert(
       fc.property(anyText, (input) => {
         const result = decode(input);
-        if (!result.ok) expect(['ERR_MALFORMED_FRAME', 'ERR_FRAME_TOO_LARGE']).toContain(result.error.code);
+        if (!result.ok) expect(['ERR_MALFORMED_FRAME', 'ERR_TOO_LARGE']).toContain(result.error.code);
         else expect(input === '' || input.startsWith('~m~')).toBe(true);
       }),
     );

@@ -101,7 +101,7 @@ describe('sio-streaming codec: decoder state', () => {
     const decoder = new StreamingDecoder(10);
     const result = decoder.push('1:11:');
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.code).toBe('ERR_FRAME_TOO_LARGE');
+    if (!result.ok) expect(result.error.code).toBe('ERR_TOO_LARGE');
     expect(decoder.isIncomplete).toBe(false);
   });
 

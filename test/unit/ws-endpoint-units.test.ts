@@ -95,12 +95,12 @@ describe('channels', () => {
   });
 
   it('reports undecodable input with a code', () => {
-    expect(decodeMessage('json', text('{'))).toMatchObject({ ok: false, error: { code: 'ERR_INVALID_JSON' } });
+    expect(decodeMessage('json', text('{'))).toMatchObject({ ok: false, error: { code: 'ERR_MALFORMED_FRAME' } });
     expect(decodeMessage('text', binary([0xff]))).toMatchObject({ ok: false, error: { code: 'ERR_INVALID_UTF8' } });
     const failing = decodeMessage('json', text('1'), () => {
       throw new Error('nope');
     });
-    expect(failing).toMatchObject({ ok: false, error: { code: 'ERR_INVALID_JSON', message: /nope/ } });
+    expect(failing).toMatchObject({ ok: false, error: { code: 'ERR_MALFORMED_FRAME', message: /nope/ } });
   });
 
   it('encodes per mode (json text frames without a trailing newline)', () => {
