@@ -93,6 +93,12 @@ export interface ServerOptions {
   adapter?: Adapter;
   /** How long `close()` waits for queues to drain and clients to close before cutting them. Default 5 000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Standalone servers: after the drain, how long every request is still answered 503
+   * `ERR_SHUTTING_DOWN` with `Connection: close` before the listener closes (less once no
+   * connection is left), so a poll already on its way is answered, never reset. Default 1 000 ms.
+   */
+  closeGraceMs?: number;
   /** Shut down gracefully on SIGINT/SIGTERM (once; a second signal kills as usual). Default false. */
   handleSignals?: boolean;
   /**
@@ -135,6 +141,7 @@ const DEFAULTS = {
   sacSockMaxMessageBytes: 1024 * 1024,
   sacSockOrigins: 'same-origin',
   drainTimeoutMs: 5_000,
+  closeGraceMs: 1_000,
   handleSignals: false,
   flashPolicyPort: 843 as number | false,
 } as const satisfies Partial<ServerOptions>;
@@ -196,6 +203,7 @@ const NON_NEGATIVE_OPTIONS = [
   'hixieHandshakeTimeoutMs',
   'sacSockMaxMessageBytes',
   'drainTimeoutMs',
+  'closeGraceMs',
 ] as const;
 
 function withDefaults(options: ServerOptions) {

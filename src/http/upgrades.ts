@@ -22,6 +22,9 @@ export class UpgradeDispatcher {
   readonly sockets = new Set<Duplex>();
   private server: HttpServer | undefined;
 
+  /** `isClosed`: once true (the server has shut down), every upgrade is refused 503. */
+  constructor(private readonly isClosed: () => boolean = () => false) {}
+
   add(route: UpgradeRoute): void {
     this.routes.push(route);
   }
@@ -35,6 +38,12 @@ export class UpgradeDispatcher {
   uninstall(): void {
     this.server?.off('upgrade', this.onUpgrade);
   }
+
+  /** The drain's view: wait for every handed-over socket to close, then cut what is left. */
+  readonly drainable = {
+    shutdown: (): Promise<void> => this.allClosed(),
+    terminate: (): void => this.destroyAll(),
+  };
 
   /** Resolves once every tracked socket has closed. */
   allClosed(): Promise<void> {
@@ -50,6 +59,10 @@ export class UpgradeDispatcher {
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', destroyOnError);
+    if (this.isClosed()) {
+      rejectUpgrade(socket, new RealtimeError('ERR_SHUTTING_DOWN', 'the server has shut down'));
+      return;
+    }
     const pathname = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const route = this.routes.find((candidate) => candidate.match(pathname));
     if (route !== undefined) {

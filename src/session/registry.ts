@@ -48,6 +48,27 @@ export class Registry {
     return this.conns.values();
   }
 
+  /**
+   * Graceful shutdown of every session (`Conn.shutdown`): resolves once all have closed. A
+   * detached session with frames waiting stays until its next poll takes them.
+   */
+  shutdown(): Promise<void> {
+    const conns = [...this.conns.values()];
+    const closed = conns.map(
+      (conn) =>
+        new Promise<void>((resolve) =>
+          conn.state === 'closed' ? resolve() : conn.once('disconnect', () => resolve()),
+        ),
+    );
+    for (const conn of conns) conn.shutdown();
+    return Promise.all(closed).then(() => undefined);
+  }
+
+  /** Past the drain deadline: ends every session left, what it still held counted as lost. */
+  terminate(): void {
+    for (const conn of [...this.conns.values()]) conn.close('shutdown');
+  }
+
   /** A new session, or the error that refuses it (server full, too many from one address). */
   create(transport: TransportName, remoteAddress: string): Conn | RealtimeError {
     const refusal = this.budget.add(remoteAddress);

@@ -10,7 +10,7 @@ import type { Server as WebSocketServer } from 'ws';
 import { serveClientFile } from '../http/client-files.js';
 import { RealtimeError } from '../errors.js';
 import { Admission, type OriginPolicy } from '../http/admission.js';
-import { isExplicitlyAllowed, isOriginAllowed, isSameOrigin, type OriginRule } from '../http/origins.js';
+import { isExplicitlyAllowed, isOriginAllowed, isSameOrigin, parseOrigins, type OriginRule } from '../http/origins.js';
 import { routeLegacy, type LegacyRoute } from '../http/router.js';
 import type { UpgradeRoute } from '../http/upgrades.js';
 import type { Host } from '../hub/host.js';
@@ -39,6 +39,26 @@ export interface ResourceContext {
   readonly originRules: readonly OriginRule[];
   /** Whether `allowedHosts` is set, so that a Host header proves something. */
   readonly hostsAreChecked: boolean;
+}
+
+/** What the server hands over to make the 0.6 resource's context. */
+export interface ResourceParts {
+  readonly options: ResourceOptions & {
+    readonly origins: string | readonly string[];
+    readonly allowedHosts: readonly string[];
+  };
+  readonly registry: Registry;
+  readonly budget: ConnectionBudget;
+  readonly wss: WebSocketServer<typeof SessionWebSocket>;
+  readonly host: Host;
+}
+
+/** The 0.6 resource's context: its origin rules and its admission path (origin, hosts, authorize). */
+export function makeResourceContext(parts: ResourceParts): ResourceContext {
+  const originRules = parseOrigins(parts.options.origins);
+  const hostsAreChecked = parts.options.allowedHosts.length > 0;
+  const policy = { origin: resourceOriginRule(originRules, hostsAreChecked), authorize: parts.options.authorize };
+  return { ...parts, originRules, hostsAreChecked, admission: new Admission(policy, parts.host) };
 }
 
 /** @deprecated The name of {@link ResourceContext} before the layout of 0.2. */

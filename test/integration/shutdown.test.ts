@@ -4,6 +4,7 @@
  * a last poll answer), refuses new connections meanwhile, and stays within drainTimeoutMs.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Agent, request } from 'node:http';
 import { WebSocket } from 'ws';
 import type { DisconnectInfo } from '../../src/hub/results.js';
 import type { Switchyard } from '../../src/server.js';
@@ -169,6 +170,48 @@ describe('graceful shutdown', () => {
     expect(texts(idle)).toEqual(['queued']);
     await closing;
     started = undefined;
+  });
+
+  it('answers requests that come 0–80 ms into a shutdown, on idle keep-alive sockets too: 200 or 503, never a reset', async () => {
+    started = await startServer({ drainTimeoutMs: 2_000, heartbeatIntervalMs: 0 });
+    const { baseUrl, server } = started;
+    const idle = await LegacyPollClient.connect(baseUrl);
+    pollers.push(idle);
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const ask = (path: string, method = 'GET') =>
+      new Promise<{ status: number; connection?: string } | { error: string }>((resolve) => {
+        const req = request(`${baseUrl}${path}`, { agent, method }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+        req.end(method === 'POST' ? 'data=~m~1~m~x' : undefined);
+      });
+    // Four idle keep-alive sockets in the agent's pool, as a browser keeps them.
+    await Promise.all([1, 2, 3, 4].map((i) => ask(`/socket.io/xhr-polling//${i}`)));
+    const closing = server.close();
+    const answers = await Promise.all(
+      [0, 10, 20, 30, 40, 50, 60, 70, 80].map(
+        (delayMs, i) =>
+          new Promise<Awaited<ReturnType<typeof ask>>>((resolve) =>
+            setTimeout(() => {
+              const path = `/socket.io/xhr-polling/${i % 2 === 0 ? idle.sessionId : ''}/${delayMs}`;
+              void ask(
+                i % 3 === 0 ? `/socket.io/xhr-polling/${idle.sessionId}/send` : path,
+                i % 3 === 0 ? 'POST' : 'GET',
+              ).then(resolve);
+            }, delayMs),
+          ),
+      ),
+    );
+    await closing;
+    started = undefined;
+    agent.destroy();
+    expect(answers.filter((answer) => 'error' in answer)).toEqual([]);
+    for (const answer of answers) expect([200, 404, 503]).toContain((answer as { status: number }).status);
+    // Once the drain is over, an answer closes its socket.
+    const late = answers.filter((answer) => 'status' in answer && answer.status === 503);
+    expect(late.length).toBeGreaterThan(0);
   });
 
   it('installs signal handlers only when asked, and removes them on close', async () => {

@@ -1,0 +1,56 @@
+/**
+ * Mounting on fastify: the 0.6 resource as one hijacked catch-all route (the resource reads
+ * its own bodies, with a cap enforced while they stream), and the answer every request gets
+ * once a server has closed. Nothing here knows a family: the handler is handed in.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { RealtimeError } from '../errors.js';
+import { sendError } from './replies.js';
+import { redactLegacyUrl } from './router.js';
+
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Registers `/<resource>/*` for every method the 0.6 transports (and their refusals) need. */
+export async function mountResource(app: FastifyInstance, resource: string, handle: RawHandler): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    scope.route({
+      method: ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'],
+      url: `/${resource}/*`,
+      exposeHeadRoute: false,
+      // Request logs of this route carry the URL with the session id cut short: the full
+      // id is a bearer credential and never goes into logs.
+      logSerializers: {
+        req: (req: { method?: string; url?: string; ip?: string }) => ({
+          method: req.method,
+          url: redactLegacyUrl(resource, req.url ?? '/'),
+          remoteAddress: req.ip,
+        }),
+      },
+      handler: (request, reply) => {
+        reply.hijack();
+        handle(request.raw, reply.raw);
+      },
+    });
+  });
+}
+
+/** The answer of a closed server: 503, and the socket goes with it (never a reset). */
+export function answerClosed(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  sendError(res, new RealtimeError('ERR_SHUTTING_DOWN', 'the server has shut down'), { Connection: 'close' });
+}
+
+/**
+ * Every request of a standalone server answers 503 once it has closed, its own routes and
+ * the application's alike (the plugin mode leaves the host application's routes alone).
+ */
+export function refuseWhenClosed(app: FastifyInstance, isClosed: () => boolean): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isClosed()) return done();
+    reply.hijack();
+    answerClosed(request.raw, reply.raw);
+  });
+}
