@@ -12,6 +12,8 @@ export type { TransportName } from './session/transport.js';
 export * as codecs from './codecs/index.js';
 export { MemoryAdapter, PRIVATE_ROOM_PREFIX, privateRoom } from './hub/adapter.js';
 export type { Adapter, FanOutReport, FanOutTarget } from './hub/adapter.js';
+export { NO_INSTRUMENTS, combineInstruments } from './hub/instruments.js';
+export type { Family, Instruments } from './hub/instruments.js';
 export { RedisAdapter, resolveRedisAdapterOptions } from './adapters/redis/adapter.js';
 export type { RedisAdapterEvents, RedisAdapterOptions, RedisAdapterStats } from './adapters/redis/adapter.js';
 export { channelNames, decodeEnvelope, encodeEnvelope, DEFAULT_SERVER_GROUP } from './adapters/redis/envelope.js';

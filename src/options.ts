@@ -5,6 +5,7 @@ import type { CodecName } from './codecs/types.js';
 import { RealtimeError } from './errors.js';
 import { ALLOW_ALL_ORIGINS } from './http/origins.js';
 import type { Adapter } from './hub/adapter.js';
+import type { Instruments } from './hub/instruments.js';
 import type { SessionOptions } from './session/conn.js';
 import type { QueueOverflowPolicy } from './hub/results.js';
 import { TRANSPORT_NAMES, type TransportName } from './session/transport.js';
@@ -91,6 +92,11 @@ export interface ServerOptions {
   sacSockOrigins?: 'same-origin' | string | readonly string[];
   /** Room membership and fan-out; replace with a multi-instance adapter. Default: a new MemoryAdapter. */
   adapter?: Adapter;
+  /**
+   * Told by every family what happens to its connections: opened, closed, messages in, out
+   * and lost, overflows, fan-out (see `Instruments`). Default: none (counting costs nothing).
+   */
+  instruments?: Instruments;
   /** How long `close()` waits for queues to drain and clients to close before cutting them. Default 5 000 ms. */
   drainTimeoutMs?: number;
   /**
@@ -109,9 +115,12 @@ export interface ServerOptions {
   flashPolicyPort?: number | false;
 }
 
-export interface ResolvedOptions extends Required<Omit<ServerOptions, 'authorize' | 'codec' | 'adapter'>> {
+export interface ResolvedOptions extends Required<
+  Omit<ServerOptions, 'authorize' | 'codec' | 'adapter' | 'instruments'>
+> {
   readonly authorize: AuthorizeHook | undefined;
   readonly adapter: Adapter | undefined;
+  readonly instruments: Instruments | undefined;
   readonly session: SessionOptions;
 }
 
@@ -169,6 +178,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     transports,
     authorize: options.authorize,
     adapter: options.adapter,
+    instruments: options.instruments,
     session: {
       heartbeatIntervalMs: merged.heartbeatIntervalMs,
       heartbeatTimeoutMs: merged.heartbeatTimeoutMs,

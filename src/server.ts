@@ -24,7 +24,7 @@ import { HubApi } from './server/hub-api.js';
 import { EventHub } from './hub/events.js';
 import type { Host } from './hub/host.js';
 import { redactSessionId } from './hub/ids.js';
-import { NO_INSTRUMENTS } from './hub/instruments.js';
+import { NO_INSTRUMENTS, type Instruments } from './hub/instruments.js';
 import type { DisconnectInfo } from './hub/results.js';
 import { Rooms, type Socket } from './hub/rooms.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
@@ -71,6 +71,11 @@ export class Switchyard extends HubApi<ServerEvents> {
   readonly adapter: Adapter;
   readonly roomApi: Rooms;
   readonly events: EventHub;
+  /**
+   * Where every family reports what happens to its connections (opened, closed, messages
+   * in, out and lost, overflows, fan-out): nothing unless metrics or the dashboard listen.
+   */
+  readonly instruments: Instruments;
   /** The sac-sock endpoint, unless `sacSockPath: false`. */
   readonly sacSock: SacSockEndpoint | undefined;
   /** The fastify instance it is mounted on (its own when standalone). */
@@ -101,24 +106,25 @@ export class Switchyard extends HubApi<ServerEvents> {
       clientTracking: false,
       WebSocket: SessionWebSocket,
     });
+    this.instruments = this.options.instruments ?? NO_INSTRUMENTS;
     this.adapter = this.options.adapter ?? new MemoryAdapter();
     // A broker adapter's failures (Redis gone) happen outside any call: report them as ours.
     this.adapter.setErrorReporter?.((error) => this.reportError(error));
-    this.roomApi = new Rooms(this.adapter);
+    this.roomApi = new Rooms(this.adapter, this.instruments);
     this.events = new EventHub((error, socket) =>
       this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
     );
     this.budget = new ConnectionBudget(this.options);
     this.registry = new Registry(this.options.session, this.budget, this.sessionHooks());
     this.host = makeHost({
+      ...this.options,
       rooms: this.roomApi,
       events: this.events,
-      instruments: NO_INSTRUMENTS,
+      instruments: this.instruments,
       budget: this.budget,
       log: () => this.log,
       isShuttingDown: () => this.shutdown.phase !== 'serving',
       reportError: (error) => this.reportError(error),
-      ...this.options,
     });
     const { registry, budget, wss, host } = this;
     this.legacy = makeResourceContext({ options: this.options, registry, budget, wss, host });
@@ -297,6 +303,7 @@ export class Switchyard extends HubApi<ServerEvents> {
         if (this.events.hasSocketListeners) this.events.disconnected(this.socketOf(conn), info);
       },
       onError: (conn, error) => this.reportError(error, conn),
+      instruments: this.instruments,
     };
   }
 

@@ -7,6 +7,7 @@ import { RealtimeError } from '../errors.js';
 import { PRIVATE_ROOM_PREFIX, privateRoom, type Adapter, type FanOutReport } from './adapter.js';
 import type { SendResult } from '../hub/results.js';
 import type { Member } from './member.js';
+import { NO_INSTRUMENTS, type Instruments } from './instruments.js';
 import { PreparedMessage } from './prepared.js';
 
 /** The protocol a socket speaks. */
@@ -49,7 +50,11 @@ function isMember(value: unknown): value is Member {
  * is refused, so a client cannot subscribe to another socket's socketcasts.
  */
 export class Rooms {
-  constructor(readonly adapter: Adapter) {}
+  constructor(
+    readonly adapter: Adapter,
+    /** Told of every fan-out (its deliveries and duration). */
+    private readonly instruments: Instruments = NO_INSTRUMENTS,
+  ) {}
 
   join(member: MemberRef, room: string): boolean {
     return this.adapter.join(idOf(member), checkRoom(room));
@@ -69,7 +74,7 @@ export class Rooms {
 
   /** Everyone, or the members of `rooms`, but for `except`. */
   target(rooms?: readonly string[], except?: ReadonlySet<string>): Target {
-    return new Target(this.adapter, rooms, except);
+    return new Target(this.adapter, rooms, except, this.instruments);
   }
 }
 
@@ -97,11 +102,12 @@ export class Target {
     private readonly adapter: Adapter,
     private readonly roomList?: readonly string[],
     private readonly excluded?: ReadonlySet<string>,
+    private readonly instruments: Instruments = NO_INSTRUMENTS,
   ) {}
 
   /** Also the members of `room`. */
   to(room: string): Target {
-    return new Target(this.adapter, [...(this.roomList ?? []), room], this.excluded);
+    return new Target(this.adapter, [...(this.roomList ?? []), room], this.excluded, this.instruments);
   }
 
   /** Also the private room of the member with this id (a socketcast). */
@@ -113,7 +119,7 @@ export class Target {
   except(refs: MemberRef | Iterable<MemberRef>): Target {
     const ids = memberIds(refs);
     for (const id of this.excluded ?? []) ids.add(id);
-    return new Target(this.adapter, this.roomList, ids);
+    return new Target(this.adapter, this.roomList, ids, this.instruments);
   }
 
   emit(event: string, data: unknown): FanOutReport {
@@ -126,6 +132,9 @@ export class Target {
 
   deliver(message: PreparedMessage): FanOutReport {
     const target = { rooms: this.roomList, except: this.excluded };
-    return this.adapter.fanOut(message, target);
+    const startedAt = performance.now();
+    const report = this.adapter.fanOut(message, target);
+    this.instruments.fannedOut(report.delivered, performance.now() - startedAt);
+    return report;
   }
 }

@@ -131,6 +131,7 @@ export class SacSockEndpoint {
       this.options.limits,
       {
         rooms,
+        instruments: this.host.instruments,
         onFrame: (from, event, payload) => events.dispatch(from, event, payload),
         onDroppedFrame: (_from, _bytes, error) => {
           this.droppedFrames++;
@@ -143,12 +144,14 @@ export class SacSockEndpoint {
     this.live.add(socket);
     void socket.closed.then(() => this.live.delete(socket));
     rooms.adapter.addMember(socket);
+    this.host.instruments.opened('sacsock', 'websocket');
     events.connected(socket);
   }
 
   private forget(socket: SacSocket, info: DisconnectInfo): void {
     if (!this.sockets.delete(socket)) return;
     this.host.rooms.adapter.removeMember(socket.id);
+    this.host.instruments.closed('sacsock', 'websocket', info.reason);
     this.host.events.disconnected(socket, info);
   }
 }

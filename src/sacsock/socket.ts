@@ -13,6 +13,7 @@ import { RealtimeError } from '../errors.js';
 import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from '../hub/results.js';
 import { PreparedMessage } from '../hub/prepared.js';
 import type { Rooms, Socket } from '../hub/rooms.js';
+import type { Instruments } from '../hub/instruments.js';
 import { overflow } from '../wire/overflow.js';
 import { allowOne, type Bucket } from '../http/rate-limit.js';
 import { dataFrame, TickCork } from '../wire/ws-frame.js';
@@ -39,6 +40,8 @@ export interface SacSocketLimits {
 
 export interface SacSocketHooks {
   readonly rooms: Rooms;
+  /** Counts messages in, out and lost, and overflows (family `sacsock`). */
+  readonly instruments: Instruments;
   onFrame(socket: SacSocket, event: string, payload: Buffer): void;
   /**
    * A frame without 0x02 or with an empty name, or a JSON payload nested deeper than `maxJsonDepth`
@@ -131,6 +134,7 @@ export class SacSocket implements Socket {
       return this.overflow();
     }
     this.pending++;
+    this.hooks.instruments.sent('sacsock', 1);
     if (isFanOut && this.canWriteFrames) {
       (this.cork ??= new TickCork(this.socket)).cork();
       this.socket.write(
@@ -180,6 +184,7 @@ export class SacSocket implements Socket {
     // Counted before the close: frames handed to ws and not yet written out. Nothing is lost
     // silently: a socket that closes with some still unsent reports them.
     const unsent = this.pending;
+    if (unsent > 0 && why !== 'client') this.hooks.instruments.lost('sacsock', 'closed', unsent);
     if (why === 'queue-overflow') {
       // The peer reads nothing, so it would not read a close frame either: cut it off now
       // rather than hold its buffer until ws's close timeout.
@@ -195,6 +200,7 @@ export class SacSocket implements Socket {
   private overflow(): SendResult {
     const { maxQueueMessages, maxQueueBytes, queueOverflow } = this.limits;
     const limits = `${maxQueueMessages} messages / ${maxQueueBytes} bytes`;
+    this.hooks.instruments.overflowed('sacsock');
     return overflow(queueOverflow, limits, (error) => this.end(error.closeCode, error.code, 'queue-overflow', error));
   }
 
@@ -217,6 +223,7 @@ export class SacSocket implements Socket {
     }
     // The fault boundary of one inbound frame: handlers are guarded where they run, so a
     // throw here is ours; it must not escape a ws listener and end the process.
+    this.hooks.instruments.received('sacsock', 1);
     try {
       this.hooks.onFrame(this, inbound.event, payload);
     } catch (cause) {

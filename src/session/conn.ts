@@ -38,6 +38,7 @@ import { overflow } from '../wire/overflow.js';
 import { allowOne, type Bucket } from '../http/rate-limit.js';
 import type { Member } from '../hub/member.js';
 import type { TimerList, TimerLists } from '../hub/timer-lists.js';
+import type { Instruments } from '../hub/instruments.js';
 
 export type ConnState = 'connecting' | 'open' | 'detached' | 'closed';
 
@@ -61,6 +62,8 @@ export interface ConnHooks {
   readonly timers: TimerLists<Conn>;
   /** A decoder every session can share, when the codec's keeps no state (SIO's). */
   readonly sharedDecoder?: PayloadDecoder;
+  /** Counts messages in, out and lost, and overflows (family `socketio06`). */
+  readonly instruments: Instruments;
   onOpen(conn: Conn): void;
   onMessage(conn: Conn, data: unknown): void;
   onClose(conn: Conn, info: DisconnectInfo): void;
@@ -74,6 +77,8 @@ export interface ConnEvents {
 }
 
 const SENT: SendResult = Object.freeze({ ok: true });
+/** This family's name on the instrumentation seam. */
+const FAMILY = 'socketio06';
 
 export class Conn extends EventEmitter<ConnEvents> implements Member {
   private stateValue: ConnState = 'connecting';
@@ -187,7 +192,9 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     this.flush();
     this.stateValue = 'closed';
     this.clearTimer();
-    const lostMessages = (this.queue?.drain().frames.length ?? 0) + this.droppedMessages;
+    const unsent = this.queue?.drain().frames.length ?? 0;
+    if (unsent > 0) this.hooks.instruments.lost(FAMILY, 'closed', unsent);
+    const lostMessages = unsent + this.droppedMessages;
     const transport = this.current;
     this.current = null;
     transport?.close(error?.closeCode ?? (reason === 'shutdown' ? 1001 : 1000), reason);
@@ -291,6 +298,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     const { frames, bytes } = outcome;
     if (this.stateValue === 'closed') {
       if (frames.length === 0) return;
+      this.hooks.instruments.lost(FAMILY, 'undelivered', frames.length);
       const message = `${frames.length} frames accepted before the session closed were not delivered`;
       this.hooks.onError(this, new RealtimeError('ERR_DELIVERY_FAILED', message));
       return;
@@ -355,10 +363,12 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
       case 'text':
       case 'json':
         if (this.isOverRate()) return;
+        this.hooks.instruments.received(FAMILY, 1);
         this.hooks.onMessage(this, message.data);
         return;
       case 'json-invalid':
         if (this.isOverRate()) return;
+        this.hooks.instruments.received(FAMILY, 1);
         // `~j~` followed by bad JSON is most likely a text message that starts with "~j~":
         // the protocol has no escaping. Deliver it as the text it was.
         this.hooks.onMessage(this, '~j~' + message.data);
@@ -390,10 +400,10 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     const isClear = !this.isBackpressured && (this.ledger === null || this.ledger.olderUnsettled === 0);
     if (transport !== null && isClear && (this.queue === null || this.queue.length === 0)) {
       const result = this.write(transport, frame, [frame], bytes, shared);
-      if (result === 'written') return SENT;
+      if (result === 'written') return this.sent();
       if (result === 'buffered') {
         if (this.current === transport) this.isBackpressured = true;
-        return SENT;
+        return this.sent();
       }
       // 'closed': the transport is gone without having taken the frame; keep it.
     }
@@ -405,17 +415,26 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     // Detached inside its reconnect window, a session is bounded by bytes alone: a busy
     // session keeps its whole window unless megabytes really pile up.
     const countsFrames = this.stateValue !== 'detached';
-    if (this.queue.push(frame, bytes, countsFrames)) return SENT;
+    if (this.queue.push(frame, bytes, countsFrames)) return this.sent();
     const { queueOverflow, maxQueueMessages, maxQueueBytes } = this.options;
+    this.hooks.instruments.overflowed(FAMILY);
     if (queueOverflow === 'drop-oldest') {
       // Fresh data first: the oldest frames make room, and each one counts as lost.
-      this.droppedMessages += this.queue.dropOldest(bytes, countsFrames);
-      if (this.queue.push(frame, bytes, countsFrames)) return SENT;
+      const dropped = this.queue.dropOldest(bytes, countsFrames);
+      this.droppedMessages += dropped;
+      this.hooks.instruments.lost(FAMILY, 'dropped', dropped);
+      if (this.queue.push(frame, bytes, countsFrames)) return this.sent();
     }
     const limits = `${maxQueueMessages} messages / ${maxQueueBytes} bytes`;
     // A frame larger than the whole byte budget cannot make room by dropping: refuse it.
     const policy = queueOverflow === 'drop-oldest' ? 'refuse' : queueOverflow;
     return overflow(policy, limits, (error) => this.close('queue-overflow', error));
+  }
+
+  /** A message accepted for the client: written, or queued for it. */
+  private sent(): SendResult {
+    this.hooks.instruments.sent(FAMILY, 1);
+    return SENT;
   }
 
   private flush(): void {

@@ -23,14 +23,20 @@ export class Registry {
     hooks: Omit<ConnHooks, 'timers' | 'sharedDecoder'>,
   ) {
     // Wrap onClose so the registry forgets a session before anyone else hears of it.
+    const { instruments } = hooks;
     this.hooks = {
       timers: new TimerLists<Conn>(),
       sharedDecoder: sharedDecoderOf(options),
-      onOpen: (conn) => hooks.onOpen(conn),
+      instruments,
+      onOpen: (conn) => {
+        instruments.opened('socketio06', conn.transport);
+        hooks.onOpen(conn);
+      },
       onMessage: (conn, data) => hooks.onMessage(conn, data),
       onError: (conn, error) => hooks.onError(conn, error),
       onClose: (conn: Conn, info: DisconnectInfo) => {
         this.forget(conn);
+        instruments.closed('socketio06', conn.transport, info.reason);
         hooks.onClose(conn, info);
       },
     };

@@ -1,3 +1,4 @@
+import { CountingInstruments } from './counting-instruments.js';
 import { sioCodec } from '../../src/codecs/sio.js';
 import type { Conn, ConnHooks, SessionOptions } from '../../src/session/conn.js';
 import type { DisconnectInfo } from '../../src/hub/results.js';
@@ -69,6 +70,7 @@ export const TEST_SESSION_OPTIONS: SessionOptions = {
 /** Hooks that record what a Conn reports. */
 export class RecordingHooks implements ConnHooks {
   readonly timers = new TimerLists<Conn>();
+  readonly instruments = new CountingInstruments();
   readonly opened: Conn[] = [];
   readonly messages: unknown[] = [];
   readonly closed: DisconnectInfo[] = [];

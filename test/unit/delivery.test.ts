@@ -3,6 +3,7 @@
  * confirms (or fails) each write on demand: re-queue order, no duplicates, the transport
  * counted as gone after a failure, and the counts reported at close.
  */
+import { NO_INSTRUMENTS } from '../../src/hub/instruments.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sioCodec } from '../../src/codecs/sio.js';
 import type { RealtimeError } from '../../src/errors.js';
@@ -52,6 +53,7 @@ function makeConn(options: SessionOptions = OPTIONS) {
   const errors: RealtimeError[] = [];
   const conn: Conn = new Conn('AAAAAAAAAAAAAAAA', 'websocket', '127.0.0.1', options, {
     timers: new TimerLists<Conn>(),
+    instruments: NO_INSTRUMENTS,
     onOpen: () => undefined,
     onMessage: () => undefined,
     onClose: (_conn, info) => closes.push(info),
