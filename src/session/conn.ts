@@ -94,6 +94,12 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   inboundBucket: Bucket | null = null;
   /** Client messages dropped for going over `maxMessagesPerSecond`. */
   rateLimitedMessages = 0;
+  /** Messages from the client handed to the application. */
+  messagesReceived = 0;
+  /** Messages accepted for the client (written, or queued for it). */
+  messagesSent = 0;
+  /** When the session was made (ms since the epoch). */
+  readonly openedAt = Date.now();
   private heartbeatCounter = 0;
   /** The heartbeat number awaiting its echo, or 0. */
   private awaitedHeartbeat = 0;
@@ -111,6 +117,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     readonly remoteAddress: string,
     private readonly options: SessionOptions,
     private readonly hooks: ConnHooks,
+    /** The `Origin` of the request that made the session, when it had one. */
+    readonly origin?: string,
   ) {
     // Rejections of async listeners come back through captureRejectionSymbol, not as crashes.
     super({ captureRejections: true });
@@ -363,11 +371,13 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
       case 'text':
       case 'json':
         if (this.isOverRate()) return;
+        this.messagesReceived++;
         this.hooks.instruments.received(FAMILY, 1);
         this.hooks.onMessage(this, message.data);
         return;
       case 'json-invalid':
         if (this.isOverRate()) return;
+        this.messagesReceived++;
         this.hooks.instruments.received(FAMILY, 1);
         // `~j~` followed by bad JSON is most likely a text message that starts with "~j~":
         // the protocol has no escaping. Deliver it as the text it was.
@@ -433,6 +443,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
 
   /** A message accepted for the client: written, or queued for it. */
   private sent(): SendResult {
+    this.messagesSent++;
     this.hooks.instruments.sent(FAMILY, 1);
     return SENT;
   }

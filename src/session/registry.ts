@@ -76,12 +76,12 @@ export class Registry {
   }
 
   /** A new session, or the error that refuses it (server full, too many from one address). */
-  create(transport: TransportName, remoteAddress: string): Conn | RealtimeError {
+  create(transport: TransportName, remoteAddress: string, origin?: string): Conn | RealtimeError {
     const refusal = this.budget.add(remoteAddress);
     if (refusal !== null) return refusal;
     let sessionId = newSessionId();
     while (this.conns.has(sessionId)) sessionId = newSessionId();
-    const conn = new Conn(sessionId, transport, remoteAddress, this.options, this.hooks);
+    const conn = new Conn(sessionId, transport, remoteAddress, this.options, this.hooks, origin);
     this.conns.set(sessionId, conn);
     return conn;
   }

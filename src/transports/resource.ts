@@ -175,7 +175,7 @@ export async function handleLegacyHttp(
   if (res.destroyed) return;
   const conn =
     route.sessionId === ''
-      ? context.registry.create(module.name, remoteAddressOf(context, req))
+      ? context.registry.create(module.name, remoteAddressOf(context, req), req.headers.origin)
       : findSession(context, route.sessionId);
   if (conn instanceof RealtimeError) return sendError(res, conn, cors);
   module.attach({ req, res, route, conn, cors, options: context.options });
@@ -279,7 +279,7 @@ function openUpgrade(
   if (isHixieRequest(req)) {
     // Safari 5, Chrome ≤ 13, Flash: hixie-75/76 through websocket-driver (see transports/hixie.ts).
     const onOpen = () => {
-      const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req));
+      const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req), req.headers.origin);
       return conn instanceof RealtimeError ? null : conn;
     };
     const { maxPayloadBytes, hixieHandshakeTimeoutMs: timeoutMs } = context.options;
@@ -288,7 +288,7 @@ function openUpgrade(
   }
   context.wss.handleUpgrade(req, socket, head, (ws) => {
     handOverErrors(socket);
-    const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req));
+    const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req), req.headers.origin);
     if (conn instanceof RealtimeError) {
       ws.close(conn.closeCode, conn.code);
       return;

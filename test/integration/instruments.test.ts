@@ -35,6 +35,9 @@ describe('instrumentation seam', () => {
     await ws.nextMessage((m) => m.data === 'hello');
     expect(instruments.count('received/socketio06')).toBe(1);
     expect(instruments.count('sent/socketio06')).toBe(1);
+    const conn = server.getConn(ws.sessionId)!;
+    expect([conn.messagesReceived, conn.messagesSent]).toEqual([1, 1]);
+    expect(conn.openedAt).toBeLessThanOrEqual(Date.now());
     sac.emit('ping', 'x');
     await waitFor(() => instruments.count('received/sacsock') === 1);
 
