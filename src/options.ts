@@ -81,6 +81,13 @@ export interface ServerOptions {
   codec?: CodecName;
   /** Serve the 0.6 browser client at `/<resource>/socket.io.js`. Default true. */
   serveClient?: boolean;
+  /**
+   * Name prefix of the session cookies that let the unmodified 0.6 client resume its session
+   * after a failed poll or a dropped socket (one cookie per session, `<prefix>.<hash>`,
+   * HttpOnly, SameSite=Lax, Path = the resource, Secure behind TLS). `false` turns them off.
+   * Default `sy.sid`.
+   */
+  sessionCookie?: string | false;
   /** Path of the sac-sock websocket endpoint, or false for none. Default `/socket`. */
   sacSockPath?: string | false;
   /** Largest sac-sock frame accepted, in bytes; larger closes with 1009. Default 1 MiB. */
@@ -146,6 +153,7 @@ const DEFAULTS = {
   wsHighWaterMarkBytes: 64 * 1024,
   hixieHandshakeTimeoutMs: 10_000,
   serveClient: true,
+  sessionCookie: 'sy.sid' as string | false,
   sacSockPath: '/socket',
   sacSockMaxMessageBytes: 1024 * 1024,
   sacSockOrigins: 'same-origin',
@@ -238,6 +246,9 @@ function validate(merged: ReturnType<typeof withDefaults>): void {
     invalid(`sacSockPath must be a path starting with "/", or false, got "${String(merged.sacSockPath)}"`);
   }
   if (merged.sacSockMaxMessageBytes <= 0) invalid('sacSockMaxMessageBytes must be > 0');
+  if (merged.sessionCookie !== false && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/.test(merged.sessionCookie)) {
+    invalid(`sessionCookie must be a cookie name (token characters) or false, got "${String(merged.sessionCookie)}"`);
+  }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

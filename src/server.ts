@@ -38,7 +38,7 @@ import {
   type Drainable,
   type ShutdownPhase,
 } from './server/shutdown.js';
-import type { Conn, ConnHooks } from './session/conn.js';
+import type { Conn, ConnHooks, ResumeInfo } from './session/conn.js';
 import { LegacySocket } from './session/legacy-socket.js';
 import { Registry } from './session/registry.js';
 import {
@@ -51,6 +51,13 @@ import { SessionWebSocket } from './transports/session-websocket.js';
 
 export interface ServerEvents {
   connection: [conn: Conn];
+  /**
+   * A client came back to its session after its transport was lost (a dropped socket, a
+   * failed poll, a dead node): same session id, what it missed delivered. Never a second
+   * `connection`. Listeners on the session itself are where they were, unless it was adopted
+   * from another node (`info.adopted`): then attach them again here.
+   */
+  resume: [conn: Conn, info: ResumeInfo];
   message: [conn: Conn, data: unknown];
   disconnect: [conn: Conn, info: DisconnectInfo];
   /** A handler threw or rejected, or a session reported a protocol error. */
@@ -290,6 +297,13 @@ export class Switchyard extends HubApi<ServerEvents> {
         // The Socket view of a 0.6 session is made only when something will use it: most
         // sessions never need one, and it costs memory per idle session.
         if (this.events.hasSocketListeners) this.events.connected(this.socketOf(conn));
+      },
+      onResume: (conn, info) => {
+        this.log?.info(
+          { sessionId: redactSessionId(conn.sessionId), transport: conn.transport, ...info },
+          'session resumed',
+        );
+        this.errors.dispatch(this, 'resume', [conn, info], conn);
       },
       onMessage: (conn, data) => {
         if (this.events.isHandledEnvelope(data) && this.events.dispatchEnvelope(this.socketOf(conn), data)) return;

@@ -14,6 +14,8 @@ export interface UnsettledWrite {
   readonly transport: Transport;
   readonly frames: readonly string[];
   readonly bytes: number;
+  /** The sequence number of the last frame written (0 for a write without frames). */
+  readonly lastSeq: number;
 }
 
 /** What a failed settlement hands back: the frames to queue again, oldest first. */
@@ -42,11 +44,27 @@ export class DeliveryLedger {
   }
 
   /** Lists a write before it is made (a transport may settle synchronously). */
-  record(transport: Transport, frames: readonly string[], bytes: number): UnsettledWrite {
-    const entry: UnsettledWrite = { transport, frames, bytes };
+  record(transport: Transport, frames: readonly string[], bytes: number, lastSeq: number): UnsettledWrite {
+    const entry: UnsettledWrite = { transport, frames, bytes, lastSeq };
     if (this.writes === NO_WRITES) this.writes = [entry];
     else this.writes.push(entry);
     return entry;
+  }
+
+  /** The oldest unsettled write of `transport`: the one its next settlement is about. */
+  oldestOf(transport: Transport): UnsettledWrite | undefined {
+    return this.writes.find((write) => write.transport === transport);
+  }
+
+  /**
+   * Takes every unsettled write out (a session resumed after its transport was lost: what no
+   * socket confirmed goes out again). Their transports' settlements are ignored from now on.
+   */
+  takeAll(): FailedWrites {
+    const taken = this.writes;
+    this.writes = NO_WRITES;
+    this.olderUnsettled = 0;
+    return { frames: taken.flatMap((write) => write.frames), bytes: taken.reduce((sum, write) => sum + write.bytes, 0) };
   }
 
   /** The write of `entry` handed nothing over after all ('closed'). */

@@ -32,6 +32,7 @@ export class Registry {
         instruments.opened('socketio06', conn.transport);
         hooks.onOpen(conn);
       },
+      onResume: (conn, info) => hooks.onResume(conn, info),
       onMessage: (conn, data) => hooks.onMessage(conn, data),
       onError: (conn, error) => hooks.onError(conn, error),
       onClose: (conn: Conn, info: DisconnectInfo) => {
@@ -76,14 +77,20 @@ export class Registry {
   }
 
   /** A new session, or the error that refuses it (server full, too many from one address). */
-  create(transport: TransportName, remoteAddress: string, origin?: string): Conn | RealtimeError {
+  create(transport: TransportName, remoteAddress: string, origin?: string, id?: string): Conn | RealtimeError {
     const refusal = this.budget.add(remoteAddress);
     if (refusal !== null) return refusal;
-    let sessionId = newSessionId();
-    while (this.conns.has(sessionId)) sessionId = newSessionId();
+    const sessionId = id ?? this.newSessionId();
     const conn = new Conn(sessionId, transport, remoteAddress, this.options, this.hooks, origin);
     this.conns.set(sessionId, conn);
     return conn;
+  }
+
+  /** A fresh session id no live session has (to name a session before it is made). */
+  newSessionId(): string {
+    let sessionId = newSessionId();
+    while (this.conns.has(sessionId)) sessionId = newSessionId();
+    return sessionId;
   }
 
   private forget(conn: Conn): void {

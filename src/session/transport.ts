@@ -37,9 +37,11 @@ export interface Transport {
   /**
    * Writes one payload. `shared` is the fan-out message the payload encodes, when there is
    * one: a transport may cache its own wire form of the payload on it (`shared.encoded`),
-   * so that every recipient of a broadcast reuses the same bytes.
+   * so that every recipient of a broadcast reuses the same bytes. `lastSeq` is the sequence
+   * number of the last message frame in the payload (0 when it carries none): a poll answer
+   * hands it to the client in the session cookie, which acknowledges it with its next request.
    */
-  write(payload: string, shared?: PreparedMessage): WriteResult;
+  write(payload: string, shared?: PreparedMessage, lastSeq?: number): WriteResult;
   /** Ends the request or socket. `code` is a websocket close code where one applies. */
   close(code?: number, reason?: string): void;
 }

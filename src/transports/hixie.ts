@@ -29,6 +29,8 @@ export interface HixieHandshake {
   timeoutMs: number;
   /** Called once the handshake is complete; returns the session to attach, or null to close. */
   onOpen(): Conn | null;
+  /** `Set-Cookie` values for the handshake response (the session cookie). */
+  cookies?: readonly string[];
 }
 
 /**
@@ -38,6 +40,7 @@ export interface HixieHandshake {
 export function acceptHixie(handshake: HixieHandshake, name: TransportName, highWaterMarkBytes: number): void {
   const { req, socket, head, maxPayloadBytes, timeoutMs, onOpen } = handshake;
   const driver = websocketDriver.http(req, { maxLength: maxPayloadBytes });
+  for (const cookie of handshake.cookies ?? []) driver.setHeader('Set-Cookie', cookie);
   // A hixie-76 client that never sends its 8-byte key3 would hold the socket forever.
   const handshakeTimer = setTimeout(() => socket.destroy(), timeoutMs);
   let transport: HixieTransport | null = null;

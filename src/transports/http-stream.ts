@@ -78,13 +78,16 @@ export interface StreamFraming {
 }
 
 /** Opens the held response (200, keep-alive), writes the preamble and attaches the stream. */
-export function attachStream({ res, conn, cors }: HttpTransportRequest, framing: StreamFraming): void {
+export function attachStream({ res, conn, cors, cookie }: HttpTransportRequest, framing: StreamFraming): void {
   const headers: OutgoingHttpHeaders = {
     ...BASE_HEADERS,
     ...cors,
     'Content-Type': framing.contentType,
     Connection: 'keep-alive',
   };
+  // A stream carries no acknowledgements: its cookie only names the session, for a resume.
+  const cookies = cookie?.(0);
+  if (cookies !== undefined) headers['Set-Cookie'] = cookies;
   res.writeHead(200, headers);
   res.write(framing.preamble);
   conn.attach(new HttpStreamTransport(framing.name, res, conn, framing.frame));

@@ -16,11 +16,18 @@ export interface ResourceOptions {
   readonly transports: readonly TransportName[];
   readonly authorize: AuthorizeHook | undefined;
   readonly serveClient: boolean;
+  readonly sessionCookie: string | false;
   readonly maxPayloadBytes: number;
   readonly wsHighWaterMarkBytes: number;
   readonly pollDurationMs: number;
   readonly hixieHandshakeTimeoutMs: number;
 }
+
+/**
+ * The session cookie for one request's answers: the `Set-Cookie` values an answer whose last
+ * message frame is `lastSeq` carries (none when nothing changed), null when cookies are off.
+ */
+export type CookieIssuer = (lastSeq: number) => string[] | undefined;
 
 /** What an HTTP transport gets for one GET. */
 export interface HttpTransportRequest {
@@ -30,6 +37,8 @@ export interface HttpTransportRequest {
   readonly conn: Conn;
   /** CORS headers for the request's Origin (empty without one). */
   readonly cors: OutgoingHttpHeaders;
+  /** The session cookie of this request's answers. */
+  readonly cookie: CookieIssuer | null;
   readonly options: ResourceOptions;
 }
 

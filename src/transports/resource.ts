@@ -23,6 +23,8 @@ import { TRANSPORT_MODULES } from './index.js';
 import type { ResourceOptions, TransportModule, UpgradeTransportModule } from './module.js';
 import { handOverErrors, rejectUpgrade, validateDraftUpgrade, validateUpgrade } from '../http/upgrade.js';
 import type { SessionWebSocket } from './session-websocket.js';
+import type { SessionCookieSettings } from './session-cookie.js';
+import { planUpgrade, seatExisting, seatHandshake, seatUpgrade } from './session-desk.js';
 
 type TransportRoute = Extract<LegacyRoute, { kind: 'transport' }>;
 
@@ -39,6 +41,10 @@ export interface ResourceContext {
   readonly originRules: readonly OriginRule[];
   /** Whether `allowedHosts` is set, so that a Host header proves something. */
   readonly hostsAreChecked: boolean;
+  /** The session cookie's name prefix and path; null when cookies are off. */
+  readonly cookie: SessionCookieSettings | null;
+  /** The `Set-Cookie` values of websocket handshakes, read back when `ws` writes the 101. */
+  readonly upgradeCookies: WeakMap<IncomingMessage, string[]>;
 }
 
 /** What the server hands over to make the 0.6 resource's context. */
@@ -46,6 +52,7 @@ export interface ResourceParts {
   readonly options: ResourceOptions & {
     readonly origins: string | readonly string[];
     readonly allowedHosts: readonly string[];
+    readonly resource: string;
   };
   readonly registry: Registry;
   readonly budget: ConnectionBudget;
@@ -58,7 +65,15 @@ export function makeResourceContext(parts: ResourceParts): ResourceContext {
   const originRules = parseOrigins(parts.options.origins);
   const hostsAreChecked = parts.options.allowedHosts.length > 0;
   const policy = { origin: resourceOriginRule(originRules, hostsAreChecked), authorize: parts.options.authorize };
-  return { ...parts, originRules, hostsAreChecked, admission: new Admission(policy, parts.host) };
+  const { sessionCookie, resource } = parts.options;
+  const cookie = sessionCookie === false ? null : { prefix: sessionCookie, path: `/${resource}` };
+  const upgradeCookies = new WeakMap<IncomingMessage, string[]>();
+  // ws writes the 101 itself: the session cookie joins its headers here.
+  parts.wss.on('headers', (headers: string[], req: IncomingMessage) => {
+    for (const value of upgradeCookies.get(req) ?? []) headers.push(`Set-Cookie: ${value}`);
+  });
+  const admission = new Admission(policy, parts.host);
+  return { ...parts, originRules, hostsAreChecked, admission, cookie, upgradeCookies };
 }
 
 /** @deprecated The name of {@link ResourceContext} before the layout of 0.2. */
@@ -123,13 +138,6 @@ function admit(context: ResourceContext, req: IncomingMessage, sessionId: string
   return context.admission.check(req, sessionId === '');
 }
 
-function findSession(context: ResourceContext, sessionId: string): Conn | RealtimeError {
-  return (
-    context.registry.get(sessionId) ??
-    new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one')
-  );
-}
-
 /** Every HTTP request under the resource. Never throws; every failure is answered. */
 export async function handleLegacyHttp(
   context: ResourceContext,
@@ -173,12 +181,12 @@ export async function handleLegacyHttp(
   // The client may have gone while the authorization hook ran: a session made or a poll
   // attached now would wait on a response nobody reads.
   if (res.destroyed) return;
-  const conn =
+  const seated =
     route.sessionId === ''
-      ? context.registry.create(module.name, remoteAddressOf(context, req), req.headers.origin)
-      : findSession(context, route.sessionId);
-  if (conn instanceof RealtimeError) return sendError(res, conn, cors);
-  module.attach({ req, res, route, conn, cors, options: context.options });
+      ? seatHandshake(context, req, module.name)
+      : seatExisting(context, req, route.sessionId, true);
+  if (seated instanceof RealtimeError) return sendError(res, seated, cors);
+  module.attach({ req, res, route, conn: seated.conn, cookie: seated.cookie, cors, options: context.options });
 }
 
 function answerClientFile(context: ResourceContext, file: string, req: IncomingMessage, res: ServerResponse): void {
@@ -218,11 +226,12 @@ async function handleSend(
     req.resume();
     return sendError(res, new RealtimeError('ERR_SESSION_REQUIRED', 'a send needs a session id'), cors);
   }
-  const conn = findSession(context, route.sessionId);
-  if (conn instanceof RealtimeError) {
+  const seated = seatExisting(context, req, route.sessionId, false);
+  if (seated instanceof RealtimeError) {
     req.resume();
-    return sendError(res, conn, cors);
+    return sendError(res, seated, cors);
   }
+  const conn = seated.conn;
   const body = await readBody(req, context.options.maxPayloadBytes);
   if (body instanceof RealtimeError) return sendError(res, body, { ...cors, Connection: 'close' });
   let payload = formField(body, 'data');
@@ -253,25 +262,25 @@ export async function handleLegacyUpgrade(
   if (malformed !== null) return rejectUpgrade(socket, malformed);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return rejectUpgrade(socket, refusal);
-  let existing: Conn | undefined;
   if (route.sessionId !== '') {
-    const found = findSession(context, route.sessionId);
+    const found = seatExisting(context, req, route.sessionId, false);
     if (found instanceof RealtimeError) return rejectUpgrade(socket, found);
-    existing = found;
-  } else {
-    // Refuse before the 101 so the client sees a status, not a closed socket (both limits,
-    // every protocol's connections counted).
-    const full = context.budget.check(remoteAddressOf(context, req));
-    if (full !== null) return rejectUpgrade(socket, full);
+    return openUpgrade(context, module, () => found.conn, req, socket, head);
   }
-  openUpgrade(context, module, existing, req, socket, head);
+  const plan = planUpgrade(context, req);
+  // Refuse before the 101 so the client sees a status, not a closed socket (both limits,
+  // every protocol's connections counted). A resumed session is counted already.
+  const full = plan.resume === null ? context.budget.check(remoteAddressOf(context, req)) : null;
+  if (full !== null) return rejectUpgrade(socket, full);
+  if (plan.cookies !== undefined) context.upgradeCookies.set(req, plan.cookies);
+  openUpgrade(context, module, () => seatUpgrade(context, req, module.name, plan), req, socket, head);
 }
 
 /** Completes an admitted upgrade: a draft handshake or an RFC 6455 one, then the session. */
 function openUpgrade(
   context: ResourceContext,
   module: UpgradeTransportModule,
-  existing: Conn | undefined,
+  seat: () => Conn | RealtimeError,
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
@@ -279,16 +288,17 @@ function openUpgrade(
   if (isHixieRequest(req)) {
     // Safari 5, Chrome ≤ 13, Flash: hixie-75/76 through websocket-driver (see transports/hixie.ts).
     const onOpen = () => {
-      const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req), req.headers.origin);
+      const conn = seat();
       return conn instanceof RealtimeError ? null : conn;
     };
     const { maxPayloadBytes, hixieHandshakeTimeoutMs: timeoutMs } = context.options;
-    const handshake = { req, socket, head, maxPayloadBytes, timeoutMs, onOpen };
+    const cookies = context.upgradeCookies.get(req) ?? [];
+    const handshake = { req, socket, head, maxPayloadBytes, timeoutMs, onOpen, cookies };
     return acceptHixie(handshake, module.name, context.options.wsHighWaterMarkBytes);
   }
   context.wss.handleUpgrade(req, socket, head, (ws) => {
     handOverErrors(socket);
-    const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req), req.headers.origin);
+    const conn = seat();
     if (conn instanceof RealtimeError) {
       ws.close(conn.closeCode, conn.code);
       return;

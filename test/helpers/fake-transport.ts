@@ -1,6 +1,6 @@
 import { CountingInstruments } from './counting-instruments.js';
 import { sioCodec } from '../../src/codecs/sio.js';
-import type { Conn, ConnHooks, SessionOptions } from '../../src/session/conn.js';
+import type { Conn, ConnHooks, ResumeInfo, SessionOptions } from '../../src/session/conn.js';
 import type { DisconnectInfo } from '../../src/hub/results.js';
 import { TimerLists } from '../../src/hub/timer-lists.js';
 import type { Transport, TransportName, WriteResult } from '../../src/session/transport.js';
@@ -77,6 +77,10 @@ export class RecordingHooks implements ConnHooks {
   readonly errors: Error[] = [];
   onOpen(conn: Conn): void {
     this.opened.push(conn);
+  }
+  readonly resumed: ResumeInfo[] = [];
+  onResume(_conn: Conn, info: ResumeInfo): void {
+    this.resumed.push(info);
   }
   onMessage(_conn: Conn, data: unknown): void {
     this.messages.push(data);

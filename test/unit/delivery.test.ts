@@ -54,6 +54,7 @@ function makeConn(options: SessionOptions = OPTIONS) {
   const conn: Conn = new Conn('AAAAAAAAAAAAAAAA', 'websocket', '127.0.0.1', options, {
     timers: new TimerLists<Conn>(),
     instruments: NO_INSTRUMENTS,
+    onResume: () => undefined,
     onOpen: () => undefined,
     onMessage: () => undefined,
     onClose: (_conn, info) => closes.push(info),
