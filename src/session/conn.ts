@@ -93,7 +93,6 @@ export interface ConnEvents {
   error: [error: RealtimeError];
 }
 
-
 export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwner {
   private stateValue: ConnState = 'connecting';
   /** @internal (OutboxOwner) the transport now attached, or null */
@@ -159,7 +158,6 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
   closeForOverflow(error: RealtimeError): void {
     this.close('queue-overflow', error);
   }
-
 
   /** @internal EventEmitter calls this with the rejection of an async listener. */
   override [EventEmitter.captureRejectionSymbol](error: Error, ..._event: unknown[]): void {

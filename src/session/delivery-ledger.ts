@@ -64,7 +64,10 @@ export class DeliveryLedger {
     const taken = this.writes;
     this.writes = NO_WRITES;
     this.olderUnsettled = 0;
-    return { frames: taken.flatMap((write) => write.frames), bytes: taken.reduce((sum, write) => sum + write.bytes, 0) };
+    return {
+      frames: taken.flatMap((write) => write.frames),
+      bytes: taken.reduce((sum, write) => sum + write.bytes, 0),
+    };
   }
 
   /** The write of `entry` handed nothing over after all ('closed'). */
