@@ -39,6 +39,8 @@ import {
   type ShutdownPhase,
 } from './server/shutdown.js';
 import type { Conn, ConnHooks, ResumeInfo } from './session/conn.js';
+import { ClusterSessions } from './session/cluster-sessions.js';
+import type { ClaimedSession } from './hub/session-store.js';
 import { LegacySocket } from './session/legacy-socket.js';
 import { Registry } from './session/registry.js';
 import {
@@ -95,6 +97,8 @@ export class Switchyard extends HubApi<ServerEvents> {
   private readonly upgrades: UpgradeDispatcher;
   private readonly endpoints: Drainable[] = [];
   private readonly legacy: ResourceContext;
+  /** In a cluster, this node's sessions in the shared store. */
+  private readonly cluster: ClusterSessions | null;
   private readonly legacySockets = new WeakMap<Conn, LegacySocket>();
   private readonly flashPolicy: FlashPolicyService | undefined;
   private log: Logger | undefined;
@@ -134,7 +138,20 @@ export class Switchyard extends HubApi<ServerEvents> {
       reportError: (error) => this.reportError(error),
     });
     const { registry, budget, wss, host } = this;
-    this.legacy = makeResourceContext({ options: this.options, registry, budget, wss, host });
+    this.cluster = this.joinCluster();
+    const cluster = this.cluster === null ? null : { store: this.options.cluster!.store, sessions: this.cluster };
+    const { codec } = this.options.session;
+    const relayTimeoutMs = this.options.relayTimeoutMs;
+    this.legacy = makeResourceContext({
+      options: this.options,
+      registry,
+      budget,
+      wss,
+      host,
+      codec,
+      cluster,
+      relayTimeoutMs,
+    });
     // The 0.6 resource's upgrades first, then sac-sock, then plain endpoints as they mount.
     this.upgrades.add(resourceUpgradeRoute(this.legacy, this.options.resource, (error) => this.reportError(error)));
     this.sacSock = this.mountSacSock();
@@ -209,7 +226,7 @@ export class Switchyard extends HubApi<ServerEvents> {
     this.app ??= app;
     this.log = app.log;
     // Several instances: listen only once fan-out reaches the others (rejects when it cannot).
-    await this.adapter.ready?.();
+    await (this.options.cluster?.ready() ?? this.adapter.ready?.());
     await mountResource(app, this.options.resource, (req, res) => this.handleResourceRequest(req, res));
     mountWebSocketRoutes(app, (path, options, handler) => this.websocket(path, options, handler));
     this.upgrades.install(app.server);
@@ -326,6 +343,21 @@ export class Switchyard extends HubApi<ServerEvents> {
     handleResourceRequest(this.legacy, this.options.resource, req, res, (error) => this.reportError(error));
   }
 
+  /** In a cluster: this node's sessions in the shared store, and how a taken-over one rejoins. */
+  private joinCluster(): ClusterSessions | null {
+    const backend = this.options.cluster;
+    if (backend === undefined) return null;
+    const hooks = {
+      onAdopted: async (conn: Conn, claimed: ClaimedSession) => {
+        if (this.adapter.adopt !== undefined) return this.adapter.adopt(conn, claimed);
+        this.adapter.addMember(conn);
+        for (const room of claimed.rooms) this.adapter.join(conn.sessionId, room);
+      },
+      reportError: (error: unknown) => this.reportError(error),
+    };
+    return new ClusterSessions(backend.store, this.registry, hooks, this.options.reconnectWindowMs);
+  }
+
   /** What a shutdown tells, in order: sessions, sac-sock, plain endpoints, then upgraded sockets. */
   private drainableParts(): Drainable[] {
     const parts: Drainable[] = [this.registry];
@@ -334,7 +366,14 @@ export class Switchyard extends HubApi<ServerEvents> {
     // Every websocket has been sent its close; it is done when the client has answered it.
     parts.push(this.upgrades.drainable);
     // The broker goes last: sessions may still fan out while they close.
-    parts.push({ shutdown: () => undefined, terminate: () => void this.adapter.close() });
+    const cluster = this.options.cluster;
+    parts.push({
+      shutdown: () => undefined,
+      terminate: () => {
+        this.cluster?.close();
+        void (cluster === undefined ? this.adapter.close() : cluster.close());
+      },
+    });
     return parts;
   }
 

@@ -34,6 +34,9 @@ import type { Transport, TransportName } from './transport.js';
 import { encodeValue, PreparedMessage, type EncodedFrame } from '../hub/prepared.js';
 import type { SendQueueLimits } from './send-queue.js';
 import { FAMILY, SessionOutbox, type OutboxOwner } from './outbox.js';
+import { SessionJournal, type JournalOwner } from './journal.js';
+import type { ClaimedSession, SessionStore } from '../hub/session-store.js';
+import { jsonTextOf } from '../hub/prepared.js';
 import { allowOne, type Bucket } from '../http/rate-limit.js';
 import type { Member } from '../hub/member.js';
 import type { TimerList, TimerLists } from '../hub/timer-lists.js';
@@ -52,6 +55,8 @@ export interface SessionOptions extends SendQueueLimits {
   readonly maxJsonDepth: number;
   /** Messages per second from the client; over it they are dropped and counted. 0 = no limit. */
   readonly maxMessagesPerSecond: number;
+  /** Largest `conn.data`, as JSON text, in UTF-8 bytes. */
+  readonly maxSessionDataBytes: number;
   readonly codec: Codec;
 }
 
@@ -93,7 +98,7 @@ export interface ConnEvents {
   error: [error: RealtimeError];
 }
 
-export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwner {
+export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwner, JournalOwner {
   private stateValue: ConnState = 'connecting';
   /** @internal (OutboxOwner) the transport now attached, or null */
   current: Transport | null = null;
@@ -108,7 +113,12 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
   /** Messages from the client handed to the application. */
   messagesReceived = 0;
   /** When the session was made (ms since the epoch). */
-  readonly openedAt = Date.now();
+  openedAt = Date.now();
+  /** Frames that went out without the shared store having them (it was down). */
+  notDurableMessages = 0;
+  private dataValue: unknown = undefined;
+  /** In a cluster, where this session's frames and record are kept. */
+  private journal: SessionJournal | null = null;
   private heartbeatCounter = 0;
   /** The heartbeat number awaiting its echo, or 0. */
   private awaitedHeartbeat = 0;
@@ -157,6 +167,69 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
   /** @internal (OutboxOwner) a full queue under the `close` policy */
   closeForOverflow(error: RealtimeError): void {
     this.close('queue-overflow', error);
+  }
+
+  /** @internal (JournalOwner) */
+  durableThrough(seq: number): void {
+    if (this.stateValue !== 'closed') this.outbox.durableThrough(seq);
+  }
+
+  /** @internal (JournalOwner) */
+  notDurable(count: number): void {
+    this.notDurableMessages += count;
+  }
+
+  /** @internal (JournalOwner) another node owns the session now; it lives on there. */
+  ownershipLost(): void {
+    this.close('taken-over');
+  }
+
+  /**
+   * The application's state of this session, in the manner of socket.io's `socket.data`: any
+   * JSON value of at most `maxSessionDataBytes`. In a cluster it is saved with the session
+   * each time it is set (assign a new value; changing the object in place saves nothing) and
+   * restored wherever the session resumes. Setting a value with no JSON form, or too large,
+   * throws (`ERR_INVALID_MESSAGE`, `ERR_TOO_LARGE`).
+   */
+  get data(): unknown {
+    return this.dataValue;
+  }
+
+  set data(value: unknown) {
+    const bytes = Buffer.byteLength(jsonTextOf(value));
+    if (bytes > this.options.maxSessionDataBytes) {
+      throw new RealtimeError('ERR_TOO_LARGE', `conn.data is ${bytes} bytes of JSON, over maxSessionDataBytes`);
+    }
+    this.dataValue = value;
+    this.journal?.update({ data: value });
+  }
+
+  /** @internal (Member) the named rooms changed: a cluster session keeps them in its record. */
+  roomsChanged(rooms: ReadonlySet<string>): void {
+    this.journal?.update({ rooms: [...rooms] });
+  }
+
+  /** @internal the registry puts the session in the shared store: frames wait for it from now on. */
+  useStore(store: SessionStore): void {
+    this.journal = new SessionJournal(store, this.sessionId, this);
+    this.outbox.useJournal(this.journal);
+  }
+
+  /**
+   * @internal a session taken over from a node that died: detached and lost (its client is
+   * coming back), with its data and every frame not known to have reached the client.
+   */
+  adopt(claimed: ClaimedSession): void {
+    this.stateValue = 'detached';
+    this.isTransportLost = true;
+    this.isAdopted = true;
+    this.openedAt = claimed.openedAt;
+    this.dataValue = claimed.data;
+    this.outbox.restore(
+      { frames: [...claimed.frames.frames], seqs: [...claimed.frames.seqs], bytes: 0 },
+      claimed.nextSeq,
+    );
+    this.setTimer(expireWindow, this.options.reconnectWindowMs);
   }
 
   /** @internal EventEmitter calls this with the rejection of an async listener. */
@@ -241,6 +314,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     if (this.stateValue === 'closed') return;
     this.outbox.flush();
     this.stateValue = 'closed';
+    // Its record goes with it, unless it lives on elsewhere (taken over) or is gone already.
+    if (reason !== 'taken-over' && reason !== 'store-lost') this.journal?.removed();
     this.clearTimer();
     const lostMessages = this.outbox.drainOnClose() + this.outbox.droppedMessages;
     const transport = this.current;
@@ -299,11 +374,16 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     this.lastTransport = transport.name;
     // The newer request wins; the older one is ended normally (an empty poll answer).
     if (previous !== null && previous !== transport) previous.close(1000, 'superseded');
+    if (this.isTransportLost) this.journal?.update({ isLost: false, transport: transport.name });
     this.isTransportLost = false;
     if (this.stateValue === 'connecting') {
       this.open(transport);
     } else if (this.resumeAck !== null) {
-      this.resume(transport, this.resumeAck);
+      this.resume(transport, this.resumeAck, true);
+    } else if (this.isAdopted) {
+      // Taken over from a node that died while this transport was on its way (a held poll, a
+      // socket relayed through this node): it carries on, and the application hears of it.
+      this.resume(transport, undefined, false);
     } else {
       this.stateValue = 'open';
       this.outbox.flush();
@@ -324,6 +404,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     this.current = null;
     this.outbox.isBackpressured = false;
     if (this.stateValue === 'closed') return;
+    if (lost) this.journal?.update({ isLost: true, transport: transport.name });
     this.isTransportLost = lost;
     this.stateValue = 'detached';
     this.awaitedHeartbeat = 0;
@@ -413,14 +494,17 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     this.hooks.onOpen(this);
   }
 
-  private resume(transport: Transport, ackedSeq: number | undefined): void {
+  /** `withHandshake`: a new handshake of the client, which reads the session id first again. */
+  private resume(transport: Transport, ackedSeq: number | undefined, withHandshake: boolean): void {
     this.resumeAck = null;
     this.stateValue = 'open';
     const resentMessages = this.outbox.resend(ackedSeq);
     const replayedMessages = this.outbox.queuedMessages;
-    this.outbox.open(transport, this.options.codec.encodeHandshake(this.sessionId));
+    if (withHandshake) this.outbox.open(transport, this.options.codec.encodeHandshake(this.sessionId));
+    else this.outbox.flush();
     const lostMessages = this.outbox.droppedMessages;
     const info: ResumeInfo = { replayedMessages, resentMessages, lostMessages, adopted: this.isAdopted };
+    this.isAdopted = false;
     this.hooks.onResume(this, info);
     try {
       this.emit('resume', info);

@@ -23,7 +23,8 @@ import type { PreparedMessage } from '../hub/prepared.js';
 import type { QueueOverflowPolicy, SendResult } from '../hub/results.js';
 import { overflow } from '../wire/overflow.js';
 import { DeliveryLedger, type UnsettledWrite } from './delivery-ledger.js';
-import { SendQueue, type SendQueueLimits } from './send-queue.js';
+import type { SessionJournal } from './journal.js';
+import { NO_FRAMES, SendQueue, type Frames, type SendQueueLimits } from './send-queue.js';
 import type { Transport, WriteResult } from './transport.js';
 
 export interface OutboxOptions extends SendQueueLimits {
@@ -41,14 +42,6 @@ export interface OutboxOwner {
   closeForOverflow(error: RealtimeError): void;
 }
 
-/** Frames a poll answer carried, kept until the client acknowledges them. */
-interface Unacknowledged {
-  frames: string[];
-  bytes: number;
-  /** The seq of the last frame; the first is `lastSeq - frames.length + 1`. */
-  lastSeq: number;
-}
-
 const SENT: SendResult = Object.freeze({ ok: true });
 /** This family's name on the instrumentation seam. */
 export const FAMILY = 'socketio06';
@@ -58,7 +51,8 @@ export class SessionOutbox {
   private queue: SendQueue | null = null;
   /** Writes to transports that confirm delivery, until settled. Made on the first such write. */
   private ledger: DeliveryLedger | null = null;
-  private unacked: Unacknowledged | null = null;
+  /** Poll answers the socket took, until the client acknowledges them. */
+  private unacked: Frames = NO_FRAMES;
   /** Set after a 'buffered' write: hold further frames until the transport drains. */
   isBackpressured = false;
   /** Frames the `drop-oldest` policy dropped to make room: lost, and reported as such. */
@@ -69,6 +63,12 @@ export class SessionOutbox {
   nextSeq = 1;
   /** The highest sequence number the client said it has (its session cookie). */
   private ackedSeq = 0;
+  /**
+   * In a cluster, where frames are made durable before they go out: frames through
+   * `durableSeq` may go, later ones wait for the store. Null on one node.
+   */
+  private journal: SessionJournal | null = null;
+  private durableSeq = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly owner: OutboxOwner,
@@ -92,15 +92,15 @@ export class SessionOutbox {
 
   /** Poll answers the socket took that the client has not acknowledged yet. */
   get unacknowledgedMessages(): number {
-    return this.unacked?.frames.length ?? 0;
+    return this.unacked.frames.length;
   }
 
   /** Accepts one frame: straight to the transport when nothing waits before it, else queued. */
   accept(frame: string, bytes: number, shared?: PreparedMessage): SendResult {
     const transport = this.owner.current;
-    if (transport !== null && this.isClear() && this.queuedMessages === 0) {
+    if (transport !== null && this.journal === null && this.isClear() && this.queuedMessages === 0) {
       const seq = this.nextSeq++;
-      const result = this.write(transport, frame, [frame], bytes, seq, shared);
+      const result = this.write(transport, frame, { frames: [frame], seqs: [seq], bytes }, shared);
       if (result === 'written') return this.sent();
       if (result === 'buffered') {
         if (this.owner.current === transport) this.isBackpressured = true;
@@ -109,24 +109,25 @@ export class SessionOutbox {
       // 'closed': the transport is gone without having taken the frame; keep it, same seq.
       this.nextSeq--;
     }
-    return this.enqueue(frame, bytes);
+    return this.enqueue(frame, bytes, shared);
   }
 
   /** Queues a frame whatever the transport's state (the streaming codec's goodbye). */
-  enqueue(frame: string, bytes: number): SendResult {
+  enqueue(frame: string, bytes: number, shared?: PreparedMessage): SendResult {
     this.queue ??= new SendQueue(this.options);
     // Detached inside its reconnect window, a session is bounded by bytes alone: a busy
     // session keeps its whole window unless megabytes really pile up.
     const countsFrames = !this.owner.isDetached;
-    if (this.queue.push(frame, bytes, countsFrames)) return this.accepted();
+    if (this.queue.push(frame, bytes, this.nextSeq, countsFrames)) return this.accepted(frame, shared);
     const { queueOverflow, maxQueueMessages, maxQueueBytes } = this.options;
     this.owner.instruments.overflowed(FAMILY);
     if (queueOverflow === 'drop-oldest') {
       // Fresh data first: the oldest frames make room, and each one counts as lost.
       const dropped = this.queue.dropOldest(bytes, countsFrames);
-      this.droppedMessages += dropped;
-      this.owner.instruments.lost(FAMILY, 'dropped', dropped);
-      if (this.queue.push(frame, bytes, countsFrames)) return this.accepted();
+      this.droppedMessages += dropped.length;
+      this.owner.instruments.lost(FAMILY, 'dropped', dropped.length);
+      this.journal?.drop(dropped);
+      if (this.queue.push(frame, bytes, this.nextSeq, countsFrames)) return this.accepted(frame, shared);
     }
     const limits = `${maxQueueMessages} messages / ${maxQueueBytes} bytes`;
     // A frame larger than the whole byte budget cannot make room by dropping: refuse it.
@@ -148,7 +149,7 @@ export class SessionOutbox {
 
   /** Writes a frame that is no message (a heartbeat): straight to the transport, never queued. */
   writeControl(transport: Transport, payload: string): void {
-    const result = this.write(transport, payload, [], 0, 0);
+    const result = this.write(transport, payload, NO_FRAMES);
     if (result === 'buffered' && this.owner.current === transport) this.isBackpressured = true;
   }
 
@@ -163,16 +164,17 @@ export class SessionOutbox {
    * everything it was sent (a poll came: the last answer arrived).
    */
   acknowledge(seq?: number): void {
-    if (seq !== undefined && seq > this.ackedSeq) this.ackedSeq = seq;
-    const unacked = this.unacked;
-    if (unacked === null) return;
-    const firstSeq = unacked.lastSeq - unacked.frames.length + 1;
-    if (seq === undefined || seq >= unacked.lastSeq) {
-      this.unacked = null;
-    } else if (seq >= firstSeq) {
-      const kept = unacked.frames.slice(seq - firstSeq + 1);
-      this.unacked = { frames: kept, bytes: byteLengthOf(kept), lastSeq: unacked.lastSeq };
+    if (seq === undefined) {
+      const last = this.unacked.seqs[this.unacked.seqs.length - 1];
+      this.unacked = NO_FRAMES;
+      if (last !== undefined) this.journal?.forget(last);
+      return;
     }
+    if (seq > this.ackedSeq) this.ackedSeq = seq;
+    this.unacked = after(this.unacked, seq);
+    // A session taken over from another node holds in its queue frames the browser may have.
+    this.queue?.dropThrough(seq);
+    this.journal?.forget(seq);
   }
 
   /**
@@ -181,15 +183,14 @@ export class SessionOutbox {
    * how many frames that is.
    */
   resend(ackedSeq?: number): number {
-    this.acknowledge(ackedSeq ?? 0);
-    const unacked = this.unacked ?? { frames: [], bytes: 0, lastSeq: 0 };
-    this.unacked = null;
-    const unsettled = this.ledger?.takeAll() ?? { frames: [], bytes: 0 };
-    const frames = [...unacked.frames, ...unsettled.frames];
-    if (frames.length === 0) return 0;
+    if (ackedSeq !== undefined) this.acknowledge(ackedSeq);
+    const unsettled = this.ledger?.takeAll() ?? NO_FRAMES;
+    const again = concat(this.unacked, unsettled);
+    this.unacked = NO_FRAMES;
+    if (again.frames.length === 0) return 0;
     this.queue ??= new SendQueue(this.options);
-    this.queue.unshift(frames, unacked.bytes + unsettled.bytes);
-    return frames.length;
+    this.queue.unshift(again);
+    return again.frames.length;
   }
 
   /**
@@ -203,13 +204,12 @@ export class SessionOutbox {
     if (ledger === null) return null;
     const oldest = delivered ? ledger.oldestOf(transport) : undefined;
     const outcome = ledger.settle(transport, delivered, this.owner.current);
-    if (oldest !== undefined && !transport.persistent) this.keepUnacknowledged(oldest);
+    if (oldest !== undefined) this.delivered(transport, oldest);
     if (outcome === null || outcome === false) return null;
     if (outcome === true) return isClosed ? null : 'flush';
-    const { frames, bytes } = outcome;
-    if (isClosed) return frames.length;
+    if (isClosed) return outcome.frames.length;
     this.queue ??= new SendQueue(this.options);
-    this.queue.unshift(frames, bytes);
+    this.queue.unshift(outcome);
     return 'requeued';
   }
 
@@ -222,62 +222,79 @@ export class SessionOutbox {
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────
 
+  /** From now on frames wait for `journal` to make them durable before they go out. */
+  useJournal(journal: SessionJournal): void {
+    this.journal = journal;
+    this.durableSeq = this.nextSeq - 1;
+  }
+
+  /** The store has frames through `seq`: they may go out now. */
+  durableThrough(seq: number): void {
+    if (seq <= this.durableSeq) return;
+    this.durableSeq = seq;
+    this.flush();
+  }
+
+  /**
+   * A session taken over from another node: its frames not known to have reached the client
+   * (durable already) wait in the queue, numbered as they were.
+   */
+  restore(frames: Frames, nextSeq: number): void {
+    this.nextSeq = nextSeq;
+    this.durableSeq = nextSeq - 1;
+    if (frames.frames.length === 0) return;
+    this.queue ??= new SendQueue(this.options);
+    this.queue.unshift(frames);
+  }
+
   /** Nothing holds new writes back: no backpressure, no older write still unsettled. */
   private isClear(): boolean {
     return !this.isBackpressured && (this.ledger === null || this.ledger.olderUnsettled === 0);
   }
 
   private writeQueued(transport: Transport, prefix: string): void {
-    const queued = this.queue !== null && this.queue.length > 0 ? this.queue.drain() : { frames: [], bytes: 0 };
-    const lastSeq = queued.frames.length > 0 ? this.nextSeq - 1 : 0;
-    const result = this.write(transport, prefix + queued.frames.join(''), queued.frames, queued.bytes, lastSeq);
-    if (result === 'closed' && queued.frames.length > 0) this.queue?.unshift(queued.frames, queued.bytes);
+    const queue = this.queue;
+    const queued = queue === null || queue.length === 0 ? NO_FRAMES : queue.drainThrough(this.durableSeq);
+    if (prefix === '' && queued.frames.length === 0) return;
+    const result = this.write(transport, prefix + queued.frames.join(''), queued);
+    if (result === 'closed') this.queue?.unshift(queued);
     else if (result === 'buffered' && this.owner.current === transport) this.isBackpressured = true;
   }
 
   /** Every write goes through here, so frames given to a confirming transport are tracked. */
-  private write(
-    transport: Transport,
-    payload: string,
-    frames: readonly string[],
-    bytes: number,
-    lastSeq: number,
-    shared?: PreparedMessage,
-  ): WriteResult {
+  private write(transport: Transport, payload: string, frames: Frames, shared?: PreparedMessage): WriteResult {
+    const lastSeq = frames.seqs[frames.seqs.length - 1] ?? 0;
     // Every write to a confirming transport is listed, even one with no frames (a heartbeat,
     // a handshake alone): the transport settles each write, in order.
     if (transport.confirmsDelivery !== true) return transport.write(payload, shared, lastSeq);
     // Listed before the write: a transport may settle synchronously.
     this.ledger ??= new DeliveryLedger();
-    const entry = this.ledger.record(transport, frames, bytes, lastSeq);
+    const entry = this.ledger.record(transport, frames);
     const result = transport.write(payload, shared, lastSeq);
     if (result === 'closed') this.ledger.withdraw(entry);
     return result;
   }
 
-  /** A poll answer the socket took: kept until the client's next request acknowledges it. */
+  /**
+   * A write the socket took. A poll answer is kept until the client's next request
+   * acknowledges it; over a websocket or a stream it is done (no acknowledgements there).
+   */
+  private delivered(transport: Transport, write: UnsettledWrite): void {
+    if (!transport.persistent) return this.keepUnacknowledged(write);
+    const last = write.seqs[write.seqs.length - 1];
+    if (last !== undefined) this.journal?.forget(last);
+  }
+
   private keepUnacknowledged(write: UnsettledWrite): void {
     // The client may have acknowledged it already (its next request came before the answer's
     // 'close'): only what is beyond its acknowledgement is kept.
-    const firstSeq = write.lastSeq - write.frames.length + 1;
-    const skipped = Math.max(0, Math.min(write.frames.length, this.ackedSeq - firstSeq + 1));
-    if (skipped === write.frames.length) return;
-    const frames = skipped === 0 ? write.frames : write.frames.slice(skipped);
-    write = { ...write, frames, bytes: skipped === 0 ? write.bytes : byteLengthOf(frames) };
-    const previous = this.unacked;
-    // Answers are settled in order, so a later one continues the earlier one's numbers.
-    this.unacked =
-      previous === null
-        ? { frames: [...write.frames], bytes: write.bytes, lastSeq: write.lastSeq }
-        : {
-            frames: [...previous.frames, ...write.frames],
-            bytes: previous.bytes + write.bytes,
-            lastSeq: write.lastSeq,
-          };
+    const kept = after(write, this.ackedSeq);
+    if (kept.frames.length > 0) this.unacked = concat(this.unacked, kept);
   }
 
-  /** A queued frame was accepted. */
-  private accepted(): SendResult {
+  /** A queued frame was accepted: numbered, and journaled in a cluster. */
+  private accepted(frame: string, shared?: PreparedMessage): SendResult {
+    this.journal?.accepted(frame, this.nextSeq, shared?.logPosition);
     this.nextSeq++;
     return this.sent();
   }
@@ -288,6 +305,27 @@ export class SessionOutbox {
     this.owner.instruments.sent(FAMILY, 1);
     return SENT;
   }
+}
+
+/** The frames numbered above `seq`. */
+function after(frames: Frames, seq: number): Frames {
+  let skipped = 0;
+  while (skipped < frames.seqs.length && (frames.seqs[skipped] as number) <= seq) skipped++;
+  if (skipped === 0) return frames;
+  if (skipped === frames.seqs.length) return NO_FRAMES;
+  const kept = frames.frames.slice(skipped);
+  return { frames: kept, seqs: frames.seqs.slice(skipped), bytes: byteLengthOf(kept) };
+}
+
+/** Two runs of frames, the first older. */
+function concat(first: Frames, second: Frames): Frames {
+  if (first.frames.length === 0) return second;
+  if (second.frames.length === 0) return first;
+  return {
+    frames: [...first.frames, ...second.frames],
+    seqs: [...first.seqs, ...second.seqs],
+    bytes: first.bytes + second.bytes,
+  };
 }
 
 function byteLengthOf(frames: readonly string[]): number {

@@ -1,7 +1,8 @@
 import type { PayloadDecoder } from '../codecs/types.js';
 import type { RealtimeError } from '../errors.js';
 import type { ConnectionBudget } from '../http/budget.js';
-import type { TransportName } from './transport.js';
+import { TRANSPORT_NAMES, type TransportName } from './transport.js';
+import type { ClaimedSession } from '../hub/session-store.js';
 import { Conn, type ConnHooks, type SessionOptions } from './conn.js';
 import type { DisconnectInfo } from '../hub/results.js';
 import { newSessionId } from '../hub/ids.js';
@@ -53,6 +54,35 @@ export class Registry {
 
   values(): IterableIterator<Conn> {
     return this.conns.values();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.conns.keys();
+  }
+
+  /**
+   * A session taken over from a node that died (`claimed` from the shared store): counted in
+   * the budget whatever its limits (its client was admitted already), detached and lost until
+   * its client comes back.
+   */
+  restore(claimed: ClaimedSession): Conn {
+    const existing = this.conns.get(claimed.sessionId);
+    if (existing !== undefined) return existing;
+    this.budget.addExisting(claimed.remoteAddress);
+    const transport = (TRANSPORT_NAMES as readonly string[]).includes(claimed.transport)
+      ? (claimed.transport as TransportName)
+      : 'xhr-polling';
+    const conn = new Conn(
+      claimed.sessionId,
+      transport,
+      claimed.remoteAddress,
+      this.options,
+      this.hooks,
+      claimed.origin,
+    );
+    this.conns.set(conn.sessionId, conn);
+    conn.adopt(claimed);
+    return conn;
   }
 
   /**

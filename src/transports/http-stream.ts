@@ -4,7 +4,7 @@
  * of each chunk belongs to the transport module that makes it.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Conn } from '../session/conn.js';
+import type { SessionPort } from '../session/transport.js';
 import { BASE_HEADERS } from '../http/replies.js';
 import type { HttpTransportRequest } from './module.js';
 import type { Transport, TransportName, WriteResult } from '../session/transport.js';
@@ -23,7 +23,7 @@ export class HttpStreamTransport implements Transport {
   constructor(
     readonly name: TransportName,
     private readonly res: ServerResponse,
-    private readonly conn: Conn,
+    private readonly conn: SessionPort,
     private readonly frame: (payload: string) => string,
   ) {
     // Kept: the response lets go of its socket once it ends.

@@ -14,7 +14,6 @@ import { isExplicitlyAllowed, isOriginAllowed, isSameOrigin, parseOrigins, type 
 import { routeLegacy, type LegacyRoute } from '../http/router.js';
 import type { UpgradeRoute } from '../http/upgrades.js';
 import type { Host } from '../hub/host.js';
-import type { Conn } from '../session/conn.js';
 import type { Registry } from '../session/registry.js';
 import type { ConnectionBudget } from '../http/budget.js';
 import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from '../http/replies.js';
@@ -25,6 +24,12 @@ import { handOverErrors, rejectUpgrade, validateDraftUpgrade, validateUpgrade } 
 import type { SessionWebSocket } from './session-websocket.js';
 import type { SessionCookieSettings } from './session-cookie.js';
 import { planUpgrade, seatExisting, seatHandshake, seatUpgrade } from './session-desk.js';
+import { EdgeRelay } from './remote-session.js';
+import type { Codec } from '../codecs/types.js';
+import type { SessionStore } from '../hub/session-store.js';
+import type { ClusterSessions } from '../session/cluster-sessions.js';
+import { RelayOwner } from '../session/relay.js';
+import type { SessionPort } from '../session/transport.js';
 
 type TransportRoute = Extract<LegacyRoute, { kind: 'transport' }>;
 
@@ -43,6 +48,10 @@ export interface ResourceContext {
   readonly hostsAreChecked: boolean;
   /** The session cookie's name prefix and path; null when cookies are off. */
   readonly cookie: SessionCookieSettings | null;
+  /** The codec of every session (what a stand-in for another node's session reports). */
+  readonly codec: Codec;
+  /** In a cluster: this node's sessions in the store, and the relay to other nodes. */
+  readonly cluster: { readonly sessions: ClusterSessions; readonly edge: EdgeRelay } | null;
   /** The `Set-Cookie` values of websocket handshakes, read back when `ws` writes the 101. */
   readonly upgradeCookies: WeakMap<IncomingMessage, string[]>;
 }
@@ -58,6 +67,11 @@ export interface ResourceParts {
   readonly budget: ConnectionBudget;
   readonly wss: WebSocketServer<typeof SessionWebSocket>;
   readonly host: Host;
+  readonly codec: Codec;
+  /** In a cluster, the shared store and this node's sessions in it. */
+  readonly cluster: { readonly store: SessionStore; readonly sessions: ClusterSessions } | null;
+  /** How long a send relayed to another node may wait for its answer. */
+  readonly relayTimeoutMs: number;
 }
 
 /** The 0.6 resource's context: its origin rules and its admission path (origin, hosts, authorize). */
@@ -73,7 +87,38 @@ export function makeResourceContext(parts: ResourceParts): ResourceContext {
     for (const value of upgradeCookies.get(req) ?? []) headers.push(`Set-Cookie: ${value}`);
   });
   const admission = new Admission(policy, parts.host);
-  return { ...parts, originRules, hostsAreChecked, admission, cookie, upgradeCookies };
+  const cluster = parts.cluster === null ? null : relayOver(parts, parts.cluster);
+  return { ...parts, originRules, hostsAreChecked, admission, cookie, upgradeCookies, cluster };
+}
+
+/** Owner messages go to the relay's edge side, edge messages to its owner side. */
+const EDGE_KINDS = new Set(['write', 'close', 'refused', 'recvd']);
+
+/**
+ * The relay of a node in a cluster: requests here for other nodes' sessions go through the
+ * edge side; other nodes' requests for sessions here come in through the owner side.
+ */
+function relayOver(
+  parts: ResourceParts,
+  cluster: { readonly store: SessionStore; readonly sessions: ClusterSessions },
+): { sessions: ClusterSessions; edge: EdgeRelay } {
+  const { store, sessions } = cluster;
+  const locate = (sessionId: string) => sessions.locate(sessionId);
+  const edge = new EdgeRelay(store.bus, store.nodeId, locate, parts.relayTimeoutMs);
+  const owner = new RelayOwner(store.bus, parts.registry, store.nodeId);
+  store.bus.onMessage((message) => {
+    try {
+      if (EDGE_KINDS.has(String(message.k))) edge.handle(message);
+      else owner.handle(message);
+    } catch (error) {
+      parts.host.reportError(error);
+    }
+  });
+  store.onNodeDown((nodeId) => {
+    owner.edgeDown(nodeId);
+    edge.nodeDown(nodeId).catch((error: unknown) => parts.host.reportError(error));
+  });
+  return { sessions, edge };
 }
 
 /** @deprecated The name of {@link ResourceContext} before the layout of 0.2. */
@@ -183,8 +228,8 @@ export async function handleLegacyHttp(
   if (res.destroyed) return;
   const seated =
     route.sessionId === ''
-      ? seatHandshake(context, req, module.name)
-      : seatExisting(context, req, route.sessionId, true);
+      ? await seatHandshake(context, req, module.name)
+      : await seatExisting(context, req, route.sessionId, true);
   if (seated instanceof RealtimeError) return sendError(res, seated, cors);
   module.attach({ req, res, route, conn: seated.conn, cookie: seated.cookie, cors, options: context.options });
 }
@@ -226,7 +271,7 @@ async function handleSend(
     req.resume();
     return sendError(res, new RealtimeError('ERR_SESSION_REQUIRED', 'a send needs a session id'), cors);
   }
-  const seated = seatExisting(context, req, route.sessionId, false);
+  const seated = await seatExisting(context, req, route.sessionId, false);
   if (seated instanceof RealtimeError) {
     req.resume();
     return sendError(res, seated, cors);
@@ -237,7 +282,7 @@ async function handleSend(
   let payload = formField(body, 'data');
   if (payload instanceof RealtimeError) return sendError(res, payload, cors);
   if (module.kind === 'http' && module.normalizeSend !== undefined) payload = module.normalizeSend(payload);
-  const error = conn.receive(payload);
+  const error = await conn.receive(payload);
   if (error !== null) return sendError(res, error, cors);
   res.writeHead(200, { ...BASE_HEADERS, ...cors, 'Content-Type': 'text/plain; charset=UTF-8', 'Content-Length': 2 });
   res.end('ok');
@@ -263,11 +308,11 @@ export async function handleLegacyUpgrade(
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return rejectUpgrade(socket, refusal);
   if (route.sessionId !== '') {
-    const found = seatExisting(context, req, route.sessionId, false);
+    const found = await seatExisting(context, req, route.sessionId, false);
     if (found instanceof RealtimeError) return rejectUpgrade(socket, found);
-    return openUpgrade(context, module, () => found.conn, req, socket, head);
+    return openUpgrade(context, module, async () => found.conn, req, socket, head);
   }
-  const plan = planUpgrade(context, req);
+  const plan = await planUpgrade(context, req);
   // Refuse before the 101 so the client sees a status, not a closed socket (both limits,
   // every protocol's connections counted). A resumed session is counted already.
   const full = plan.resume === null ? context.budget.check(remoteAddressOf(context, req)) : null;
@@ -280,15 +325,15 @@ export async function handleLegacyUpgrade(
 function openUpgrade(
   context: ResourceContext,
   module: UpgradeTransportModule,
-  seat: () => Conn | RealtimeError,
+  seat: () => Promise<SessionPort | RealtimeError>,
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
 ): void {
   if (isHixieRequest(req)) {
     // Safari 5, Chrome ≤ 13, Flash: hixie-75/76 through websocket-driver (see transports/hixie.ts).
-    const onOpen = () => {
-      const conn = seat();
+    const onOpen = async () => {
+      const conn = await seat();
       return conn instanceof RealtimeError ? null : conn;
     };
     const { maxPayloadBytes, hixieHandshakeTimeoutMs: timeoutMs } = context.options;
@@ -298,12 +343,12 @@ function openUpgrade(
   }
   context.wss.handleUpgrade(req, socket, head, (ws) => {
     handOverErrors(socket);
-    const conn = seat();
-    if (conn instanceof RealtimeError) {
-      ws.close(conn.closeCode, conn.code);
-      return;
-    }
-    module.accept(ws, socket, conn, context.options.wsHighWaterMarkBytes);
+    void seat().then((conn) => {
+      if (conn instanceof RealtimeError) return ws.close(conn.closeCode, conn.code);
+      // The client may have gone while its session was being saved.
+      if (ws.readyState !== ws.OPEN) return;
+      module.accept(ws, socket, conn, context.options.wsHighWaterMarkBytes);
+    });
   });
 }
 

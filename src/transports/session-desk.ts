@@ -2,20 +2,26 @@
  * The session desk of the 0.6 resource: for one request, which session it is about. A
  * handshake (no session id) resumes the session its cookies name whose transport was lost,
  * or makes a new one; a request with a session id finds it and takes the acknowledgement
- * its cookie carries. Either way the desk hands out the cookie the answers will carry.
+ * its cookie carries. In a cluster the session may be another node's (the request is relayed
+ * to it through a RemoteSession) or a dead node's (it is taken over here). Either way the desk
+ * hands out the cookie the answers will carry.
  */
 import type { IncomingMessage } from 'node:http';
 import { RealtimeError } from '../errors.js';
+import type { Codec } from '../codecs/types.js';
+import type { Host } from '../hub/host.js';
+import type { ClusterSessions } from '../session/cluster-sessions.js';
 import type { Conn } from '../session/conn.js';
 import type { Registry } from '../session/registry.js';
-import type { TransportName } from '../session/transport.js';
-import type { Host } from '../hub/host.js';
+import type { SessionPort, TransportName } from '../session/transport.js';
 import type { CookieIssuer } from './module.js';
+import { RemoteSession, type EdgeRelay } from './remote-session.js';
 import {
   ackedSeqOf,
   expiredCookie,
   namedSessions,
   sessionCookie,
+  type NamedSession,
   type SessionCookieSettings,
 } from './session-cookie.js';
 
@@ -23,38 +29,35 @@ import {
 export interface DeskContext {
   readonly registry: Registry;
   readonly host: Host;
+  readonly codec: Codec;
   /** null: session cookies are off. */
   readonly cookie: SessionCookieSettings | null;
+  /** In a cluster: this node's sessions in the store, and the relay to other nodes. */
+  readonly cluster: { readonly sessions: ClusterSessions; readonly edge: EdgeRelay } | null;
 }
 
 /** A request's session and the cookie its answers carry. */
 export interface Seated {
-  readonly conn: Conn;
+  readonly conn: SessionPort;
   readonly cookie: CookieIssuer | null;
 }
 
+const UNKNOWN = () => new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one');
+
 /**
  * A handshake: the newest session the request's cookies name whose transport was lost
- * (`Conn.isResumable`: never one still in use, such as another tab's) is resumed; else a
- * new session is made. `sessionId` names the new one when the caller has chosen it already.
+ * (never one still in use, such as another tab's) is resumed; else a new session is made.
  */
-export function seatHandshake(
+export async function seatHandshake(
   context: DeskContext,
   req: IncomingMessage,
   transport: TransportName,
-  sessionId?: string,
-): Seated | RealtimeError {
-  const resumable = findResumable(context, req);
-  let conn: Conn | RealtimeError;
-  if (resumable !== null) {
-    resumable.conn.prepareResume(resumable.ackedSeq);
-    conn = resumable.conn;
-  } else {
-    const address = context.host.clientAddress(req);
-    conn = context.registry.create(transport, address, req.headers.origin, sessionId);
-  }
+): Promise<Seated | RealtimeError> {
+  const named = context.cookie === null ? [] : namedSessions(req, context.cookie.prefix);
+  const { resume, stale } = await findResumable(context, named);
+  const conn = resume ?? (await newSession(context, req, transport));
   if (conn instanceof RealtimeError) return conn;
-  return { conn, cookie: issuer(context, req, conn.sessionId, staleCookies(context, req)) };
+  return { conn, cookie: issuer(context, req, conn.sessionId, stale) };
 }
 
 /**
@@ -62,17 +65,23 @@ export function seatHandshake(
  * acknowledges comes from its cookie; without one, a poll acknowledges everything it was sent
  * (the client polls again only once the last answer arrived).
  */
-export function seatExisting(
+export async function seatExisting(
   context: DeskContext,
   req: IncomingMessage,
   sessionId: string,
   isPoll: boolean,
-): Seated | RealtimeError {
-  const conn = context.registry.get(sessionId);
-  if (conn === undefined) return new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one');
+): Promise<Seated | RealtimeError> {
   const ackedSeq = context.cookie === null ? undefined : ackedSeqOf(req, context.cookie.prefix, sessionId);
-  if (ackedSeq !== undefined) conn.acknowledge(ackedSeq);
-  else if (isPoll) conn.acknowledge();
+  const where = await locate(context, sessionId);
+  if (where === null) return UNKNOWN();
+  let conn: SessionPort;
+  if (typeof where === 'string') {
+    conn = new RemoteSession(sessionId, context.codec, where, edgeOf(context), { ackedSeq, isPoll });
+  } else {
+    if (ackedSeq !== undefined) where.acknowledge(ackedSeq);
+    else if (isPoll) where.acknowledge();
+    conn = where;
+  }
   return { conn, cookie: issuer(context, req, sessionId, null) };
 }
 
@@ -82,54 +91,116 @@ export function seatExisting(
  * new one and the cookies that name it.
  */
 export interface UpgradePlan {
-  readonly resume: { readonly conn: Conn; readonly ackedSeq: number } | null;
+  readonly resume: SessionPort | null;
   readonly sessionId: string;
   /** `Set-Cookie` values for the 101; none for a resumed session (its cookie is there). */
   readonly cookies: string[] | undefined;
 }
 
-export function planUpgrade(context: DeskContext, req: IncomingMessage): UpgradePlan {
-  const resume = findResumable(context, req);
-  if (resume !== null) return { resume, sessionId: resume.conn.sessionId, cookies: undefined };
+export async function planUpgrade(context: DeskContext, req: IncomingMessage): Promise<UpgradePlan> {
+  const named = context.cookie === null ? [] : namedSessions(req, context.cookie.prefix);
+  const { resume, stale } = await findResumable(context, named);
+  if (resume !== null) return { resume, sessionId: resume.sessionId, cookies: undefined };
   const sessionId = context.registry.newSessionId();
-  return { resume, sessionId, cookies: issuer(context, req, sessionId, staleCookies(context, req))?.(0) };
+  return { resume, sessionId, cookies: issuer(context, req, sessionId, stale)?.(0) };
 }
 
-/** After the 101: the planned session (a resumed one still resumable, or a new one). */
-export function seatUpgrade(
+/** After the 101: the planned session (one to resume, still resumable, or a new one). */
+export async function seatUpgrade(
   context: DeskContext,
   req: IncomingMessage,
   transport: TransportName,
   plan: UpgradePlan,
-): Conn | RealtimeError {
+): Promise<SessionPort | RealtimeError> {
   const resumed = plan.resume;
-  if (resumed !== null && resumed.conn.isResumable) {
-    resumed.conn.prepareResume(resumed.ackedSeq);
-    return resumed.conn;
-  }
+  if (resumed !== null && (!isConn(resumed) || resumed.isResumable)) return resumed;
   // Another handshake took the session meanwhile (two tabs at once): a new one.
-  const sessionId = resumed === null ? plan.sessionId : undefined;
-  return context.registry.create(transport, context.host.clientAddress(req), req.headers.origin, sessionId);
+  return newSession(context, req, transport, resumed === null ? plan.sessionId : undefined);
 }
 
-function findResumable(context: DeskContext, req: IncomingMessage): { conn: Conn; ackedSeq: number } | null {
-  if (context.cookie === null) return null;
-  let found: { conn: Conn; ackedSeq: number } | null = null;
-  for (const named of namedSessions(req, context.cookie.prefix)) {
-    const conn = context.registry.get(named.sessionId);
-    if (conn === undefined || !conn.isResumable) continue;
-    if (found === null || conn.openedAt > found.conn.openedAt) found = { conn, ackedSeq: named.ackedSeq };
-  }
-  return found;
+async function newSession(
+  context: DeskContext,
+  req: IncomingMessage,
+  transport: TransportName,
+  sessionId?: string,
+): Promise<Conn | RealtimeError> {
+  const address = context.host.clientAddress(req);
+  const conn = context.registry.create(transport, address, req.headers.origin, sessionId);
+  if (conn instanceof RealtimeError || context.cluster === null) return conn;
+  // Any node may get the client's next request: the session must be findable before it is told its id.
+  await context.cluster.sessions.save(conn);
+  return conn;
 }
 
-/** Cookies naming sessions that are gone: a handshake's answer removes them. */
-function staleCookies(context: DeskContext, req: IncomingMessage): string[] {
+/** A session by id: this node's, another live node's (its id), or null. */
+function locate(context: DeskContext, sessionId: string): Promise<Conn | string | null> | Conn | null {
+  const local = context.registry.get(sessionId);
+  if (local !== undefined || context.cluster === null) return local ?? null;
+  return context.cluster.sessions.locate(sessionId);
+}
+
+function edgeOf(context: DeskContext): EdgeRelay {
+  if (context.cluster === null) throw new Error('relaying needs a cluster');
+  return context.cluster.edge;
+}
+
+function isConn(port: SessionPort): port is Conn {
+  return !(port instanceof RemoteSession);
+}
+
+/**
+ * Of the sessions the cookies name, the newest whose transport was lost, made ready to
+ * resume (here, or through its live owner); and the cookies of sessions that are gone.
+ */
+async function findResumable(
+  context: DeskContext,
+  named: readonly NamedSession[],
+): Promise<{ resume: SessionPort | null; stale: string[] }> {
   const settings = context.cookie;
-  if (settings === null) return [];
-  return namedSessions(req, settings.prefix)
-    .filter((named) => context.registry.get(named.sessionId) === undefined)
-    .map((named) => expiredCookie(settings, named.name));
+  if (settings === null || named.length === 0) return { resume: null, stale: [] };
+  const candidates = await Promise.all(named.map((entry) => candidateOf(context, entry)));
+  const stale = named.filter((_, i) => candidates[i] === 'gone').map((entry) => expiredCookie(settings, entry.name));
+  let best: Candidate | null = null;
+  for (const candidate of candidates) {
+    if (typeof candidate === 'string') continue;
+    if (best === null || candidate.openedAt > best.openedAt) best = candidate;
+  }
+  return { resume: best === null ? null : await best.take(), stale };
+}
+
+interface Candidate {
+  readonly openedAt: number;
+  take(): Promise<SessionPort | null>;
+}
+
+/** One named session: a candidate to resume, 'in-use', or 'gone'. */
+async function candidateOf(context: DeskContext, named: NamedSession): Promise<Candidate | 'in-use' | 'gone'> {
+  const local = context.registry.get(named.sessionId);
+  if (local !== undefined) {
+    if (!local.isResumable) return 'in-use';
+    return { openedAt: local.openedAt, take: async () => ready(local, named.ackedSeq) };
+  }
+  if (context.cluster === null) return 'gone';
+  const { sessions, edge } = context.cluster;
+  const where = await sessions.find(named.sessionId);
+  if (where === null) return 'gone';
+  if (where.isOwnerAlive && !where.isLost) return 'in-use';
+  return {
+    openedAt: where.openedAt,
+    take: async () => {
+      if (where.isOwnerAlive) {
+        const opening = { ackedSeq: named.ackedSeq, isResume: true };
+        return new RemoteSession(named.sessionId, context.codec, where.owner, edge, opening);
+      }
+      const adopted = await sessions.adopt(named.sessionId, where.owner);
+      return adopted === null ? null : ready(adopted, named.ackedSeq);
+    },
+  };
+}
+
+function ready(conn: Conn, ackedSeq: number): Conn {
+  conn.prepareResume(ackedSeq);
+  return conn;
 }
 
 /**

@@ -4,7 +4,7 @@
  * with an empty body. The session waits for the next GET within its reconnect window.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Conn } from '../session/conn.js';
+import type { SessionPort } from '../session/transport.js';
 import { BASE_HEADERS } from '../http/replies.js';
 import type { CookieIssuer, HttpTransportModule, HttpTransportRequest } from './module.js';
 import type { PreparedMessage } from '../hub/prepared.js';
@@ -26,7 +26,7 @@ export class PollTransport implements Transport {
   constructor(
     readonly name: TransportName,
     private readonly res: ServerResponse,
-    private readonly conn: Conn,
+    private readonly conn: SessionPort,
     private readonly headers: OutgoingHttpHeaders,
     private readonly wrap: (payload: string) => string,
     pollDurationMs: number,

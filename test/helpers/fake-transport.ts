@@ -64,6 +64,7 @@ export const TEST_SESSION_OPTIONS: SessionOptions = {
   maxFrameLength: 10_000,
   maxJsonDepth: 64,
   maxMessagesPerSecond: 0,
+  maxSessionDataBytes: 16 * 1024,
   codec: sioCodec,
 };
 

@@ -22,6 +22,7 @@ const OPTIONS: SessionOptions = {
   maxFrameLength: 1_000,
   maxJsonDepth: 64,
   maxMessagesPerSecond: 0,
+  maxSessionDataBytes: 16 * 1024,
   codec: sioCodec,
 };
 
