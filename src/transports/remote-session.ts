@@ -124,7 +124,8 @@ export type Locate = (sessionId: string) => Promise<Located>;
  * a remote session, the owners' messages for them, and requests waiting for an answer.
  */
 export class EdgeRelay {
-  private readonly linksByTransport = new Map<Transport, string>();
+  /** A transport keeps its link id for good: a poll's settlement comes after it detached. */
+  private readonly linksByTransport = new WeakMap<Transport, string>();
   private readonly links = new Map<string, { session: RemoteSession; transport: Transport }>();
   private readonly pending = new Map<
     number,
@@ -150,19 +151,20 @@ export class EdgeRelay {
     this.bus.send(owner, { ...message, e: this.nodeId });
   }
 
+  /** The link id of `transport`, listed for the owner's messages (again, after a failover). */
   linkOf(session: RemoteSession, transport: Transport): string {
     let link = this.linksByTransport.get(transport);
     if (link === undefined) {
       link = String(this.nextId++);
       this.linksByTransport.set(transport, link);
-      this.links.set(link, { session, transport });
     }
+    if (!this.links.has(link) && session.transports.has(transport)) this.links.set(link, { session, transport });
     return link;
   }
 
+  /** The transport ended here: the owner's later writes to it are answered as not delivered. */
   unlink(transport: Transport): string {
     const link = this.linksByTransport.get(transport) ?? '';
-    this.linksByTransport.delete(transport);
     this.links.delete(link);
     return link;
   }

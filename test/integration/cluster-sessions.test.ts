@@ -1,0 +1,146 @@
+/**
+ * Cluster sessions with a real redis-server and several nodes in this process: any node
+ * serves any request of any 0.6 session (polls, sends and resumes alternate between nodes),
+ * fan-out reaches every node's sessions, and a node that vanishes has its sessions taken over
+ * with their queue, rooms and data — the client keeps its session id. (Separate processes
+ * behind HAProxy, killed for real, are in test/cluster/.)
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redisCluster, type RedisClusterBackend } from '../../src/adapters/redis/cluster.js';
+import type { Conn, ResumeInfo } from '../../src/session/conn.js';
+import { JarPollClient } from '../helpers/jar-poll.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startServer, type StartedServer } from '../helpers/start-server.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+interface Node extends StartedServer {
+  readonly backend: RedisClusterBackend;
+  readonly resumed: Array<{ conn: Conn; info: ResumeInfo }>;
+  readonly received: Array<{ sessionId: string; data: unknown }>;
+}
+
+const texts = (answer: { messages: Array<{ type: string; data: unknown }> }) =>
+  answer.messages.filter((m) => m.type === 'text').map((m) => m.data);
+
+describe('cluster sessions on one Redis', () => {
+  let redis: RedisServer;
+  let nodes: Node[] = [];
+  let prefix = 0;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(nodes.map((node) => node.close().catch(() => undefined)));
+    nodes = [];
+  });
+
+  async function startNodes(count: number): Promise<Node[]> {
+    const keyPrefix = `t${++prefix}`;
+    nodes = await Promise.all(
+      Array.from({ length: count }, async () => {
+        const backend = redisCluster({ url: redis.url, keyPrefix, nodeTtlMs: 400 });
+        const resumed: Node['resumed'] = [];
+        const received: Node['received'] = [];
+        const started = await startServer(
+          {
+            cluster: backend,
+            heartbeatIntervalMs: 0,
+            pollDurationMs: 1_000,
+            reconnectWindowMs: 5_000,
+            drainTimeoutMs: 500,
+          },
+          (server) => {
+            server.on('resume', (conn, info) => void resumed.push({ conn, info }));
+            server.onMessage((conn, data) => {
+              received.push({ sessionId: conn.sessionId, data });
+              conn.send(`echo:${String(data)}`);
+            });
+          },
+        );
+        return { ...started, backend, resumed, received };
+      }),
+    );
+    return nodes;
+  }
+
+  it('serves polls and sends of a session on any node, in order, with its echo from the owner', async () => {
+    const [a, b] = await startNodes(2);
+    const onA = new JarPollClient(a!.baseUrl);
+    await onA.handshake();
+    const sessionId = onA.sessionId;
+    const onB = new JarPollClient(b!.baseUrl, onA.jar);
+    onB.sessionId = sessionId;
+    expect(await onB.send('one')).toBe(200);
+    expect(await onA.send('two')).toBe(200);
+    expect(a!.received.map((r) => r.data)).toEqual(['one', 'two']);
+    expect(b!.received).toEqual([]);
+    const first = await onB.poll();
+    expect(texts(first)).toEqual(['echo:one', 'echo:two']);
+    a!.server.getConn(sessionId)!.send('three');
+    expect(texts(await onB.poll())).toEqual(['three']);
+  });
+
+  it('a broadcast from any node reaches the sessions of every node', async () => {
+    const [a, b] = await startNodes(2);
+    const onA = new JarPollClient(a!.baseUrl);
+    const onB = new JarPollClient(b!.baseUrl);
+    await Promise.all([onA.handshake(), onB.handshake()]);
+    expect(b!.server.broadcast('hello all').delivered).toBe(1);
+    const [answerA, answerB] = await Promise.all([onA.poll(), onB.poll()]);
+    expect(texts(answerA)).toEqual(['hello all']);
+    expect(texts(answerB)).toEqual(['hello all']);
+  });
+
+  it('a handshake with the cookie resumes a lost session through another node', async () => {
+    const [a, b] = await startNodes(2);
+    const client = new JarPollClient(a!.baseUrl);
+    await client.handshake();
+    const sessionId = client.sessionId;
+    const conn = a!.server.getConn(sessionId)!;
+    await client.abandonedPoll(100);
+    await waitFor(() => conn.isResumable);
+    conn.send('queued on a');
+    const viaB = new JarPollClient(b!.baseUrl, client.jar);
+    const answer = await viaB.handshake();
+    expect(viaB.sessionId).toBe(sessionId);
+    expect(texts(answer)).toEqual(['queued on a']);
+    expect(a!.resumed.map((r) => r.info.adopted)).toEqual([false]);
+  });
+
+  it('takes the sessions of a node that vanished over: same session id, queue, rooms and data', async () => {
+    const [a, b] = await startNodes(2);
+    const client = new JarPollClient(a!.baseUrl);
+    await client.handshake();
+    const sessionId = client.sessionId;
+    const conn = a!.server.getConn(sessionId)!;
+    a!.server.join(conn, 'lobby');
+    conn.data = { user: 'ada' };
+    conn.send('before');
+    // A frame is the store's once its append is done: only then may a crash not lose it.
+    const store = new Redis(redis.url);
+    await waitFor(async () => (await store.xlen(a!.backend.options.keyPrefix + `:f:{${sessionId}}`)) === 1);
+    await waitFor(
+      async () => (await store.hget(a!.backend.options.keyPrefix + `:s:{${sessionId}}`, 'rooms')) === '["lobby"]',
+    );
+    store.disconnect();
+    // Node a dies: no liveness, no Redis, no sockets.
+    await a!.backend.vanish();
+    a!.server.httpServer?.closeAllConnections();
+    const viaB = new JarPollClient(b!.baseUrl, client.jar);
+    viaB.sessionId = sessionId;
+    const answer = await viaB.poll();
+    expect(texts(answer)).toEqual(['before']);
+    const adopted = b!.server.getConn(sessionId)!;
+    expect(adopted.data).toEqual({ user: 'ada' });
+    expect(b!.server.inRoom(adopted, 'lobby')).toBe(true);
+    expect(b!.resumed.map((r) => r.info)).toEqual([expect.objectContaining({ adopted: true, replayedMessages: 1 })]);
+    // A roomcast made while it was being taken over, and after, arrives.
+    b!.server.to('lobby').send('in the lobby');
+    expect(texts(await viaB.poll())).toEqual(['in the lobby']);
+  });
+});
