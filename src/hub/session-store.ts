@@ -77,6 +77,8 @@ export interface SessionStore {
   /** This node's id: owner of the sessions it makes. */
   readonly nodeId: string;
   readonly bus: NodeBus;
+  /** How long after a node dies every node knows it (its liveness lapses, the next look sees it). */
+  readonly deathDetectionMs: number;
 
   /**
    * A session made or taken over here: its whole record. Resolves once any node can find it

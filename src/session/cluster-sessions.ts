@@ -62,6 +62,22 @@ export class ClusterSessions {
     return this.store.find(sessionId);
   }
 
+  /**
+   * Waits for the cluster's verdict on `owner`, whose liveness has not lapsed but which did
+   * not answer: the session's location once the owner is seen dead (or the session taken
+   * over), 'alive' when it still is after the time it takes every node to see a death, null
+   * when the session is gone.
+   */
+  async awaitDeath(sessionId: string, owner: string): Promise<SessionLocation | 'alive' | null> {
+    const deadline = Date.now() + this.store.deathDetectionMs;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_RETRY_MS));
+      const where = await this.store.find(sessionId);
+      if (where === null || where.owner !== owner || !where.isOwnerAlive) return where;
+    }
+    return 'alive';
+  }
+
   /** Where `sessionId` is now; a session whose node died is taken over here. */
   async locate(sessionId: string): Promise<Location> {
     for (let attempt = 0; attempt < CLAIM_RETRIES; attempt++) {
@@ -85,6 +101,9 @@ export class ClusterSessions {
 
   /** Takes one session over from `fromNode`; null when another node was first. */
   adopt(sessionId: string, fromNode: string): Promise<Conn | null> {
+    // Taken over here already (the sweep after the node's death was first).
+    const local = this.registry.get(sessionId);
+    if (local !== undefined) return Promise.resolve(local);
     let claim = this.claiming.get(sessionId);
     if (claim === undefined) {
       claim = this.claim(sessionId, fromNode).finally(() => this.claiming.delete(sessionId));

@@ -9,9 +9,11 @@
  *                 detach {s, l, lost}   settle {s, l, ok}   drain {s, l}
  *                 recv {s, e, q, d}     a payload from the client (reply: recvd)
  *                 stop {s, l, why, err?} the session must end (a socket's protocol error)
+ *                 probe {s, e, q}       may a handshake resume s? (reply: probed)
  *   owner → edge  write {l, d, n}       a payload for the transport (n: its last seq)
  *                 close {l, c, r}       end the transport    refused {l, err}
  *                 recvd {q, err?}       the outcome of a recv
+ *                 probed {q, resumable, gone}
  */
 import { RealtimeError, type ErrorCode } from '../errors.js';
 import type { PreparedMessage } from '../hub/prepared.js';
@@ -110,6 +112,7 @@ export class RelayOwner {
     const kind = message.k;
     if (kind === 'attach') return this.attach(message);
     if (kind === 'recv') return this.receive(message);
+    if (kind === 'probe') return this.probe(message);
     const key = `${String(message.e)}/${String(message.l)}`;
     const entry = this.links.get(key) ?? this.answered.get(key);
     if (entry === undefined) return;
@@ -153,6 +156,14 @@ export class RelayOwner {
     else if (acked !== undefined) conn.acknowledge(acked);
     else if (message.poll === true) conn.acknowledge();
     conn.attach(transport);
+  }
+
+  /** Whether a session may be resumed by another handshake: its transport was lost, or it is gone. */
+  private probe(message: BusMessage): void {
+    const { s, e, q } = message;
+    if (typeof s !== 'string' || typeof e !== 'string') return;
+    const conn = this.sessions.get(s);
+    this.bus.send(e, { k: 'probed', q, resumable: conn?.isResumable === true, gone: conn === undefined });
   }
 
   private receive(message: BusMessage): void {

@@ -24,6 +24,12 @@ export interface Opening {
   readonly isPoll?: boolean;
 }
 
+/** An owner's answer to a probe. */
+export interface ProbeVerdict {
+  readonly resumable: boolean;
+  readonly gone: boolean;
+}
+
 /** Where a session is now: this node (its Conn), another node, or nowhere. */
 export type Located = Conn | string | null;
 
@@ -136,6 +142,7 @@ export class EdgeRelay {
       timer: NodeJS.Timeout;
     }
   >();
+  private readonly probes = new Map<number, (verdict: ProbeVerdict | null) => void>();
   private nextId = 1;
 
   constructor(
@@ -182,8 +189,32 @@ export class EdgeRelay {
     });
   }
 
+  /**
+   * Asks `owner` whether a handshake may resume `sessionId` (its transport was lost); null
+   * when the owner does not answer within `timeoutMs` (it may have died).
+   */
+  probe(owner: string, sessionId: string, timeoutMs: number): Promise<ProbeVerdict | null> {
+    return new Promise((resolve) => {
+      const q = this.nextId++;
+      const timer = setTimeout(() => {
+        this.probes.delete(q);
+        resolve(null);
+      }, timeoutMs);
+      this.probes.set(q, (verdict) => {
+        clearTimeout(timer);
+        this.probes.delete(q);
+        resolve(verdict);
+      });
+      this.send(owner, { k: 'probe', s: sessionId, q });
+    });
+  }
+
   /** One message from an owner. */
   handle(message: BusMessage): void {
+    if (message.k === 'probed') {
+      this.probes.get(Number(message.q))?.({ resumable: message.resumable === true, gone: message.gone === true });
+      return;
+    }
     if (message.k === 'recvd') {
       this.answer(Number(message.q), message.err === undefined ? null : fromWire(message.err));
       return;

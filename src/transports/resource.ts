@@ -92,7 +92,7 @@ export function makeResourceContext(parts: ResourceParts): ResourceContext {
 }
 
 /** Owner messages go to the relay's edge side, edge messages to its owner side. */
-const EDGE_KINDS = new Set(['write', 'close', 'refused', 'recvd']);
+const EDGE_KINDS = new Set(['write', 'close', 'refused', 'recvd', 'probed']);
 
 /**
  * The relay of a node in a cluster: requests here for other nodes' sessions go through the

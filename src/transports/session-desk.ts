@@ -42,6 +42,9 @@ export interface Seated {
   readonly cookie: CookieIssuer | null;
 }
 
+/** How long a node that owns a session named by a cookie has to say whether it is in use. */
+const PROBE_TIMEOUT_MS = 500;
+
 const UNKNOWN = () => new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one');
 
 /**
@@ -182,18 +185,39 @@ async function candidateOf(context: DeskContext, named: NamedSession): Promise<C
   }
   if (context.cluster === null) return 'gone';
   const { sessions, edge } = context.cluster;
-  const where = await sessions.find(named.sessionId);
+  let where = await sessions.find(named.sessionId);
   if (where === null) return 'gone';
-  if (where.isOwnerAlive && !where.isLost) return 'in-use';
+  if (where.isOwnerAlive && !where.isLost) {
+    // The record says in use, but its owner may have just lost the transport, or died.
+    const verdict = await edge.probe(where.owner, named.sessionId, PROBE_TIMEOUT_MS);
+    if (verdict === null) {
+      // No answer: wait (bounded) for the cluster to see the owner dead, as the client waits.
+      const verdictOfCluster = await sessions.awaitDeath(named.sessionId, where.owner);
+      if (verdictOfCluster === 'alive') return 'in-use';
+      if (verdictOfCluster === null) return 'gone';
+      where = verdictOfCluster;
+    } else if (verdict.gone) {
+      return 'gone';
+    } else if (!verdict.resumable) {
+      return 'in-use';
+    }
+  }
+  const found = where;
   return {
-    openedAt: where.openedAt,
+    openedAt: found.openedAt,
     take: async () => {
-      if (where.isOwnerAlive) {
-        const opening = { ackedSeq: named.ackedSeq, isResume: true };
-        return new RemoteSession(named.sessionId, context.codec, where.owner, edge, opening);
+      if (!found.isOwnerAlive) {
+        const adopted = await sessions.adopt(named.sessionId, found.owner);
+        if (adopted !== null) return ready(adopted, named.ackedSeq);
       }
-      const adopted = await sessions.adopt(named.sessionId, where.owner);
-      return adopted === null ? null : ready(adopted, named.ackedSeq);
+      // Its owner lives (or another node took it over first): resume it where it is.
+      const where = await sessions.locate(named.sessionId);
+      if (where === null) return null;
+      if (typeof where !== 'string') return ready(where, named.ackedSeq);
+      return new RemoteSession(named.sessionId, context.codec, where, edge, {
+        ackedSeq: named.ackedSeq,
+        isResume: true,
+      });
     },
   };
 }

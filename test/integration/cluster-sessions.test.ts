@@ -10,6 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisCluster, type RedisClusterBackend } from '../../src/adapters/redis/cluster.js';
 import type { Conn, ResumeInfo } from '../../src/session/conn.js';
 import { JarPollClient } from '../helpers/jar-poll.js';
+import { CookieJar } from '../helpers/cookie-jar.js';
+import { WebSocket } from 'ws';
+import { decode, encodeFrame } from '../../src/codecs/sio.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -18,6 +21,29 @@ interface Node extends StartedServer {
   readonly backend: RedisClusterBackend;
   readonly resumed: Array<{ conn: Conn; info: ResumeInfo }>;
   readonly received: Array<{ sessionId: string; data: unknown }>;
+}
+
+/** A 0.6 websocket handshake carrying the jar's cookies; records every text message after the session id. */
+async function jarWebSocket(
+  wsUrl: string,
+  jar: CookieJar,
+): Promise<{ ws: WebSocket; sessionId: string; texts: string[] }> {
+  const cookie = jar.header('/socket.io/websocket');
+  const ws = new WebSocket(`${wsUrl}/socket.io/websocket`, { headers: cookie === undefined ? {} : { Cookie: cookie } });
+  ws.on('upgrade', (res) => jar.store(res.headers['set-cookie']));
+  const texts: string[] = [];
+  let sessionId = '';
+  ws.on('message', (data) => {
+    const decoded = decode(data.toString());
+    if (!decoded.ok) throw decoded.error;
+    for (const message of decoded.value) {
+      if (message.type !== 'text') continue;
+      if (sessionId === '') sessionId = message.data;
+      else texts.push(message.data);
+    }
+  });
+  await waitFor(() => sessionId !== '', { what: 'the session id frame' });
+  return { ws, sessionId, texts };
 }
 
 const texts = (answer: { messages: Array<{ type: string; data: unknown }> }) =>
@@ -142,5 +168,44 @@ describe('cluster sessions on one Redis', () => {
     // A roomcast made while it was being taken over, and after, arrives.
     b!.server.to('lobby').send('in the lobby');
     expect(texts(await viaB.poll())).toEqual(['in the lobby']);
+  });
+
+  it('websocket: after its node vanished, the client’s reconnect with the cookie resumes the session on another node', async () => {
+    const [a, b] = await startNodes(2);
+    const jar = new CookieJar();
+    const before = await jarWebSocket(a!.wsUrl, jar);
+    const conn = a!.server.getConn(before.sessionId)!;
+    conn.send('kept');
+    // A frame goes out only once the store has it: once the client has it, a crash cannot lose it.
+    await waitFor(() => before.texts.length === 1);
+    await a!.backend.vanish();
+    a!.server.httpServer?.closeAllConnections();
+    before.ws.terminate();
+    conn.send('while down');
+    const after = await jarWebSocket(b!.wsUrl, jar);
+    expect(after.sessionId).toBe(before.sessionId);
+    b!.server.getConn(after.sessionId)!.send('on b');
+    await waitFor(() => after.texts.includes('on b'));
+    expect(b!.resumed.map((r) => r.info.adopted)).toEqual([true]);
+    after.ws.close();
+  });
+
+  it('relays a websocket that re-attaches through a node that does not own the session', async () => {
+    const [a, b] = await startNodes(2);
+    const onA = new JarPollClient(a!.baseUrl);
+    await onA.handshake();
+    const ws = new WebSocket(`${b!.wsUrl}/socket.io/websocket/${onA.sessionId}`);
+    const received: string[] = [];
+    ws.on('message', (data) => {
+      const decoded = decode(data.toString());
+      if (decoded.ok) for (const m of decoded.value) if (m.type === 'text') received.push(m.data);
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(encodeFrame('through b'));
+    await waitFor(() => received.includes('echo:through b'));
+    expect(a!.received.map((r) => r.data)).toEqual(['through b']);
+    a!.server.getConn(onA.sessionId)!.send('from a');
+    await waitFor(() => received.includes('from a'));
+    ws.close();
   });
 });

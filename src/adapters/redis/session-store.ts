@@ -43,6 +43,11 @@ export class RedisSessionStore implements SessionStore {
     return this.options.nodeId;
   }
 
+  get deathDetectionMs(): number {
+    // The liveness key lapses after nodeTtlMs; every node looks four times as often.
+    return Math.ceil(this.options.nodeTtlMs * 1.5);
+  }
+
   async save(record: SessionRecord): Promise<boolean> {
     const key = this.keys.record(record.sessionId);
     const redis = this.link.commands;
