@@ -109,7 +109,11 @@ export class Switchyard extends HubApi<ServerEvents> {
     super({ captureRejections: true });
     this.options = resolveOptions(options);
     this.errors = new ErrorReporter(this, () => this.log);
-    this.shutdown = new Shutdown(() => this.drainableParts(), this.options.drainTimeoutMs);
+    this.shutdown = new Shutdown(
+      () => this.drainableParts(),
+      this.options.drainTimeoutMs,
+      () => this.leaveBroker(),
+    );
     this.upgrades = new UpgradeDispatcher(() => this.shutdown.phase === 'closed');
     this.wss = new WebSocketServer({
       noServer: true,
@@ -333,6 +337,10 @@ export class Switchyard extends HubApi<ServerEvents> {
         this.errors.dispatch(this, 'disconnect', [conn, info], conn);
         if (this.events.hasSocketListeners) this.events.disconnected(this.socketOf(conn), info);
       },
+      onHandOff: (conn) => {
+        this.log?.info({ sessionId: redactSessionId(conn.sessionId) }, 'session handed off');
+        this.adapter.removeMember(conn.sessionId);
+      },
       onError: (conn, error) => this.reportError(error, conn),
       instruments: this.instruments,
     };
@@ -355,26 +363,27 @@ export class Switchyard extends HubApi<ServerEvents> {
       },
       reportError: (error: unknown) => this.reportError(error),
     };
-    return new ClusterSessions(backend.store, this.registry, hooks, this.options.reconnectWindowMs);
+    return new ClusterSessions(backend.store, this.registry, hooks);
   }
 
   /** What a shutdown tells, in order: sessions, sac-sock, plain endpoints, then upgraded sockets. */
   private drainableParts(): Drainable[] {
-    const parts: Drainable[] = [this.registry];
+    // In a cluster, sessions move to the other nodes instead of ending.
+    const cluster = this.cluster;
+    const sessions: Drainable = cluster === null ? this.registry : { shutdown: () => cluster.handOffAll() };
+    const parts: Drainable[] = [sessions];
     if (this.sacSock !== undefined) parts.push(this.sacSock);
     parts.push(...this.endpoints);
     // Every websocket has been sent its close; it is done when the client has answered it.
     parts.push(this.upgrades.drainable);
-    // The broker goes last: sessions may still fan out while they close.
-    const cluster = this.options.cluster;
-    parts.push({
-      shutdown: () => undefined,
-      terminate: () => {
-        this.cluster?.close();
-        void (cluster === undefined ? this.adapter.close() : cluster.close());
-      },
-    });
     return parts;
+  }
+
+  /** After every part: the broker goes last (sessions may still fan out while they close). */
+  private async leaveBroker(): Promise<void> {
+    this.cluster?.close();
+    const backend = this.options.cluster;
+    await (backend === undefined ? this.adapter.close() : backend.close());
   }
 
   private mountSacSock(): SacSockEndpoint | undefined {

@@ -53,6 +53,7 @@ export interface ClaimedSession extends SessionRecord {
 
 /** What any node can learn of a session it does not hold. */
 export interface SessionLocation {
+  /** The owning node; '' when its node let it go (a graceful shutdown): anyone may take it. */
   readonly owner: string;
   /** The owner's liveness has not lapsed. */
   readonly isOwnerAlive: boolean;
@@ -97,8 +98,15 @@ export interface SessionStore {
   update(sessionId: string, change: SessionChange): void;
   /** The session ended: everything of it goes. */
   remove(sessionId: string): void;
+  /**
+   * This node is shutting down and lets the session go: any node may take it over at once
+   * (its record is kept, owned by no node), and its client resumes it there.
+   */
+  release(sessionId: string): void;
   /** Keeps the records of these sessions (this node's) from expiring while they live. */
   touch(sessionIds: readonly string[]): void;
+  /** How often `touch` must run for a live session's record never to expire. */
+  readonly touchEveryMs: number;
 
   /** Where a session is, or null when no node has it. */
   find(sessionId: string): Promise<SessionLocation | null>;

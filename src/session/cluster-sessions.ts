@@ -32,17 +32,18 @@ export class ClusterSessions {
   private readonly timer: NodeJS.Timeout;
   /** Sessions being taken over right now, so that two lookups never claim one twice. */
   private readonly claiming = new Map<string, Promise<Conn | null>>();
+  /** Shutting down: this node takes nothing over any more. */
+  private isLeaving = false;
 
   constructor(
     private readonly store: SessionStore,
     private readonly registry: Registry,
     private readonly hooks: ClusterHooks,
-    reconnectWindowMs: number,
   ) {
     store.onNodeDown((nodeId) => void this.adoptAll(nodeId).catch((error: unknown) => hooks.reportError(error)));
     store.onStoreLost(() => this.storeLost());
-    // Records expire a while after their reconnect window; every live session is touched well before.
-    this.timer = setInterval(() => this.touchAll(), Math.max(500, Math.floor(reconnectWindowMs / 3)));
+    // Records expire a while after their last touch; every live session is touched well before.
+    this.timer = setInterval(() => this.touchAll(), store.touchEveryMs);
     this.timer.unref();
   }
 
@@ -88,6 +89,7 @@ export class ClusterSessions {
       const where = await this.store.find(sessionId);
       if (where === null) return null;
       if (where.owner !== this.store.nodeId && where.isOwnerAlive) return where.owner;
+      if (this.isLeaving) return null;
       if (where.owner !== this.store.nodeId) {
         const adopted = await this.adopt(sessionId, where.owner);
         if (adopted !== null) return adopted;
@@ -112,11 +114,22 @@ export class ClusterSessions {
     return claim;
   }
 
+  /**
+   * Graceful shutdown: every session is let go rather than ended (`Conn.handOff`): its
+   * transport is closed, its record stays for another node to take over at once, and its
+   * client, reconnecting as it does, resumes it there with nothing lost.
+   */
+  handOffAll(): void {
+    this.isLeaving = true;
+    for (const conn of [...this.registry.values()]) conn.handOff();
+  }
+
   close(): void {
     clearInterval(this.timer);
   }
 
   private async claim(sessionId: string, fromNode: string): Promise<Conn | null> {
+    if (this.isLeaving) return null;
     const claimed = await this.store.claim(sessionId, fromNode);
     if (claimed === null) return null;
     // The claim made this node the owner in the store; the session is restored from it.

@@ -73,6 +73,8 @@ export interface ConnHooks {
   onResume(conn: Conn, info: ResumeInfo): void;
   onMessage(conn: Conn, data: unknown): void;
   onClose(conn: Conn, info: DisconnectInfo): void;
+  /** The session left this node for another (`handOff`): forget it here, tell no application. */
+  onHandOff(conn: Conn): void;
   onError(conn: Conn, error: RealtimeError): void;
 }
 
@@ -356,6 +358,25 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     if (this.current === null && this.queuedMessages > 0 && this.stateValue === 'detached') return;
     this.outbox.isBackpressured = false;
     this.close('shutdown');
+  }
+
+  /**
+   * Graceful shutdown of a node in a cluster: the session leaves this node without ending.
+   * Its transport is closed (a websocket with 1001, a held poll answered), its record stays
+   * in the store for another node to take over at once, and its client, reconnecting as the
+   * 0.6 client does, resumes it there with everything it had not received. The application
+   * here hears no `disconnect`: the session lives on.
+   */
+  handOff(): void {
+    if (this.stateValue === 'closed') return;
+    if (this.journal === null) return this.shutdown();
+    this.stateValue = 'closed';
+    this.clearTimer();
+    this.journal.releaseToCluster();
+    const transport = this.current;
+    this.current = null;
+    transport?.close(1001, 'shutdown');
+    this.hooks.onHandOff(this);
   }
 
   // ── Transport side ────────────────────────────────────────────────────────────────────

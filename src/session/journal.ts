@@ -60,6 +60,12 @@ export class SessionJournal {
     this.store.update(this.sessionId, change);
   }
 
+  /** This node lets the session go (a graceful shutdown): any node may take it over. */
+  releaseToCluster(): void {
+    this.write();
+    this.store.release(this.sessionId);
+  }
+
   /** The session ended: its record and frames go. */
   removed(): void {
     this.store.remove(this.sessionId);

@@ -36,6 +36,11 @@ export class Registry {
       onResume: (conn, info) => hooks.onResume(conn, info),
       onMessage: (conn, data) => hooks.onMessage(conn, data),
       onError: (conn, error) => hooks.onError(conn, error),
+      onHandOff: (conn: Conn) => {
+        this.forget(conn);
+        instruments.closed('socketio06', conn.transport, 'handed-off');
+        hooks.onHandOff(conn);
+      },
       onClose: (conn: Conn, info: DisconnectInfo) => {
         this.forget(conn);
         instruments.closed('socketio06', conn.transport, info.reason);

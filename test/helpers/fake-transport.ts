@@ -80,6 +80,10 @@ export class RecordingHooks implements ConnHooks {
     this.opened.push(conn);
   }
   readonly resumed: ResumeInfo[] = [];
+  readonly handedOff: Conn[] = [];
+  onHandOff(conn: Conn): void {
+    this.handedOff.push(conn);
+  }
   onResume(_conn: Conn, info: ResumeInfo): void {
     this.resumed.push(info);
   }

@@ -208,4 +208,30 @@ describe('cluster sessions on one Redis', () => {
     await waitFor(() => received.includes('from a'));
     ws.close();
   });
+
+  it('a node shutting down hands its sessions off: their clients resume them on another node, nothing lost', async () => {
+    const [a, b] = await startNodes(2);
+    let disconnectsOnA = 0;
+    a!.server.onDisconnect(() => void disconnectsOnA++);
+    const polling = new JarPollClient(a!.baseUrl);
+    await polling.handshake();
+    const jar = new CookieJar();
+    const socket = await jarWebSocket(a!.wsUrl, jar);
+    for (const conn of [a!.server.getConn(polling.sessionId)!, a!.server.getConn(socket.sessionId)!]) {
+      conn.send('queued before the shutdown');
+    }
+    await waitFor(() => socket.texts.length === 1);
+    const closedWith = new Promise<number>((resolve) => socket.ws.once('close', resolve));
+    await a!.close();
+    expect(await closedWith).toBe(1001);
+    expect(disconnectsOnA).toBe(0);
+    const pollViaB = new JarPollClient(b!.baseUrl, polling.jar);
+    const answer = await pollViaB.handshake();
+    expect(pollViaB.sessionId).toBe(polling.sessionId);
+    expect(texts(answer)).toEqual(['queued before the shutdown']);
+    const socketViaB = await jarWebSocket(b!.wsUrl, jar);
+    expect(socketViaB.sessionId).toBe(socket.sessionId);
+    expect(b!.resumed.map((r) => r.info.adopted)).toEqual([true, true]);
+    socketViaB.ws.close();
+  });
 });

@@ -56,6 +56,7 @@ function makeConn(options: SessionOptions = OPTIONS) {
     timers: new TimerLists<Conn>(),
     instruments: NO_INSTRUMENTS,
     onResume: () => undefined,
+    onHandOff: () => undefined,
     onOpen: () => undefined,
     onMessage: () => undefined,
     onClose: (_conn, info) => closes.push(info),

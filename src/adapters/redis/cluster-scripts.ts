@@ -52,10 +52,12 @@ return 1`;
 
 /**
  * KEYS record, frames · ARGV from, to, ttlMs. Takes the session over when `from` still owns
- * it: its record (flat field/value list) and its frames; nil when another node was first.
+ * it, or no node does (its node let it go): its record (flat field/value list) and its
+ * frames; nil when another node was first.
  */
 const CLAIM = `
-if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return false end
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner or (owner ~= ARGV[1] and owner ~= '') then return false end
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'lost', '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])

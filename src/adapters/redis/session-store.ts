@@ -43,6 +43,10 @@ export class RedisSessionStore implements SessionStore {
     return this.options.nodeId;
   }
 
+  get touchEveryMs(): number {
+    return Math.max(250, Math.floor(this.options.recordTtlMs / 3));
+  }
+
   get deathDetectionMs(): number {
     // The liveness key lapses after nodeTtlMs; every node looks four times as often.
     return Math.ceil(this.options.nodeTtlMs * 1.5);
@@ -105,6 +109,12 @@ export class RedisSessionStore implements SessionStore {
     ]).catch((error: unknown) => this.link.failed('removing a session', error));
   }
 
+  release(sessionId: string): void {
+    this.link.commands
+      .syUpdate(this.keys.record(sessionId), this.nodeId, this.options.recordTtlMs, 'owner', '', 'lost', '1')
+      .catch((error: unknown) => this.link.failed('letting a session go', error));
+  }
+
   touch(sessionIds: readonly string[]): void {
     const pipeline = this.link.commands.pipeline();
     const ttl = this.options.recordTtlMs;
@@ -120,7 +130,8 @@ export class RedisSessionStore implements SessionStore {
     try {
       const [owner, lost, openedAt] = await redis.hmget(this.keys.record(sessionId), 'owner', 'lost', 'at');
       if (owner === null || owner === undefined) return null;
-      let isOwnerAlive = this.nodes.isAlive(owner);
+      // Let go by its node ('' : a graceful shutdown): it may be taken over at once.
+      let isOwnerAlive = owner === '' ? false : this.nodes.isAlive(owner);
       // A node this one has not looked at yet (it joined a moment ago): ask Redis.
       isOwnerAlive ??= (await redis.exists(this.keys.alive(owner))) === 1;
       return { owner, isOwnerAlive, isLost: lost === '1', openedAt: Number(openedAt) || 0 };
