@@ -87,11 +87,12 @@ export interface SessionStore {
    */
   save(record: SessionRecord): Promise<boolean>;
   /**
-   * Frames accepted for a session (with the log positions they bring it to). Resolves
+   * Frames accepted for a session (with the log positions they bring it to), and what the
+   * client has (`through`, as `forget` would: one call for both). Resolves
    * 'durable' once the store has them; 'unavailable' when it is down (they go out all the
    * same, counted); 'not-owner' when another node has taken the session over.
    */
-  append(sessionId: string, frames: StoredFrames, positions?: LogPositions): Promise<AppendResult>;
+  append(sessionId: string, frames: StoredFrames, positions?: LogPositions, through?: number): Promise<AppendResult>;
   /** The client has every frame through `seq`; `dropped` frames were given up (`drop-oldest`). */
   forget(sessionId: string, through: number, dropped?: readonly number[]): void;
   /** Fields of a record changed. */

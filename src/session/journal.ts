@@ -19,6 +19,9 @@ export interface JournalOwner {
   ownershipLost(): void;
 }
 
+/** How long a trim may wait for an append to ride with. */
+const FORGET_DELAY_MS = 250;
+
 export class SessionJournal {
   private frames: string[] = [];
   private seqs: number[] = [];
@@ -27,6 +30,7 @@ export class SessionJournal {
   private forgotten = 0;
   private dropped: number[] = [];
   private isScheduled = false;
+  private forgetTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: SessionStore,
@@ -42,11 +46,18 @@ export class SessionJournal {
     this.schedule();
   }
 
-  /** The client has every frame through `seq` (acknowledged, or settled on a socket). */
+  /**
+   * The client has every frame through `seq` (acknowledged, or settled on a socket). It goes
+   * with the next append, or on its own a little later: a busy session pays one call for both.
+   */
   forget(seq: number): void {
     if (seq <= this.forgetThrough) return;
     this.forgetThrough = seq;
-    this.schedule();
+    if (this.isScheduled || this.forgetTimer !== null) return;
+    this.forgetTimer = setTimeout(() => {
+      this.forgetTimer = null;
+      this.write();
+    }, FORGET_DELAY_MS);
   }
 
   /** Frames given up to make room (`drop-oldest`). */
@@ -68,6 +79,7 @@ export class SessionJournal {
 
   /** The session ended: its record and frames go. */
   removed(): void {
+    if (this.forgetTimer !== null) clearTimeout(this.forgetTimer);
     this.store.remove(this.sessionId);
   }
 
@@ -83,11 +95,13 @@ export class SessionJournal {
       const frames = { frames: this.frames, seqs: this.seqs };
       const positions: LogPositions | undefined = this.positions ?? undefined;
       const lastSeq = this.seqs[this.seqs.length - 1] as number;
+      const through = this.forgetThrough > this.forgotten ? this.forgetThrough : 0;
+      this.forgotten = Math.max(this.forgotten, this.forgetThrough);
       this.frames = [];
       this.seqs = [];
       this.positions = null;
       void this.store
-        .append(this.sessionId, frames, positions)
+        .append(this.sessionId, frames, positions, through)
         .then((result) => this.appended(result, lastSeq, frames.frames.length));
     }
     if (this.forgetThrough > this.forgotten || this.dropped.length > 0) {

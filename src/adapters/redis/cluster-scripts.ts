@@ -6,13 +6,17 @@
 import type { Redis, Result } from 'ioredis';
 
 /**
- * KEYS record, frames · ARGV owner, ttlMs, n, then n × (seq, frame), then (node, log id) pairs.
- * 1 done, 0 another node owns the session, -1 the record is gone.
+ * KEYS record, frames · ARGV owner, ttlMs, through, n, then n × (seq, frame), then (node, log
+ * id) pairs. Adds the frames and trims those through `through` (0: none) in one go, so that a
+ * busy websocket session costs one call per message. 1 done, 0 another node owns the session,
+ * -1 the record is gone.
  */
 const APPEND = `
 local owner = redis.call('HGET', KEYS[1], 'owner')
 if not owner then return -1 end
 if owner ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) > 0 then redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[3]) + 1) .. '-0') end
+table.remove(ARGV, 3)
 local n = tonumber(ARGV[3])
 local last = 0
 for i = 0, n - 1 do

@@ -68,8 +68,8 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  async append(sessionId: string, frames: StoredFrames, positions?: LogPositions): Promise<AppendResult> {
-    const args: (string | number)[] = [this.nodeId, this.options.recordTtlMs, frames.seqs.length];
+  async append(sessionId: string, frames: StoredFrames, positions?: LogPositions, through = 0): Promise<AppendResult> {
+    const args: (string | number)[] = [this.nodeId, this.options.recordTtlMs, through, frames.seqs.length];
     frames.seqs.forEach((seq, i) => args.push(seq, frames.frames[i] as string));
     for (const [node, id] of Object.entries(positions ?? {})) args.push(node, id);
     try {
