@@ -16,9 +16,11 @@ import { nodeOfSession, numbered, requestLog, startBroadcasts, whoami } from '..
 import { PollingClient, WebSocketClient, type LegacySocket } from '../helpers/legacy-socket.js';
 import { report } from '../helpers/report.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { PROBE_COOKIE } from './node-server.js';
+import { cookieNameOf } from '../../src/transports/session-cookie.js';
 
 const NODE_OPTIONS = { heartbeatIntervalMs: 300, heartbeatTimeoutMs: 2_000, pollDurationMs: 1_000 };
+/** The session cookie's name for `sessionId` (default prefix), as the server sets it. */
+const cookieOf = (sessionId: string) => cookieNameOf('sy.sid', sessionId);
 
 let cluster: Cluster;
 const clients: LegacySocket[] = [];
@@ -28,7 +30,7 @@ const track = <T extends LegacySocket>(client: T): T => {
 };
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3, nodeOptions: NODE_OPTIONS, app: { probeCookie: true } });
+  cluster = await startCluster({ nodes: 3, nodeOptions: NODE_OPTIONS });
 }, 60_000);
 afterAll(async () => {
   clients.forEach((client) => client.close());
@@ -108,12 +110,11 @@ describe('the protocol clients', () => {
     expect(client.texts().filter((text) => text.startsWith('ws:'))).toEqual(numbered('ws', 300));
     expect(client.sessionIds).toEqual([client.sessionId]);
 
-    // The 101 set the probe cookie; a second client of the same browser sends it on its upgrade.
-    const probe = client.jar.get(PROBE_COOKIE);
-    expect(probe?.value).toMatch(/^n2\.\d+$/);
+    // The 101 set the session cookie; a second tab of the same browser sends it on its upgrade.
+    expect(client.jar.get(cookieOf(client.sessionId))?.value).toMatch(new RegExp(`^${client.sessionId}\\.\\d+$`));
     const tab = track(await WebSocketClient.connect(cluster.url, { jar: client.jar }));
     const cookie = await lastUpgradeCookie(tab.sessionId);
-    expect(cookie).toContain(`${PROBE_COOKIE}=`);
+    expect(cookie).toContain(`${cookieOf(client.sessionId)}=${client.sessionId}.`);
     expect(cookie).toContain('socketio=websocket');
     expect(tab.sessionId).not.toBe(client.sessionId);
   });
@@ -130,9 +131,16 @@ describe('the protocol clients', () => {
     expect(client.sessionIds).toEqual([client.sessionId]);
     expect(client.errors).toEqual([]);
 
-    const requests = (await requestLog(cluster)).filter((entry) => entry.url.includes(`/${client.sessionId}/`));
-    expect(requests.some((entry) => entry.method === 'POST')).toBe(true);
-    for (const entry of requests) expect(entry.cookie).toMatch(new RegExp(`${PROBE_COOKIE}=n2\\.\\d+`));
+    // Every poll and POST carries the cookie the answers before it set; its number acknowledges
+    // what arrived, so a poll after the last answer acknowledges all 300.
+    const ownCookie = new RegExp(`${cookieOf(client.sessionId)}=${client.sessionId}\\.(\\d+)`);
+    const requests = async () =>
+      (await requestLog(cluster)).filter((entry) => entry.url.includes(`/${client.sessionId}/`));
+    await waitFor(async () => (await requests()).some((entry) => Number(ownCookie.exec(entry.cookie)?.[1]) >= 300), {
+      what: 'a poll acknowledging every broadcast',
+    });
+    expect((await requests()).some((entry) => entry.method === 'POST')).toBe(true);
+    for (const entry of await requests()) expect(entry.cookie).toMatch(ownCookie);
   });
 });
 
@@ -160,7 +168,9 @@ describe('a node killed mid-stream', () => {
     expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
     expect(webSocket.sessionIds).toHaveLength(2);
     expect(webSocket.reconnects).toBe(1);
-    expect(await lastUpgradeCookie(webSocket.sessionId)).toContain(`${PROBE_COOKIE}=n3.`);
+    // Its new handshake named the old session in the cookie (unknown on the other node today).
+    const [lost] = webSocket.sessionIds;
+    expect(await lastUpgradeCookie(webSocket.sessionId)).toContain(`${cookieOf(lost!)}=${lost}.`);
     report(`cluster: websocket client lost ${300 - received.length} of 300 broadcasts over a node kill (fan-out only)`);
 
     await waitFor(() => polling.reconnectAttempts >= 2, { what: 'two reconnect attempts' });
@@ -170,6 +180,10 @@ describe('a node killed mid-stream', () => {
     expect(polling.sessionIds).toHaveLength(2);
     expect(polling.reconnects).toBe(1);
     expectReconnectSchedule(polling, 100);
+    // The restarted node knew nothing of the old session: its cookie was deleted (Max-Age=0).
+    const [gone, current] = polling.sessionIds;
+    expect(polling.jar.get(cookieOf(gone!))).toBeUndefined();
+    expect(polling.jar.get(cookieOf(current!))?.value).toMatch(new RegExp(`^${current}\\.\\d+$`));
     expect((await cluster.haproxy!.stats()).find((row) => row.name === 'n3')?.status).toBe('UP');
   }, 60_000);
 });

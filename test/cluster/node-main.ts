@@ -7,7 +7,6 @@
  *   --host 127.0.0.1    HOST                 (default 127.0.0.1)
  *   --redis redis://…   REDIS_URL            required
  *   --options '{…}'     SWITCHYARD_OPTIONS   server options as JSON (default {})
- *   --app '{…}'         SWITCHYARD_NODE_APP  test application options as JSON (node-server.ts)
  *
  * Once listening it prints exactly one line on stdout:
  *   SWITCHYARD_NODE_READY {"name":"n1","port":40123,"pid":4242}
@@ -26,7 +25,6 @@ const { values } = parseArgs({
     host: { type: 'string' },
     redis: { type: 'string' },
     options: { type: 'string' },
-    app: { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -59,7 +57,6 @@ const server = (() => {
       name,
       redisUrl,
       serverOptions: parseJson(values.options ?? process.env.SWITCHYARD_OPTIONS, '--options'),
-      app: parseJson(values.app ?? process.env.SWITCHYARD_NODE_APP, '--app'),
     });
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error));

@@ -13,24 +13,12 @@
  *   GET  /test/requests     what this node received on the 0.6 resource, oldest first, at
  *                           most 1 000: [{method, url, cookie}] (UPGRADE for websockets)
  *   GET  /legacy-test/...   the pages that run the real 0.6 client (test/helpers/legacy-page.ts)
- *
- * With `app.probeCookie`, every answer of the 0.6 resource, websocket upgrades included, sets
- * `sy_probe=<node>.<n>; Path=/<resource>; HttpOnly; SameSite=Lax`: a stand-in for the
- * session cookie the cluster core will set, so that the test clients' cookie jars can be
- * proven end to end before it exists.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { RedisAdapter } from '../../src/adapters/redis/adapter.js';
 import { createServer, type CreateServerOptions, type Switchyard } from '../../src/server.js';
 import { serveLegacyPages } from '../helpers/legacy-page.js';
-
-/** Options of the test application (JSON, like everything a node is started with). */
-export interface NodeAppOptions {
-  /** Set the `sy_probe` cookie on every answer of the 0.6 resource. Default false. */
-  probeCookie?: boolean;
-}
 
 export interface NodeConfig {
   /** Unique in the cluster: the Redis server name, and what `/test/whoami` answers. */
@@ -38,13 +26,11 @@ export interface NodeConfig {
   redisUrl: string;
   /** Server options (JSON-serializable: no functions). */
   serverOptions?: CreateServerOptions;
-  app?: NodeAppOptions;
 }
 
 const MAX_BROADCASTS = 100_000;
 const MAX_INTERVAL_MS = 60_000;
-const MAX_RECORDED_COOKIES = 1_000;
-export const PROBE_COOKIE = 'sy_probe';
+const MAX_RECORDED_REQUESTS = 1_000;
 /** The lines node-main.ts prints on stdout once listening, or when it cannot start. */
 export const READY_PREFIX = 'SWITCHYARD_NODE_READY ';
 export const FAILED_PREFIX = 'SWITCHYARD_NODE_FAILED ';
@@ -74,7 +60,7 @@ export function createNodeServer(config: NodeConfig): Switchyard {
     if (conn === undefined) return reply.code(404).send({ code: 'ERR_UNKNOWN_SESSION', message: 'not on this node' });
     return { name: config.name, transport: conn.transport, state: conn.state };
   });
-  addRequestLog(app, config, server.options.resource);
+  addRequestLog(app, server.options.resource);
   return server;
 }
 
@@ -115,44 +101,20 @@ function isInRange(value: number, min: number, max: number): boolean {
   return Number.isInteger(value) && value >= min && value <= max;
 }
 
-/** Records every 0.6 request and upgrade with its Cookie header; sets the probe cookie if asked. */
-function addRequestLog(app: FastifyInstance, config: NodeConfig, resource: string): void {
+/** Records every 0.6 request and upgrade with its Cookie header. */
+function addRequestLog(app: FastifyInstance, resource: string): void {
   const seen: Array<{ method: string; url: string; cookie: string }> = [];
   const prefix = `/${resource}/`;
-  let counter = 0;
-  const nextCookie = () => `${PROBE_COOKIE}=${config.name}.${++counter}; Path=/${resource}; HttpOnly; SameSite=Lax`;
   const record = (req: IncomingMessage, method: string) => {
-    if (!(req.url ?? '').startsWith(prefix)) return false;
+    if (!(req.url ?? '').startsWith(prefix)) return;
     seen.push({ method, url: req.url ?? '', cookie: req.headers.cookie ?? '' });
-    if (seen.length > MAX_RECORDED_COOKIES) seen.shift();
-    return true;
+    if (seen.length > MAX_RECORDED_REQUESTS) seen.shift();
   };
   app.get('/test/requests', async () => seen);
-  app.addHook('onRequest', (request, reply, done) => {
-    if (record(request.raw, request.method) && config.app?.probeCookie === true) {
-      // Merged into the transport's own writeHead (setHeader before writeHead).
-      (reply.raw as ServerResponse).setHeader('Set-Cookie', nextCookie());
-    }
+  app.addHook('onRequest', (request, _reply, done) => {
+    record(request.raw, request.method);
     done();
   });
   // Before the server's own upgrade listener: sees the request first.
-  app.server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex) => {
-    if (record(req, 'UPGRADE') && config.app?.probeCookie === true) injectIntoSwitchingProtocols(socket, nextCookie());
-  });
-}
-
-/**
- * Adds a `Set-Cookie` line to the `101 Switching Protocols` head that ws writes in one
- * piece, the first write on the socket; anything else passes untouched.
- */
-function injectIntoSwitchingProtocols(socket: Duplex, setCookie: string): void {
-  const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  socket.write = ((chunk: unknown, ...rest: unknown[]) => {
-    socket.write = write as Duplex['write'];
-    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('latin1') : undefined;
-    if (text === undefined || !text.startsWith('HTTP/1.1 101') || !text.includes('\r\n\r\n')) {
-      return write(chunk, ...rest);
-    }
-    return write(text.replace('\r\n\r\n', `\r\nSet-Cookie: ${setCookie}\r\n\r\n`), ...rest);
-  }) as Duplex['write'];
+  app.server.prependListener('upgrade', (req: IncomingMessage) => record(req, 'UPGRADE'));
 }

@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CreateServerOptions } from '../../src/server.js';
-import { FAILED_PREFIX, READY_PREFIX, type NodeAppOptions } from '../cluster/node-server.js';
+import { FAILED_PREFIX, READY_PREFIX } from '../cluster/node-server.js';
 import { startHaproxy, type Haproxy } from './haproxy.js';
 import { captureOutput, endProcess, hasExited } from './processes.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
@@ -34,8 +34,6 @@ export interface ClusterOptions {
   redis?: { readonly url: string };
   /** Server options of every node (JSON: no functions). */
   nodeOptions?: CreateServerOptions;
-  /** Test application options of every node (test/cluster/node-server.ts). */
-  app?: NodeAppOptions;
   /** Put HAProxy in front. Default true; without it `url` is the first node's. */
   haproxy?: boolean;
 }
@@ -184,7 +182,7 @@ async function launchNode(
   options: ClusterOptions,
 ): Promise<{ child: ChildProcess; port: number }> {
   const args = ['--import', 'tsx', NODE_MAIN, '--name', name, '--port', String(port), '--redis', redisUrl];
-  args.push('--options', JSON.stringify(options.nodeOptions ?? {}), '--app', JSON.stringify(options.app ?? {}));
+  args.push('--options', JSON.stringify(options.nodeOptions ?? {}));
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = captureOutput(child);
   if (isDebug()) {

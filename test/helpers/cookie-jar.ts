@@ -76,7 +76,7 @@ export class CookieJar {
   /** The live cookies, for assertions. */
   all(): Cookie[] {
     this.dropExpired();
-    return [...this.cookies];
+    return [...this.cookies].sort((a, b) => a.createdAt - b.createdAt);
   }
 
   get(name: string): Cookie | undefined {
