@@ -18,7 +18,7 @@ import { report } from '../helpers/report.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { cookieNameOf } from '../../src/transports/session-cookie.js';
 
-const NODE_OPTIONS = { heartbeatIntervalMs: 300, heartbeatTimeoutMs: 2_000, pollDurationMs: 1_000 };
+const NODE_OPTIONS = { heartbeatIntervalMs: 300, heartbeatTimeoutMs: 5_000, pollDurationMs: 1_000 };
 /** The session cookie's name for `sessionId` (default prefix), as the server sets it. */
 const cookieOf = (sessionId: string) => cookieNameOf('sy.sid', sessionId);
 
@@ -31,7 +31,7 @@ const track = <T extends LegacySocket>(client: T): T => {
 
 beforeAll(async () => {
   cluster = await startCluster({ nodes: 3, nodeOptions: NODE_OPTIONS });
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   clients.forEach((client) => client.close());
   await cluster?.stop();

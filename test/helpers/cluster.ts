@@ -24,8 +24,8 @@ import { startRedisServer, type RedisServer } from './redis-server.js';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE_MAIN = fileURLToPath(new URL('../cluster/node-main.ts', import.meta.url));
 /** Generous: two busy cores load tsx, fastify and ioredis in every node at once. */
-const NODE_START_TIMEOUT_MS = 20_000;
-const DOWN_TIMEOUT_MS = 5_000;
+const NODE_START_TIMEOUT_MS = 60_000;
+const DOWN_TIMEOUT_MS = 10_000;
 
 export interface ClusterOptions {
   /** How many nodes. Default 3. */

@@ -16,7 +16,7 @@ import { waitFor } from './wait-for.js';
 export const HAPROXY_BINARY = '/usr/sbin/haproxy';
 export const BACKEND = 'switchyard_nodes';
 const PORT_ATTEMPTS = 5;
-const START_TIMEOUT_MS = 5_000;
+const START_TIMEOUT_MS = 15_000;
 const STATS_TIMEOUT_MS = 1_000;
 
 export interface BackendServer {

@@ -243,6 +243,11 @@ export class LegacySocket implements TransportHost {
     this.isReconnecting = false;
   }
 
+  /**
+   * One deviation from 0.6: the transport replaced by the last try is destroyed; 0.6 leaves it
+   * with its inactivity timer, which could later disconnect the new one (after minutes of
+   * failed attempts, beyond any test).
+   */
   private newTransport(): LegacyTransport {
     const options = { timeoutMs: this.options.transportTimeoutMs, deferMs: this.options.deferMs };
     this.transport?.destroy();
