@@ -31,6 +31,7 @@ export interface NodeConfig {
 const MAX_BROADCASTS = 100_000;
 const MAX_INTERVAL_MS = 60_000;
 const MAX_RECORDED_REQUESTS = 1_000;
+const REDIS_CONNECT_TIMEOUT_MS = 30_000;
 /** The lines node-main.ts prints on stdout once listening, or when it cannot start. */
 export const READY_PREFIX = 'SWITCHYARD_NODE_READY ';
 export const FAILED_PREFIX = 'SWITCHYARD_NODE_FAILED ';
@@ -40,7 +41,12 @@ export function createNodeServer(config: NodeConfig): Switchyard {
   const server = createServer({
     flashPolicyPort: false,
     ...config.serverOptions,
-    adapter: new RedisAdapter({ url: config.redisUrl, serverName: config.name }),
+    // Nodes start side by side with a browser on two busy cores: give Redis time to answer.
+    adapter: new RedisAdapter({
+      url: config.redisUrl,
+      serverName: config.name,
+      connectTimeoutMs: REDIS_CONNECT_TIMEOUT_MS,
+    }),
   });
   const app = server.app;
   if (app === undefined) throw new Error('createServer() made a server without an app');
