@@ -30,7 +30,8 @@ const track = <T extends LegacySocket>(client: T): T => {
 };
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3, nodeOptions: NODE_OPTIONS });
+  // The harness itself, on fan-out alone: what the cluster sessions change is in the other files.
+  cluster = await startCluster({ nodes: 3, nodeOptions: NODE_OPTIONS, mode: 'fanout' });
 }, 120_000);
 afterAll(async () => {
   clients.forEach((client) => client.close());

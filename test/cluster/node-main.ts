@@ -7,6 +7,8 @@
  *   --host 127.0.0.1    HOST                 (default 127.0.0.1)
  *   --redis redis://…   REDIS_URL            required
  *   --options '{…}'     SWITCHYARD_OPTIONS   server options as JSON (default {})
+ *   --mode cluster      NODE_MODE            cluster (sessions on Redis, the default) or fanout
+ *   --node-ttl 2000     NODE_TTL_MS          redisCluster's nodeTtlMs (default: the library's)
  *
  * Once listening it prints exactly one line on stdout:
  *   SWITCHYARD_NODE_READY {"name":"n1","port":40123,"pid":4242}
@@ -25,6 +27,8 @@ const { values } = parseArgs({
     host: { type: 'string' },
     redis: { type: 'string' },
     options: { type: 'string' },
+    mode: { type: 'string' },
+    'node-ttl': { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -45,6 +49,12 @@ function parseJson(text: string | undefined, what: string): Record<string, unkno
   return fail(`${what} must be a JSON object`);
 }
 
+function nodeTtl(text: string | undefined): { nodeTtlMs?: number } {
+  if (text === undefined) return {};
+  const nodeTtlMs = Number(text);
+  return Number.isInteger(nodeTtlMs) && nodeTtlMs >= 100 ? { nodeTtlMs } : fail(`invalid --node-ttl: ${text}`);
+}
+
 const name = values.name ?? process.env.NODE_NAME ?? `node-${process.pid}`;
 const port = Number(values.port ?? process.env.PORT ?? 0);
 const host = values.host ?? process.env.HOST ?? '127.0.0.1';
@@ -57,6 +67,8 @@ const server = (() => {
       name,
       redisUrl,
       serverOptions: parseJson(values.options ?? process.env.SWITCHYARD_OPTIONS, '--options'),
+      mode: (values.mode ?? process.env.NODE_MODE) === 'fanout' ? 'fanout' : 'cluster',
+      ...nodeTtl(values['node-ttl'] ?? process.env.NODE_TTL_MS),
     });
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error));

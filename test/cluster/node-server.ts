@@ -1,8 +1,9 @@
 /**
  * One cluster node of the cluster tests: the ONE place that builds a node's server
- * (`createNodeServer`), so that switching every cluster test to other server options (the
- * cluster session store) is a change here only. Today a node is a standalone server whose
- * fan-out goes through Redis (RedisAdapter, fan-out only), plus a small test application:
+ * (`createNodeServer`), so that switching every cluster test to other server options is a
+ * change here only. A node is a standalone server on the cluster's Redis: cluster sessions
+ * (`redisCluster()`, the default) or fan-out only (`mode: 'fanout'`, RedisAdapter), plus a
+ * small test application:
  *
  *   0.6 messages            every message is sent back to its session as it came (echo)
  *   GET  /test/whoami       {name, pid, sessions, broadcastsSent}: which node answered
@@ -17,6 +18,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { RedisAdapter } from '../../src/adapters/redis/adapter.js';
+import { redisCluster } from '../../src/adapters/redis/cluster.js';
 import { createServer, type CreateServerOptions, type Switchyard } from '../../src/server.js';
 import { serveLegacyPages } from '../helpers/legacy-page.js';
 
@@ -26,6 +28,10 @@ export interface NodeConfig {
   redisUrl: string;
   /** Server options (JSON-serializable: no functions). */
   serverOptions?: CreateServerOptions;
+  /** `cluster` (the default): sessions shared on Redis; `fanout`: RedisAdapter alone. */
+  mode?: 'cluster' | 'fanout';
+  /** redisCluster's nodeTtlMs (default: the library's). */
+  nodeTtlMs?: number;
 }
 
 const MAX_BROADCASTS = 100_000;
@@ -38,15 +44,20 @@ export const FAILED_PREFIX = 'SWITCHYARD_NODE_FAILED ';
 
 /** Builds (does not start) one node: the server, its adapter and the test application. */
 export function createNodeServer(config: NodeConfig): Switchyard {
+  // Nodes start side by side with a browser on two busy cores: give Redis time to answer.
+  const redis = { url: config.redisUrl, connectTimeoutMs: REDIS_CONNECT_TIMEOUT_MS };
   const server = createServer({
     flashPolicyPort: false,
     ...config.serverOptions,
-    // Nodes start side by side with a browser on two busy cores: give Redis time to answer.
-    adapter: new RedisAdapter({
-      url: config.redisUrl,
-      serverName: config.name,
-      connectTimeoutMs: REDIS_CONNECT_TIMEOUT_MS,
-    }),
+    ...(config.mode === 'fanout'
+      ? { adapter: new RedisAdapter({ ...redis, serverName: config.name }) }
+      : {
+          cluster: redisCluster({
+            ...redis,
+            nodeId: config.name,
+            ...(config.nodeTtlMs === undefined ? {} : { nodeTtlMs: config.nodeTtlMs }),
+          }),
+        }),
   });
   const app = server.app;
   if (app === undefined) throw new Error('createServer() made a server without an app');

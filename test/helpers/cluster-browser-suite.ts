@@ -22,6 +22,8 @@ export const BROWSER_NODE_OPTIONS = {
   heartbeatIntervalMs: 200,
   heartbeatTimeoutMs: 5_000,
   pollDurationMs: 300,
+  // A session the client left ends this long after (the disconnect test waits for it).
+  reconnectWindowMs: 3_000,
 } as const;
 
 /** Nodes load in parallel on two busy cores, next to Chromium. */
@@ -138,6 +140,25 @@ export function describeClusterTransportInBrowser(
         for (const each of pages) {
           for (const n of [1, 2, 3]) await each.expectMessage(`${tag}:${n}`);
         }
+      },
+      BROWSER_TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'ends the session the client disconnected, on whichever node holds it, after the reconnect window',
+      async () => {
+        const cluster = context.cluster();
+        const left = await openLegacyPage(context.browser(), cluster.url, transport);
+        pages.push(left);
+        expect(await nodeOfSession(cluster, left.sessionId)).toBeDefined();
+        await left.disconnect();
+        await waitFor(async () => (await nodeOfSession(cluster, left.sessionId)) === undefined, {
+          timeoutMs: 15_000,
+          what: 'the session to end',
+        });
+        // (0.6's jsonp-polling leaves its pending script in the page: when it loads, the client
+        // polls on, as a new session. The session it disconnected from ends all the same.)
+        expect((await left.events()).slice(0, 2)).toEqual(['connect', 'disconnect']);
       },
       BROWSER_TEST_TIMEOUT_MS,
     );

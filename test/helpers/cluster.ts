@@ -36,6 +36,10 @@ export interface ClusterOptions {
   nodeOptions?: CreateServerOptions;
   /** Put HAProxy in front. Default true; without it `url` is the first node's. */
   haproxy?: boolean;
+  /** `cluster` (default): sessions shared on Redis (redisCluster); `fanout`: RedisAdapter alone. */
+  mode?: 'cluster' | 'fanout';
+  /** redisCluster's nodeTtlMs on every node (default: the library's). */
+  nodeTtlMs?: number;
 }
 
 export interface ClusterNode {
@@ -182,7 +186,8 @@ async function launchNode(
   options: ClusterOptions,
 ): Promise<{ child: ChildProcess; port: number }> {
   const args = ['--import', 'tsx', NODE_MAIN, '--name', name, '--port', String(port), '--redis', redisUrl];
-  args.push('--options', JSON.stringify(options.nodeOptions ?? {}));
+  args.push('--options', JSON.stringify(options.nodeOptions ?? {}), '--mode', options.mode ?? 'cluster');
+  if (options.nodeTtlMs !== undefined) args.push('--node-ttl', String(options.nodeTtlMs));
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = captureOutput(child);
   if (isDebug()) {

@@ -93,6 +93,8 @@ export interface LegacyPage {
   send(value: unknown): Promise<void>;
   /** Waits until the page has received `expected` (deep equality) and takes it out. */
   expectMessage(expected: unknown): Promise<void>;
+  /** The client's own `socket.disconnect()`. */
+  disconnect(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -143,6 +145,8 @@ export async function openLegacyPage(
     sessionIds: () => page.evaluate(() => (window as unknown as { sessionIds: string[] }).sessionIds.slice()),
     send: (value) =>
       page.evaluate((v) => (window as unknown as { socket: { send(v: unknown): void } }).socket.send(v), value),
+    disconnect: () =>
+      page.evaluate(() => (window as unknown as { socket: { disconnect(): void } }).socket.disconnect()),
     async expectMessage(expected) {
       const wanted = JSON.stringify(expected);
       await waitFor(
