@@ -45,6 +45,11 @@ export interface ServerOptions {
   maxMessagesPerSecond?: number;
   /** Largest `conn.data` of a 0.6 session, as JSON text, in UTF-8 bytes. Default 16 KiB. */
   maxSessionDataBytes?: number;
+  /**
+   * A polling session whose client has not polled again this long after an answer counts as
+   * lost: a handshake its cookie names may resume it (its next poll died on the way). Default 1 000 ms.
+   */
+  lostPollGapMs?: number;
   /** Heartbeat period on persistent transports. Default 10 000 ms; 0 turns heartbeats off. */
   heartbeatIntervalMs?: number;
   /** How long an echo may take before the session closes. Default 8 000 ms. */
@@ -153,6 +158,7 @@ const DEFAULTS = {
   maxHandshakesPerSecondPerAddress: 0,
   maxMessagesPerSecond: 0,
   maxSessionDataBytes: 16 * 1024,
+  lostPollGapMs: 1_000,
   heartbeatIntervalMs: 10_000,
   heartbeatTimeoutMs: 8_000,
   reconnectWindowMs: 10_000,
@@ -216,6 +222,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       maxJsonDepth: merged.maxJsonDepth,
       maxMessagesPerSecond: merged.maxMessagesPerSecond,
       maxSessionDataBytes: merged.maxSessionDataBytes,
+      lostPollGapMs: merged.lostPollGapMs,
       codec,
     },
   };
@@ -228,6 +235,7 @@ const NON_NEGATIVE_OPTIONS = [
   'maxHandshakesPerSecondPerAddress',
   'maxMessagesPerSecond',
   'maxSessionDataBytes',
+  'lostPollGapMs',
   'heartbeatIntervalMs',
   'heartbeatTimeoutMs',
   'reconnectWindowMs',

@@ -113,6 +113,8 @@ export interface SessionStore {
   find(sessionId: string): Promise<SessionLocation | null>;
   /** Takes a session over from `fromNode` (dead); null when another node was first or it is gone. */
   claim(sessionId: string, fromNode: string): Promise<ClaimedSession | null>;
+  /** Whether node `nodeId`'s liveness has not lapsed (as this node last saw it, or asked now). */
+  isAlive(nodeId: string): Promise<boolean>;
   /** The sessions node `nodeId` owned. */
   ownedBy(nodeId: string): Promise<string[]>;
   /** Calls `listener` once for every node seen to die (its liveness lapsed). */

@@ -51,11 +51,21 @@ export class ClusterSessions {
     return this.store.nodeId;
   }
 
+  /** How long after a node dies every node knows it. */
+  get deathDetectionMs(): number {
+    return this.store.deathDetectionMs;
+  }
+
   /** A session made here: resolves once any node can find it (it lives here alone if the store is down). */
   async save(conn: Conn): Promise<void> {
     conn.useStore(this.store);
     const saved = await this.store.save(recordOf(conn, this.store.nodeId));
     if (!saved) this.hooks.reportError(storeDown('a new session is not shared'));
+  }
+
+  /** A session this node is taking over right now (claimed or claiming, not yet restored). */
+  isArriving(sessionId: string): boolean {
+    return this.claiming.has(sessionId);
   }
 
   /** What the store knows of a session this node does not hold. */
@@ -77,6 +87,19 @@ export class ClusterSessions {
       if (where === null || where.owner !== owner || !where.isOwnerAlive) return where;
     }
     return 'alive';
+  }
+
+  /**
+   * Waits (at most the time it takes every node to see a death) for `nodeId` to be seen dead:
+   * true once it is, false when it is still alive.
+   */
+  async awaitNodeDeath(nodeId: string): Promise<boolean> {
+    const deadline = Date.now() + this.store.deathDetectionMs;
+    while (Date.now() < deadline) {
+      if (!(await this.store.isAlive(nodeId))) return true;
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_RETRY_MS));
+    }
+    return false;
   }
 
   /** Where `sessionId` is now; a session whose node died is taken over here. */

@@ -57,6 +57,8 @@ export interface SessionOptions extends SendQueueLimits {
   readonly maxMessagesPerSecond: number;
   /** Largest `conn.data`, as JSON text, in UTF-8 bytes. */
   readonly maxSessionDataBytes: number;
+  /** A polling session whose client has not polled again this long after an answer counts as lost. */
+  readonly lostPollGapMs: number;
   readonly codec: Codec;
 }
 
@@ -76,6 +78,14 @@ export interface ConnHooks {
   /** The session left this node for another (`handOff`): forget it here, tell no application. */
   onHandOff(conn: Conn): void;
   onError(conn: Conn, error: RealtimeError): void;
+}
+
+/** See `Conn.resumability`. */
+export interface Resumability {
+  readonly resumable: boolean;
+  readonly gone?: boolean;
+  readonly via?: string;
+  readonly idleMs?: number;
 }
 
 /** What a resumed session reports: how many messages went out again, or were lost meanwhile. */
@@ -130,6 +140,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
   private isDraining = false;
   /** The last transport was lost (a socket dropped, a poll cut off) rather than ended normally. */
   private isTransportLost = false;
+  /** When the last transport ended. */
+  private detachedAt = 0;
   /** Taken over from another node: the first resume says so. */
   private isAdopted = false;
   /** Set by `prepareResume`: the next attach resumes the session. */
@@ -225,6 +237,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     this.stateValue = 'detached';
     this.isTransportLost = true;
     this.isAdopted = true;
+    this.detachedAt = Date.now();
     this.openedAt = claimed.openedAt;
     this.dataValue = claimed.data;
     this.outbox.restore(
@@ -266,7 +279,23 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
    * was lost (not merely a poll that ended normally) and its reconnect window is still open.
    */
   get isResumable(): boolean {
-    return this.stateValue === 'detached' && this.isTransportLost;
+    if (this.stateValue !== 'detached') return false;
+    // A poll answered normally is no loss — unless the client never polled again: its next
+    // poll died on the way (a node in between went down), and it is coming back.
+    return this.isTransportLost || Date.now() - this.detachedAt >= this.options.lostPollGapMs;
+  }
+
+  /**
+   * What a new handshake naming this session may learn of it: resumable; gone; in use through
+   * another node's transport (`via`: that node may have just died); or detached after a normal
+   * poll for `idleMs` (resumable once `lostPollGapMs` passes without a poll).
+   */
+  get resumability(): Resumability {
+    if (this.stateValue === 'closed') return { resumable: false, gone: true };
+    if (this.isResumable) return { resumable: true };
+    if (this.stateValue === 'detached') return { resumable: false, idleMs: Date.now() - this.detachedAt };
+    const via = this.current?.via;
+    return via === undefined ? { resumable: false } : { resumable: false, via };
   }
 
   /** Frames waiting for a transport. */
@@ -427,6 +456,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     if (this.stateValue === 'closed') return;
     if (lost) this.journal?.update({ isLost: true, transport: transport.name });
     this.isTransportLost = lost;
+    this.detachedAt = Date.now();
     this.stateValue = 'detached';
     this.awaitedHeartbeat = 0;
     this.setTimer(expireWindow, this.options.reconnectWindowMs);

@@ -184,7 +184,8 @@ export class SessionOutbox {
    */
   resend(ackedSeq?: number): number {
     if (ackedSeq !== undefined) this.acknowledge(ackedSeq);
-    const unsettled = this.ledger?.takeAll() ?? NO_FRAMES;
+    // Whatever the client acknowledged never goes again, however it was last written.
+    const unsettled = after(this.ledger?.takeAll() ?? NO_FRAMES, this.ackedSeq);
     const again = concat(this.unacked, unsettled);
     this.unacked = NO_FRAMES;
     if (again.frames.length === 0) return 0;
@@ -209,7 +210,9 @@ export class SessionOutbox {
     if (outcome === true) return isClosed ? null : 'flush';
     if (isClosed) return outcome.frames.length;
     this.queue ??= new SendQueue(this.options);
-    this.queue.unshift(outcome);
+    // A write that failed after the client acknowledged some of it (its answer reached the
+    // client, the edge that carried it died before it said so): only the rest goes again.
+    this.queue.unshift(after(outcome, this.ackedSeq));
     return 'requeued';
   }
 

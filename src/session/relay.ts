@@ -40,6 +40,10 @@ export function fromWire(error: unknown): RealtimeError {
 export class RemoteTransport implements Transport {
   /** Every write is settled by the edge (its transport's own settlement). */
   readonly confirmsDelivery = true;
+  /** The edge: where this transport really is. */
+  get via(): string {
+    return this.edge;
+  }
   /** The edge said its transport is backed up; it says so again when it drains. */
   isBackedUp = false;
   /** A poll takes one write: after it the session waits for the next request, as with a local poll. */
@@ -75,6 +79,8 @@ export class RemoteTransport implements Transport {
 /** How the owner side finds sessions. */
 export interface RelaySessions {
   get(sessionId: string): Conn | undefined;
+  /** A session this node is taking over right now (not yet restored). */
+  isArriving(sessionId: string): boolean;
 }
 
 /**
@@ -163,7 +169,10 @@ export class RelayOwner {
     const { s, e, q } = message;
     if (typeof s !== 'string' || typeof e !== 'string') return;
     const conn = this.sessions.get(s);
-    this.bus.send(e, { k: 'probed', q, resumable: conn?.isResumable === true, gone: conn === undefined });
+    // Being taken over here right now: not yet restored, so the asker looks again shortly.
+    const arriving = { resumable: false, idleMs: 0 };
+    const verdict = conn?.resumability ?? (this.sessions.isArriving(s) ? arriving : { resumable: false, gone: true });
+    this.bus.send(e, { k: 'probed', q, ...verdict });
   }
 
   private receive(message: BusMessage): void {

@@ -47,6 +47,8 @@ export interface Transport {
   write(payload: string, shared?: PreparedMessage, lastSeq?: number): WriteResult;
   /** Ends the request or socket. `code` is a websocket close code where one applies. */
   close(code?: number, reason?: string): void;
+  /** In a cluster: the node this transport really is at (a request relayed from there). */
+  readonly via?: string;
 }
 
 /**

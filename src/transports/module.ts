@@ -17,6 +17,7 @@ export interface ResourceOptions {
   readonly authorize: AuthorizeHook | undefined;
   readonly serveClient: boolean;
   readonly sessionCookie: string | false;
+  readonly lostPollGapMs: number;
   readonly maxPayloadBytes: number;
   readonly wsHighWaterMarkBytes: number;
   readonly pollDurationMs: number;

@@ -24,10 +24,14 @@ export interface Opening {
   readonly isPoll?: boolean;
 }
 
-/** An owner's answer to a probe. */
+/** An owner's answer to a probe (see `Conn.resumability`). */
 export interface ProbeVerdict {
   readonly resumable: boolean;
   readonly gone: boolean;
+  /** In use through a transport at this node. */
+  readonly via?: string;
+  /** Detached after a normal poll this long ago. */
+  readonly idleMs?: number;
 }
 
 /** Where a session is now: this node (its Conn), another node, or nowhere. */
@@ -212,7 +216,13 @@ export class EdgeRelay {
   /** One message from an owner. */
   handle(message: BusMessage): void {
     if (message.k === 'probed') {
-      this.probes.get(Number(message.q))?.({ resumable: message.resumable === true, gone: message.gone === true });
+      const { resumable, gone, via, idleMs } = message;
+      this.probes.get(Number(message.q))?.({
+        resumable: resumable === true,
+        gone: gone === true,
+        ...(typeof via === 'string' ? { via } : {}),
+        ...(typeof idleMs === 'number' ? { idleMs } : {}),
+      });
       return;
     }
     if (message.k === 'recvd') {

@@ -54,6 +54,8 @@ export interface ResourceContext {
   readonly cluster: { readonly sessions: ClusterSessions; readonly edge: EdgeRelay } | null;
   /** The `Set-Cookie` values of websocket handshakes, read back when `ws` writes the 101. */
   readonly upgradeCookies: WeakMap<IncomingMessage, string[]>;
+  /** How long after an answer a polling session without a poll counts as lost (see the option). */
+  readonly lostPollGapMs: number;
 }
 
 /** What the server hands over to make the 0.6 resource's context. */
@@ -88,7 +90,8 @@ export function makeResourceContext(parts: ResourceParts): ResourceContext {
   });
   const admission = new Admission(policy, parts.host);
   const cluster = parts.cluster === null ? null : relayOver(parts, parts.cluster);
-  return { ...parts, originRules, hostsAreChecked, admission, cookie, upgradeCookies, cluster };
+  const { lostPollGapMs } = parts.options;
+  return { ...parts, originRules, hostsAreChecked, admission, cookie, upgradeCookies, cluster, lostPollGapMs };
 }
 
 /** Owner messages go to the relay's edge side, edge messages to its owner side. */
@@ -105,7 +108,8 @@ function relayOver(
   const { store, sessions } = cluster;
   const locate = (sessionId: string) => sessions.locate(sessionId);
   const edge = new EdgeRelay(store.bus, store.nodeId, locate, parts.relayTimeoutMs);
-  const owner = new RelayOwner(store.bus, parts.registry, store.nodeId);
+  const local = { get: (id: string) => parts.registry.get(id), isArriving: (id: string) => sessions.isArriving(id) };
+  const owner = new RelayOwner(store.bus, local, store.nodeId);
   store.bus.onMessage((message) => {
     try {
       if (EDGE_KINDS.has(String(message.k))) edge.handle(message);

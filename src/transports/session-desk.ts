@@ -10,8 +10,10 @@ import type { IncomingMessage } from 'node:http';
 import { RealtimeError } from '../errors.js';
 import type { Codec } from '../codecs/types.js';
 import type { Host } from '../hub/host.js';
+import { redactSessionId } from '../hub/ids.js';
 import type { ClusterSessions } from '../session/cluster-sessions.js';
-import type { Conn } from '../session/conn.js';
+import type { Conn, Resumability } from '../session/conn.js';
+import type { SessionLocation } from '../hub/session-store.js';
 import type { Registry } from '../session/registry.js';
 import type { SessionPort, TransportName } from '../session/transport.js';
 import type { CookieIssuer } from './module.js';
@@ -34,6 +36,8 @@ export interface DeskContext {
   readonly cookie: SessionCookieSettings | null;
   /** In a cluster: this node's sessions in the store, and the relay to other nodes. */
   readonly cluster: { readonly sessions: ClusterSessions; readonly edge: EdgeRelay } | null;
+  /** See the option: how long after an answer a polling session without a poll counts as lost. */
+  readonly lostPollGapMs: number;
 }
 
 /** A request's session and the cookie its answers carry. */
@@ -44,6 +48,8 @@ export interface Seated {
 
 /** How long a node that owns a session named by a cookie has to say whether it is in use. */
 const PROBE_TIMEOUT_MS = 500;
+/** How soon a handshake looks again at a session that may only seem in use. */
+const RELOOK_MS = 50;
 
 const UNKNOWN = () => new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one');
 
@@ -176,50 +182,94 @@ interface Candidate {
   take(): Promise<SessionPort | null>;
 }
 
-/** One named session: a candidate to resume, 'in-use', or 'gone'. */
+/** What a handshake sees of a session its cookie names, as of now. */
+type Seen =
+  | { readonly kind: 'local'; readonly conn: Conn; readonly verdict: Resumability }
+  | { readonly kind: 'orphan'; readonly where: SessionLocation; readonly verdict: Resumability }
+  | { readonly kind: 'remote'; readonly where: SessionLocation; readonly verdict: Resumability | null };
+
+/**
+ * One named session: a candidate to resume, 'in-use', or 'gone'. A session that may only seem
+ * in use is waited for (bounded, as the client waits for its handshake): one detached after a
+ * normal poll until `lostPollGapMs` says its client is not coming back that way; one in use
+ * through a node that may have just died until the cluster's verdict on that node; one whose
+ * owner does not answer until the cluster's verdict on the owner.
+ */
 async function candidateOf(context: DeskContext, named: NamedSession): Promise<Candidate | 'in-use' | 'gone'> {
-  const local = context.registry.get(named.sessionId);
-  if (local !== undefined) {
-    if (!local.isResumable) return 'in-use';
-    return { openedAt: local.openedAt, take: async () => ready(local, named.ackedSeq) };
+  const deathMs = context.cluster?.sessions.deathDetectionMs ?? 0;
+  const deadline = Date.now() + context.lostPollGapMs + 4 * RELOOK_MS + 2 * deathMs;
+  while (Date.now() < deadline) {
+    const seen = await look(context, named.sessionId);
+    context.host
+      .log()
+      ?.debug(
+        {
+          sessionId: redactSessionId(named.sessionId),
+          seen: seen === 'gone' ? 'gone' : seen.kind,
+          verdict: seen === 'gone' ? undefined : seen.verdict,
+        },
+        'a handshake looks at a session its cookie names',
+      );
+    if (seen === 'gone') return 'gone';
+    const { verdict } = seen;
+    if (verdict === null && seen.kind === 'remote') {
+      const after = await context.cluster!.sessions.awaitDeath(named.sessionId, seen.where.owner);
+      if (after === 'alive') return 'in-use';
+      if (after === null) return 'gone';
+      continue;
+    }
+    if (verdict === null || verdict.gone === true) return 'gone';
+    if (verdict.resumable) return candidate(context, seen, named);
+    if (verdict.via !== undefined && context.cluster !== null && verdict.via !== context.cluster.sessions.nodeId) {
+      // In use through another node's transport: if that node has just died, the transport is
+      // gone with it (the owner hears of it as every node does), and the session may be resumed.
+      if (!(await context.cluster.sessions.awaitNodeDeath(verdict.via))) return 'in-use';
+      await pause(RELOOK_MS);
+      continue;
+    }
+    if (verdict.idleMs === undefined) return 'in-use';
+    await pause(Math.max(RELOOK_MS, context.lostPollGapMs - verdict.idleMs + RELOOK_MS));
   }
+  return 'in-use';
+}
+
+/** Where a named session is and what its holder says of it. */
+async function look(context: DeskContext, sessionId: string): Promise<Seen | 'gone'> {
+  const local = context.registry.get(sessionId);
+  if (local !== undefined) return { kind: 'local', conn: local, verdict: local.resumability };
   if (context.cluster === null) return 'gone';
   const { sessions, edge } = context.cluster;
-  let where = await sessions.find(named.sessionId);
+  const where = await sessions.find(sessionId);
   if (where === null) return 'gone';
-  if (where.isOwnerAlive && !where.isLost) {
-    // The record says in use, but its owner may have just lost the transport, or died.
-    const verdict = await edge.probe(where.owner, named.sessionId, PROBE_TIMEOUT_MS);
-    if (verdict === null) {
-      // No answer: wait (bounded) for the cluster to see the owner dead, as the client waits.
-      const verdictOfCluster = await sessions.awaitDeath(named.sessionId, where.owner);
-      if (verdictOfCluster === 'alive') return 'in-use';
-      if (verdictOfCluster === null) return 'gone';
-      where = verdictOfCluster;
-    } else if (verdict.gone) {
-      return 'gone';
-    } else if (!verdict.resumable) {
-      return 'in-use';
-    }
-  }
-  const found = where;
+  if (!where.isOwnerAlive) return { kind: 'orphan', where, verdict: { resumable: true } };
+  // Owned here but not restored yet (a takeover in flight on this node): look again.
+  if (where.owner === sessions.nodeId) return { kind: 'remote', where, verdict: { resumable: false, idleMs: 0 } };
+  return { kind: 'remote', where, verdict: await edge.probe(where.owner, sessionId, PROBE_TIMEOUT_MS) };
+}
+
+/** A session to resume, and how to take it. */
+function candidate(context: DeskContext, seen: Seen, { sessionId, ackedSeq }: NamedSession): Candidate {
+  if (seen.kind === 'local') return { openedAt: seen.conn.openedAt, take: async () => ready(seen.conn, ackedSeq) };
+  const { sessions, edge } = context.cluster!;
+  const { where } = seen;
   return {
-    openedAt: found.openedAt,
+    openedAt: where.openedAt,
     take: async () => {
-      if (!found.isOwnerAlive) {
-        const adopted = await sessions.adopt(named.sessionId, found.owner);
-        if (adopted !== null) return ready(adopted, named.ackedSeq);
+      if (seen.kind === 'orphan') {
+        const adopted = await sessions.adopt(sessionId, where.owner);
+        if (adopted !== null) return ready(adopted, ackedSeq);
       }
       // Its owner lives (or another node took it over first): resume it where it is.
-      const where = await sessions.locate(named.sessionId);
-      if (where === null) return null;
-      if (typeof where !== 'string') return ready(where, named.ackedSeq);
-      return new RemoteSession(named.sessionId, context.codec, where, edge, {
-        ackedSeq: named.ackedSeq,
-        isResume: true,
-      });
+      const now = await sessions.locate(sessionId);
+      if (now === null) return null;
+      if (typeof now !== 'string') return ready(now, ackedSeq);
+      return new RemoteSession(sessionId, context.codec, now, edge, { ackedSeq, isResume: true });
     },
   };
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function ready(conn: Conn, ackedSeq: number): Conn {

@@ -48,6 +48,8 @@ export function createNodeServer(config: NodeConfig): Switchyard {
   const redis = { url: config.redisUrl, connectTimeoutMs: REDIS_CONNECT_TIMEOUT_MS };
   const server = createServer({
     flashPolicyPort: false,
+    // SWITCHYARD_CLUSTER_DEBUG=1: every node logs at debug level to stderr (the harness shows it).
+    ...(process.env.SWITCHYARD_CLUSTER_DEBUG === '1' ? { logger: { level: 'debug' } } : {}),
     ...config.serverOptions,
     ...(config.mode === 'fanout'
       ? { adapter: new RedisAdapter({ ...redis, serverName: config.name }) }

@@ -65,6 +65,7 @@ export const TEST_SESSION_OPTIONS: SessionOptions = {
   maxJsonDepth: 64,
   maxMessagesPerSecond: 0,
   maxSessionDataBytes: 16 * 1024,
+  lostPollGapMs: 1_000,
   codec: sioCodec,
 };
 

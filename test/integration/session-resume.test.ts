@@ -133,16 +133,34 @@ describe('session cookie: resuming a session on one node', () => {
     tab2.ws.close();
   });
 
-  it('never takes a polling session between two polls: only a lost transport makes it resumable', async () => {
+  it('never takes a polling session whose client polls on: a second tab gets its own session', async () => {
     const s = await start();
     const client = new JarPollClient(s.baseUrl);
     await client.handshake();
     const first = client.sessionId;
     // The handshake answer ended normally: the session waits for its next poll.
     expect(s.server.getConn(first)?.isResumable).toBe(false);
+    // The first tab polls on (its poll is held) while the second tab's handshake looks.
+    const held = client.poll();
     const other = new JarPollClient(s.baseUrl, client.jar);
     await other.handshake();
     expect(other.sessionId).not.toBe(first);
+    s.server.getConn(first)?.send('still mine');
+    expect(texts(await held)).toEqual(['still mine']);
+  });
+
+  it('resumes a polling session whose client did not poll again (its poll died on the way), after lostPollGapMs', async () => {
+    const s = await start({ lostPollGapMs: 300 });
+    const client = new JarPollClient(s.baseUrl);
+    await client.handshake();
+    const first = client.sessionId;
+    s.server.getConn(first)?.send('missed');
+    // No poll comes: the handshake waits until the gap says the client is not coming back that way.
+    const again = new JarPollClient(s.baseUrl, client.jar);
+    const answer = await again.handshake();
+    expect(again.sessionId).toBe(first);
+    expect(texts(answer)).toEqual(['missed']);
+    expect(s.resumed).toHaveLength(1);
   });
 
   it('websocket: after the socket drops, a handshake with the cookie resumes the session', async () => {

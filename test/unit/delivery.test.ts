@@ -23,6 +23,7 @@ const OPTIONS: SessionOptions = {
   maxJsonDepth: 64,
   maxMessagesPerSecond: 0,
   maxSessionDataBytes: 16 * 1024,
+  lostPollGapMs: 1_000,
   codec: sioCodec,
 };
 

@@ -158,6 +158,17 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
+  async isAlive(nodeId: string): Promise<boolean> {
+    const seen = this.nodes.isAlive(nodeId);
+    if (seen !== undefined) return seen;
+    try {
+      return (await this.link.commands.exists(this.keys.alive(nodeId))) === 1;
+    } catch (error) {
+      this.link.failed('asking for a node', error);
+      return true;
+    }
+  }
+
   async ownedBy(nodeId: string): Promise<string[]> {
     try {
       return await this.link.commands.smembers(this.keys.owned(nodeId));

@@ -1,0 +1,38 @@
+import { it } from 'vitest';
+import { redisCluster } from '../src/adapters/redis/cluster.js';
+import { JarPollClient } from './helpers/jar-poll.js';
+import { startRedisServer } from './helpers/redis-server.js';
+import { startServer } from './helpers/start-server.js';
+it('dbg', async () => {
+  const redis = await startRedisServer();
+  const mk = async () => {
+    const backend = redisCluster({ url: redis.url, keyPrefix: 'd', nodeTtlMs: 400 });
+    const s = await startServer({ cluster: backend, heartbeatIntervalMs: 0, pollDurationMs: 3000 });
+    s.server.on('error', (e) => console.log('ERR', e.message));
+    s.server.on('resume', (c, i) => console.log('RESUME', JSON.stringify(i)));
+    return { ...s, backend };
+  };
+  const a = await mk();
+  const b = await mk();
+  const c = await mk();
+  const client = new JarPollClient(a.baseUrl);
+  await client.handshake();
+  const sid = client.sessionId;
+  const conn = a.server.getConn(sid)!;
+  conn.send('m1');
+  conn.send('m2');
+  await new Promise((r) => setTimeout(r, 50));
+  const viaC = new JarPollClient(c.baseUrl, client.jar);
+  viaC.sessionId = sid;
+  const ans = await viaC.poll();
+  console.log('via c got', JSON.stringify(ans.messages), ans.setCookie, 'jar', JSON.stringify(client.jar.entries()));
+  await c.backend.vanish();
+  c.server.httpServer?.closeAllConnections();
+  await new Promise((r) => setTimeout(r, 100));
+  const viaB = new JarPollClient(b.baseUrl, client.jar);
+  const res = await viaB.handshake();
+  console.log('resumed?', viaB.sessionId === sid, JSON.stringify(res.messages));
+  await a.close();
+  await b.close();
+  await redis.stop();
+}, 30000);
