@@ -178,18 +178,15 @@ export class WebSocketConnection<T = unknown> extends ConnectionCore<T> implemen
   deliver(message: PreparedMessage): SendResult {
     if (this.stateValue !== 'open') return { ok: false, error: this.closedError() };
     const mode = this.ctx.options.mode;
-    let data: string | Buffer;
-    let frame: Buffer;
     try {
-      data = encodePrepared(mode, message).data;
-      frame = preparedFrame(mode, message);
+      const outbox = this.outboxOf();
+      // The frame alone goes to the socket on the fast path; the data only when it must wait.
+      if (!outbox.tryWriteFrame(preparedFrame(mode, message))) {
+        if (!outbox.hasRoom) return this.overflow();
+        outbox.push(encodePrepared(mode, message).data, preparedFrame(mode, message));
+      }
     } catch (error) {
       return { ok: false, error: error as RealtimeError };
-    }
-    const outbox = this.outboxOf();
-    if (!outbox.tryWrite(data, frame)) {
-      if (!outbox.hasRoom) return this.overflow();
-      outbox.push(data, frame);
     }
     this.ctx.instruments.sent(FAMILY, 1);
     return ACCEPTED;

@@ -113,6 +113,11 @@ export class Outbox implements WriteWatched {
     return true;
   }
 
+  /** `tryWrite` for a fan-out's shared frame (its data is made only if it must wait). */
+  tryWriteFrame(frame: Buffer): boolean {
+    return this.canWriteFrames && this.tryWrite(EMPTY, frame);
+  }
+
   /** Queues a message; `onAccepted` runs once it fits the buffer, `onWritten` once the socket took it. */
   push(
     data: Buffer | string,
