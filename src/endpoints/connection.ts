@@ -25,7 +25,7 @@ import { checkClose } from './close.js';
 import { ConnectionCore, FAMILY, type ConnectionState } from './connection-core.js';
 import type { ConnectionContext } from './context.js';
 import type { EndpointSocket } from './endpoint-socket.js';
-import { Ending, type CloseInfo, type CloseStatus } from './ending.js';
+import type { CloseInfo, CloseStatus } from './ending.js';
 import type { MessageType } from './errors.js';
 import { SENT, type MessageHandler } from './inbox.js';
 import { copyBinary, receivedMessage, textWithin, type ReceivedMessage } from './receive.js';
@@ -101,17 +101,17 @@ export class WebSocketConnection<T = unknown> extends ConnectionCore<T> implemen
 
   /** Resolves once the connection has ended, after every error reached `errors`. */
   get done(): Promise<CloseInfo> {
-    return (this.ending ??= new Ending()).done();
+    return this.endingOf().done();
   }
 
   /** Resolves to the peer's close status (seehuhn's `GetStatus`). */
   get closed(): Promise<CloseStatus> {
-    return (this.ending ??= new Ending()).closed();
+    return this.endingOf().closed();
   }
 
   /** Aborted when the connection has ended (go-macaron's `done` channel, for `select`-like code). */
   get signal(): AbortSignal {
-    return (this.ending ??= new Ending()).signal();
+    return this.endingOf().signal();
   }
 
   // ── Sending ───────────────────────────────────────────────────────────────────────────
