@@ -54,8 +54,17 @@ export const TARGETS: readonly Target[] = [
   },
   {
     name: 'switchyard-plain',
-    label: 'Switchyard plain endpoint (text mode)',
+    label: 'Switchyard plain endpoint (text mode, async iterator)',
     server: 'switchyard-plain.ts',
+    needsBuild: true,
+    ws: 'plain',
+    isSwitchyard: true,
+    notes: { poll: 'websocket only' },
+  },
+  {
+    name: 'switchyard-plain-fast',
+    label: 'Switchyard plain endpoint (text mode, onMessage)',
+    server: 'switchyard-plain-fast.ts',
     needsBuild: true,
     ws: 'plain',
     isSwitchyard: true,

@@ -30,7 +30,13 @@ export { SUBPROTOCOL as SAC_SOCK_SUBPROTOCOL } from './codecs/sac-sock.js';
 export { WebSocketEndpoint } from './endpoints/endpoint.js';
 export type { ConnectionHandler } from './endpoints/endpoint.js';
 export { WebSocketConnection, MAX_WAITING_SENDS } from './endpoints/connection.js';
-export type { CloseInfo, CloseStatus, ConnectionState, ReceivedMessage } from './endpoints/connection.js';
+export type {
+  CloseInfo,
+  CloseStatus,
+  ConnectionState,
+  MessageHandler,
+  ReceivedMessage,
+} from './endpoints/connection.js';
 export {
   MessageTypeError,
   TooLargeError,

@@ -5,7 +5,9 @@
  * (plain connections are members: `broadcast`, `join`, `to(room).send`).
  *
  * Like bench/servers/switchyard.ts it runs the compiled build (dist/); the types come from
- * the sources.
+ * the sources. Every connection comes from 127.0.0.1, so the per-address cap is off (D opens
+ * 5000). bench/servers/switchyard-plain-fast.ts is the same endpoint through the `onMessage`
+ * fast path.
  */
 import type * as Sources from '../../src/index.js';
 import { HOST, JOINED, parseTrigger, payloadOf, reportReady } from './behaviour.js';
@@ -17,7 +19,7 @@ const { createServer } = (await import(build)) as typeof Sources;
 const PATH = '/plain';
 const ROOM = 'bench';
 
-const server = createServer();
+const server = createServer({ maxConnectionsPerAddress: 0 });
 
 server.websocket<string>(PATH, { mode: 'text' }, async (conn) => {
   for await (const text of conn.messages) {

@@ -21,31 +21,39 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { FastifyBaseLogger as Logger } from 'fastify';
-import { pino } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type Server } from 'ws';
 import { RealtimeError } from '../errors.js';
 import { Admission, type AuthorizeHook } from '../http/admission.js';
-import { handOverErrors, rejectUpgrade } from '../http/upgrade.js';
+import {
+  checkHandshake,
+  handOverErrors,
+  offeredSubprotocols,
+  rejectUpgrade,
+  RFC6455_HANDSHAKE,
+} from '../http/upgrade.js';
 import type { Host } from '../hub/host.js';
-import { WebSocketConnection } from './connection.js';
+import type { Release } from '../hub/results.js';
+import { WebSocketConnection, type ConnectionFacts } from './connection.js';
+import { ConnectionContext, type EndedListener } from './context.js';
+import { EndpointSocket } from './endpoint-socket.js';
+import { isPromiseLike } from './inbox.js';
 import { resolveEndpointOptions, type ResolvedEndpointOptions, type WebSocketEndpointOptions } from './options.js';
 import { formatRemoteAddress, type PendingConnection } from './pending.js';
 
 /** The application's code for one connection. It may return at once: the connection lives until `done`. */
 export type ConnectionHandler<T> = (conn: WebSocketConnection<T>) => void | Promise<void>;
 
-const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
-const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-export class WebSocketEndpoint<T = unknown> {
+export class WebSocketEndpoint<T = unknown> implements EndedListener<WebSocketConnection<T>> {
   readonly options: ResolvedEndpointOptions<T>;
-  private readonly wss: WebSocketServer;
+  private readonly wss: Server<typeof EndpointSocket>;
   private readonly live = new Set<WebSocketConnection<T>>();
   /** The accept hook's choice per request, read back by ws's `handleProtocols` inside `handleUpgrade`. */
   private readonly protocols = new WeakMap<IncomingMessage, string>();
-  private readonly silentLog = pino({ level: 'silent' });
   private readonly admission: Admission;
+  /** What every connection of this endpoint shares (options, timer lists, seams). */
+  private readonly context: ConnectionContext<T, WebSocketConnection<T>>;
+  /** Reports a handler's rejection: bound once, not a closure per connection. */
+  private readonly reportError: (error: unknown) => void;
 
   constructor(
     readonly path: string,
@@ -58,12 +66,15 @@ export class WebSocketEndpoint<T = unknown> {
     if (!path.startsWith('/'))
       throw new RealtimeError('ERR_INVALID_OPTION', `an endpoint path starts with /, got "${path}"`);
     this.options = resolveEndpointOptions(options);
+    this.context = new ConnectionContext(path, this.options, host, this);
+    this.reportError = (error) => host.reportError(error);
     const { originCheck } = this.options;
     this.admission = new Admission(
       { origin: (req) => originCheck(req.headers.origin, req.headers.host ?? ''), authorize },
       host,
     );
     this.wss = new WebSocketServer({
+      WebSocket: EndpointSocket,
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
@@ -102,11 +113,12 @@ export class WebSocketEndpoint<T = unknown> {
   }
 
   private async admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const refusal = checkHandshake(req, this.host.isShuttingDown());
+    const refusal = checkHandshake(req, RFC6455_HANDSHAKE, this.host.isShuttingDown());
     if (refusal !== null) return rejectUpgrade(socket, refusal.error, refusal.headers);
-    const pending = pendingOf(req, this.host.clientAddress(req));
+    const clientAddress = this.host.clientAddress(req);
+    const pending = pendingOf(req, clientAddress);
     if (pending instanceof RealtimeError) return rejectUpgrade(socket, pending);
-    const offered = offeredProtocols(req);
+    const offered = offeredSubprotocols(req);
     if (offered instanceof RealtimeError) return rejectUpgrade(socket, offered);
     // Shutdown was checked with the handshake: a new connection is all this can be.
     const admission = await this.admission.check(req, false);
@@ -116,13 +128,26 @@ export class WebSocketEndpoint<T = unknown> {
     this.protocols.set(req, verdict);
     const slot = this.admission.reserve(req);
     if (slot instanceof RealtimeError) return rejectUpgrade(socket, slot);
-    // 'close' fires once (and the release is idempotent): `on` spares a `once` wrapper per socket.
-    socket.on('close', slot);
     if (socket.destroyed) return slot();
+    const facts = factsOf(pending, clientAddress === req.socket.remoteAddress ? null : clientAddress);
+    this.upgrade(req, socket, head, facts, slot);
+  }
+
+  /**
+   * Hands the socket to `ws`. Without `verifyClient`, ws completes the upgrade (and calls
+   * back) before `handleUpgrade` returns, or gives up on a socket that is no longer usable:
+   * then the slot in the budget is released at once. Otherwise the connection releases it
+   * when it closes, so the socket needs no 'close' listener of its own (a third one would
+   * grow its listener array on every idle connection).
+   */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, facts: ConnectionFacts, slot: Release): void {
+    let isOpen = false;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      isOpen = true;
       handOverErrors(socket);
-      this.open(ws, socket, pending);
+      this.open(ws, socket, facts, slot);
     });
+    if (!isOpen) slot();
   }
 
   /** The protocol chosen ('' for none), or the refusal. */
@@ -149,20 +174,29 @@ export class WebSocketEndpoint<T = unknown> {
     return protocol;
   }
 
-  private open(ws: WebSocket, socket: Duplex, pending: PendingConnection): void {
-    const log = this.logFor(pending);
-    const conn = new WebSocketConnection<T>(ws, socket, pending, this.options, log);
+  private open(ws: EndpointSocket, socket: Duplex, facts: ConnectionFacts, slot: Release): void {
+    const conn = new WebSocketConnection<T>(ws, socket, facts, this.context, slot);
     this.live.add(conn);
     // Plain connections are Members: rooms, roomcasts and broadcasts reach them.
     this.host.rooms.adapter.addMember(conn);
-    void conn.done.then(() => {
-      this.live.delete(conn);
-      this.host.rooms.adapter.removeMember(conn.id);
-    });
-    log.debug({ protocol: conn.protocol }, 'websocket connection open');
-    Promise.resolve()
-      .then(() => this.handler(conn))
-      .catch((error: unknown) => this.host.reportError(error));
+    this.context.debug(conn, 'websocket connection open', { protocol: conn.protocol });
+    // The handler runs after the open completes; a throw or a rejection is the server's error.
+    queueMicrotask(() => this.run(conn));
+  }
+
+  private run(conn: WebSocketConnection<T>): void {
+    try {
+      const result: unknown = this.handler(conn);
+      if (isPromiseLike(result)) result.then(undefined, this.reportError);
+    } catch (error) {
+      this.reportError(error);
+    }
+  }
+
+  /** @internal (EndedListener) a connection has ended: it leaves the endpoint and its rooms */
+  ended(conn: WebSocketConnection<T>): void {
+    this.live.delete(conn);
+    this.host.rooms.adapter.removeMember(conn.id);
   }
 
   private chosenProtocol(req: IncomingMessage): string | false {
@@ -170,61 +204,11 @@ export class WebSocketEndpoint<T = unknown> {
     // false: no Sec-WebSocket-Protocol header (ws would otherwise echo the first offer).
     return protocol === '' ? false : protocol;
   }
-
-  private logFor(pending: PendingConnection): Logger {
-    const parent = this.host.log() ?? this.silentLog;
-    const bindings = { endpoint: this.path, remoteAddress: pending.remoteAddress };
-    return this.options.logLevel === undefined
-      ? parent.child(bindings)
-      : parent.child(bindings, { level: this.options.logLevel });
-  }
 }
 
-function checkHandshake(
-  req: IncomingMessage,
-  isShuttingDown: boolean,
-): { error: RealtimeError; headers?: Record<string, string> } | null {
-  if (req.method !== 'GET') {
-    return {
-      error: new RealtimeError('ERR_METHOD_NOT_ALLOWED', 'only GET can open a websocket'),
-      headers: { Allow: 'GET' },
-    };
-  }
-  if (isShuttingDown) return { error: new RealtimeError('ERR_SHUTTING_DOWN', 'the server is shutting down') };
-  if ((req.headers.upgrade ?? '').trim().toLowerCase() !== 'websocket') {
-    return { error: new RealtimeError('ERR_BAD_REQUEST', 'missing upgrade header (Upgrade: websocket)') };
-  }
-  if (!hasToken(req.headers.connection, 'upgrade')) {
-    return { error: new RealtimeError('ERR_BAD_REQUEST', 'missing connection header (Connection: Upgrade)') };
-  }
-  if (req.headers['sec-websocket-version'] !== '13') {
-    return {
-      error: new RealtimeError('ERR_UNSUPPORTED_VERSION', 'unknown version: only 13 is supported'),
-      headers: { 'Sec-WebSocket-Version': '13' },
-    };
-  }
-  if (!KEY_PATTERN.test(req.headers['sec-websocket-key'] ?? '')) {
-    return { error: new RealtimeError('ERR_BAD_REQUEST', 'missing or malformed Sec-WebSocket-Key') };
-  }
-  return null;
-}
-
-function hasToken(header: string | undefined, token: string): boolean {
-  return (header ?? '').split(',').some((part) => part.trim().toLowerCase() === token);
-}
-
-/** seehuhn's parsing: every header value joined, split on commas, trimmed, empties removed; tokens only. */
-function offeredProtocols(req: IncomingMessage): string[] | RealtimeError {
-  const raw = req.headers['sec-websocket-protocol'];
-  if (raw === undefined) return [];
-  const offered = raw
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
-  if (offered.some((name) => !TOKEN_PATTERN.test(name)) || new Set(offered).size !== offered.length) {
-    return new RealtimeError('ERR_BAD_REQUEST', 'malformed Sec-WebSocket-Protocol header');
-  }
-  return offered;
+/** What a connection keeps of its handshake: strings, not the request and its URLs. */
+function factsOf(pending: PendingConnection, forwardedAddress: string | null): ConnectionFacts {
+  return { resource: pending.resource.href, origin: pending.origin?.href ?? null, forwardedAddress };
 }
 
 function pendingOf(req: IncomingMessage, clientAddress: string): PendingConnection | RealtimeError {

@@ -29,7 +29,9 @@ export class PreparedMessage {
 
   /** The cached encoding for `format`, made by `encode` on first request. */
   encoded<T>(format: string, encode: (message: PreparedMessage) => T): T {
-    if (this.cache.has(format)) return this.cache.get(format) as T;
+    // One lookup per recipient: `has` is asked only when the cached encoding is undefined.
+    const cached = this.cache.get(format);
+    if (cached !== undefined || this.cache.has(format)) return cached as T;
     const result = encode(this);
     this.cache.set(format, result);
     return result;

@@ -200,16 +200,14 @@ async function candidateOf(context: DeskContext, named: NamedSession): Promise<C
   const deadline = Date.now() + context.lostPollGapMs + 4 * RELOOK_MS + 2 * deathMs;
   while (Date.now() < deadline) {
     const seen = await look(context, named.sessionId);
-    context.host
-      .log()
-      ?.debug(
-        {
-          sessionId: redactSessionId(named.sessionId),
-          seen: seen === 'gone' ? 'gone' : seen.kind,
-          verdict: seen === 'gone' ? undefined : seen.verdict,
-        },
-        'a handshake looks at a session its cookie names',
-      );
+    context.host.log()?.debug(
+      {
+        sessionId: redactSessionId(named.sessionId),
+        seen: seen === 'gone' ? 'gone' : seen.kind,
+        verdict: seen === 'gone' ? undefined : seen.verdict,
+      },
+      'a handshake looks at a session its cookie names',
+    );
     if (seen === 'gone') return 'gone';
     const { verdict } = seen;
     if (verdict === null && seen.kind === 'remote') {

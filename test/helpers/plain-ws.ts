@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { afterEach } from 'vitest';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import type { WebSocketConnection } from '../../src/endpoints/connection.js';
 import type { WebSocketEndpointOptions } from '../../src/endpoints/options.js';
@@ -86,7 +87,7 @@ export async function startEndpoint<T = unknown>(
   options: WebSocketEndpointOptions<T>,
   handler: (conn: WebSocketConnection<T>) => void | Promise<void> = () => undefined,
   setup?: (server: Switchyard) => void,
-): Promise<StartedServer & { conns: Array<WebSocketConnection<T>>; url: string }> {
+): Promise<StartedEndpoint<T>> {
   const conns: Array<WebSocketConnection<T>> = [];
   const started = await startServer({}, (server) => {
     server.websocket<T>('/ws', options, (conn) => {
@@ -96,6 +97,42 @@ export async function startEndpoint<T = unknown>(
     setup?.(server);
   });
   return { ...started, conns, url: `${started.wsUrl}/ws` };
+}
+
+/** A server started by `startEndpoint`. */
+export type StartedEndpoint<T = unknown> = StartedServer & { conns: Array<WebSocketConnection<T>>; url: string };
+
+/** Connects one more client to `started` and waits for its server-side connection. */
+export async function connectPair<T>(
+  started: StartedEndpoint<T>,
+  clientOptions?: ClientOptions,
+): Promise<{ client: PlainClient; conn: WebSocketConnection<T> }> {
+  const index = started.conns.length;
+  const client = await PlainClient.connect(started.url, undefined, clientOptions);
+  await waitFor(() => started.conns.length > index, { what: 'the server-side connection' });
+  return { client, conn: started.conns[index] as WebSocketConnection<T> };
+}
+
+/**
+ * One endpoint server per test, closed after it: `pair(options)` starts it on first use and
+ * connects one more client; a test may also set `endpoint.started` itself.
+ */
+export function endpointPerTest(): {
+  started: StartedEndpoint | undefined;
+  pair(options?: WebSocketEndpointOptions<unknown>): ReturnType<typeof connectPair<unknown>>;
+} {
+  const endpoint = {
+    started: undefined as StartedEndpoint | undefined,
+    async pair(options: WebSocketEndpointOptions<unknown> = {}) {
+      endpoint.started ??= await startEndpoint(options);
+      return connectPair(endpoint.started);
+    },
+  };
+  afterEach(async () => {
+    await endpoint.started?.close();
+    endpoint.started = undefined;
+  });
+  return endpoint;
 }
 
 /** Polls that `predicate` keeps holding for `ms` (for asserting that something does NOT happen). */

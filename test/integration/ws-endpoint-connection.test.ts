@@ -3,12 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocketConnection } from '../../src/endpoints/connection.js';
 import { MessageTypeError, StatusCodeError, TooLargeError } from '../../src/endpoints/errors.js';
 import type { WebSocketEndpointOptions } from '../../src/endpoints/options.js';
-import { PlainClient, startEndpoint } from '../helpers/plain-ws.js';
-import type { StartedServer } from '../helpers/start-server.js';
+import { connectPair, PlainClient, startEndpoint, type StartedEndpoint } from '../helpers/plain-ws.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 describe('plain websocket endpoint: connection', () => {
-  let started: (StartedServer & { conns: Array<WebSocketConnection<unknown>>; url: string }) | undefined;
+  let started: StartedEndpoint | undefined;
   afterEach(async () => {
     await started?.close();
     started = undefined;
@@ -17,10 +16,7 @@ describe('plain websocket endpoint: connection', () => {
   /** A server and one connected client; resolves with both ends. */
   async function pair(options: WebSocketEndpointOptions<unknown> = {}) {
     started ??= await startEndpoint(options);
-    const index = started.conns.length;
-    const client = await PlainClient.connect(started.url);
-    await waitFor(() => started!.conns.length > index, { what: 'the server-side connection' });
-    return { client, conn: started.conns[index] as WebSocketConnection<unknown> };
+    return connectPair(started);
   }
 
   it('exposes resource, origin, remoteAddress and protocol read-only', async () => {

@@ -4,11 +4,10 @@ import type { WebSocketEndpoint } from '../../src/endpoints/endpoint.js';
 import type { WebSocketEndpointOptions } from '../../src/endpoints/options.js';
 import type { Member } from '../../src/hub/member.js';
 import { PreparedMessage } from '../../src/hub/prepared.js';
-import { holdsFor, PlainClient, startEndpoint } from '../helpers/plain-ws.js';
-import type { StartedServer } from '../helpers/start-server.js';
+import { connectPair, holdsFor, PlainClient, startEndpoint, type StartedEndpoint } from '../helpers/plain-ws.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-type Started = StartedServer & { conns: Array<WebSocketConnection<unknown>>; url: string };
+type Started = StartedEndpoint;
 
 describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
   let started: Started | undefined;
@@ -19,10 +18,7 @@ describe('plain websocket endpoint: flow control, keep-alive, channels', () => {
 
   async function pair(options: WebSocketEndpointOptions<unknown> = {}, clientOptions?: { autoPong?: boolean }) {
     started ??= await startEndpoint(options);
-    const index = started.conns.length;
-    const client = await PlainClient.connect(started.url, undefined, clientOptions);
-    await waitFor(() => started!.conns.length > index, { what: 'the server-side connection' });
-    return { client, conn: started.conns[index] as WebSocketConnection<unknown> };
+    return connectPair(started, clientOptions);
   }
 
   /** Waits until `read()` has not changed for `quietMs` (bounded by `timeoutMs`). */
