@@ -19,7 +19,6 @@
  * | hook chose a protocol not offered       | 500    | `ERR_PROTOCOL_NOT_OFFERED`  |
  */
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { pino } from 'pino';
@@ -104,7 +103,7 @@ export class WebSocketEndpoint<T = unknown> {
   private async admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const refusal = checkHandshake(req, this.host.isShuttingDown());
     if (refusal !== null) return rejectUpgrade(socket, refusal.error, refusal.headers);
-    const pending = pendingOf(req, this.host.clientAddress(req));
+    const pending = pendingOf(req, this.host.clientAddress(req), this.host.isSecure(req));
     if (pending instanceof RealtimeError) return rejectUpgrade(socket, pending);
     const offered = offeredProtocols(req);
     if (offered instanceof RealtimeError) return rejectUpgrade(socket, offered);
@@ -227,11 +226,11 @@ function offeredProtocols(req: IncomingMessage): string[] | RealtimeError {
   return offered;
 }
 
-function pendingOf(req: IncomingMessage, clientAddress: string): PendingConnection | RealtimeError {
-  const isTls = (req.socket as Partial<TLSSocket>).encrypted === true;
+/** `isSecure`: TLS here, or at a trusted proxy (`X-Forwarded-Proto`): the resource is `wss:` then. */
+function pendingOf(req: IncomingMessage, clientAddress: string, isSecure: boolean): PendingConnection | RealtimeError {
   let resource: URL;
   try {
-    resource = new URL(req.url ?? '/', `${isTls ? 'wss' : 'ws'}://${req.headers.host ?? 'localhost'}`);
+    resource = new URL(req.url ?? '/', `${isSecure ? 'wss' : 'ws'}://${req.headers.host ?? 'localhost'}`);
   } catch {
     return new RealtimeError('ERR_BAD_REQUEST', 'invalid Request-URI or Host');
   }

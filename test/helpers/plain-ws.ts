@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import type { WebSocketConnection } from '../../src/endpoints/connection.js';
 import type { WebSocketEndpointOptions } from '../../src/endpoints/options.js';
-import type { Switchyard } from '../../src/server.js';
+import type { CreateServerOptions, Switchyard } from '../../src/server.js';
 import { startServer, type StartedServer } from './start-server.js';
 import { waitFor } from './wait-for.js';
 
@@ -86,9 +86,10 @@ export async function startEndpoint<T = unknown>(
   options: WebSocketEndpointOptions<T>,
   handler: (conn: WebSocketConnection<T>) => void | Promise<void> = () => undefined,
   setup?: (server: Switchyard) => void,
+  serverOptions: CreateServerOptions = {},
 ): Promise<StartedServer & { conns: Array<WebSocketConnection<T>>; url: string }> {
   const conns: Array<WebSocketConnection<T>> = [];
-  const started = await startServer({}, (server) => {
+  const started = await startServer(serverOptions, (server) => {
     server.websocket<T>('/ws', options, (conn) => {
       conns.push(conn);
       return handler(conn);
