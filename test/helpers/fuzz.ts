@@ -118,7 +118,9 @@ const sioFrame = fc
   );
 
 /** A payload of the SIO codec (`~m~len~m~data`, several frames at times). */
-export const sioPayload: fc.Arbitrary<string> = fc.array(sioFrame, { minLength: 1, maxLength: 3 }).map((f) => f.join(''));
+export const sioPayload: fc.Arbitrary<string> = fc
+  .array(sioFrame, { minLength: 1, maxLength: 3 })
+  .map((f) => f.join(''));
 
 /** Code points, as the streaming codec counts them. */
 const codePoints = (text: string) => [...text].length;
@@ -208,7 +210,9 @@ const GUARDED = [Object.prototype, Array.prototype, Function.prototype, String.p
  * removed or replaced since (a prototype-pollution hit anywhere in the process).
  */
 export function guardPrototypes(): { check(): void } {
-  const snapshot = GUARDED.map((proto) => new Map(Reflect.ownKeys(proto).map((key) => [key, descriptorOf(proto, key)])));
+  const snapshot = GUARDED.map(
+    (proto) => new Map(Reflect.ownKeys(proto).map((key) => [key, descriptorOf(proto, key)])),
+  );
   return {
     check() {
       GUARDED.forEach((proto, i) => {

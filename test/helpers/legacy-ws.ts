@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import { decode } from '../../src/codecs/sio.js';
 import type { InboundMessage } from '../../src/codecs/types.js';
 import { takeMatching, waitFor } from './wait-for.js';
@@ -28,8 +28,9 @@ export class LegacyWsClient {
     });
   }
 
-  static async connect(url: string): Promise<LegacyWsClient> {
-    const client = new LegacyWsClient(new WebSocket(url));
+  /** `options`: ws' client options (`ca` for a test certificate, headers). */
+  static async connect(url: string, options?: ClientOptions): Promise<LegacyWsClient> {
+    const client = new LegacyWsClient(new WebSocket(url, options));
     await waitFor(() => client.sessionId !== '', { what: 'the session id frame' });
     return client;
   }
