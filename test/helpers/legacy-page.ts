@@ -16,20 +16,30 @@ const SHIMMED: Partial<Record<TransportName, string>> = {
   'xhr-multipart': 'xhr-multipart.js',
 };
 
-function pageHtml(transport: TransportName): string {
+/** Where a page's client connects when that is not the page's own origin: `http://host:port`. */
+export type LegacyPageTarget = string;
+
+/**
+ * The page for `transport`. With `target` (another origin) the client is loaded from there and
+ * connects there: a cross-origin page, as a site embedding a realtime server elsewhere has.
+ */
+export function legacyPageHtml(transport: TransportName, target?: LegacyPageTarget): string {
   const shim = SHIMMED[transport];
+  const server = target === undefined ? undefined : new URL(target);
+  const host = server === undefined ? 'location.hostname' : JSON.stringify(server.hostname);
+  const port = server === undefined ? 'location.port' : JSON.stringify(server.port);
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${transport}</title>
 ${shim === undefined ? '' : `<script src="/legacy-test/shims/${shim}"></script>`}
-<script src="/socket.io/socket.io.js"></script>
+<script src="${server?.origin ?? ''}/socket.io/socket.io.js"></script>
 </head><body>
 <script>
   window.received = [];
   window.events = [];
   window.heartbeats = [];
   window.startSocket = function () {
-    var socket = new io.Socket(location.hostname, {
-      port: location.port, transports: [${JSON.stringify(transport)}],
+    var socket = new io.Socket(${host}, {
+      port: ${port}, transports: [${JSON.stringify(transport)}],
       rememberTransport: false, reconnect: false
     });
     socket.on('connect', function () {
@@ -66,7 +76,7 @@ export function serveLegacyPages(server: Switchyard): PageTraffic {
     if (req.method === 'GET' && req.url !== undefined) gets.push(req.url);
   });
   app.get<{ Params: { transport: string } }>('/legacy-test/page/:transport', async (request, reply) => {
-    return reply.type('text/html; charset=utf-8').send(pageHtml(request.params.transport as TransportName));
+    return reply.type('text/html; charset=utf-8').send(legacyPageHtml(request.params.transport as TransportName));
   });
   app.get<{ Params: { file: string } }>('/legacy-test/shims/:file', async (request, reply) => {
     const file = Object.values(SHIMMED).find((name) => name === request.params.file);
@@ -91,17 +101,52 @@ export interface LegacyPage {
   close(): Promise<void>;
 }
 
+/** A page whose client has been started, connected or not (a refused one never is). */
+export interface StartedLegacyPage {
+  readonly page: Page;
+  readonly errors: string[];
+  events(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
 /**
- * Opens the page, waits for `load` (the client defers polling transports until then, and a
- * streaming iframe opened before it would hold `load` back), then connects.
+ * Opens `pageUrl` in a context of its own (`watch` sees the page first), waits for `load` (the client defers polling
+ * transports until then, and a streaming iframe opened before it would hold `load` back),
+ * then starts the client.
  */
-export async function openLegacyPage(browser: Browser, baseUrl: string, transport: TransportName): Promise<LegacyPage> {
+export async function startLegacyPage(
+  browser: Browser,
+  pageUrl: string,
+  watch?: (page: Page) => void,
+): Promise<StartedLegacyPage> {
   const context = await browser.newContext();
   const page = await context.newPage();
+  // Before anything loads: what the page's requests got back, websockets that failed.
+  watch?.(page);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${baseUrl}/legacy-test/page/${transport}`, { waitUntil: 'load' });
+  await page.goto(pageUrl, { waitUntil: 'load' });
   await page.evaluate(() => (window as unknown as { startSocket(): void }).startSocket());
+  return {
+    page,
+    errors,
+    events: () => page.evaluate(() => (window as unknown as { events: string[] }).events.slice()),
+    close: () => context.close(),
+  };
+}
+
+/**
+ * Opens the page for `transport` (served by the server at `baseUrl`, or `pageUrl` when the
+ * page lives elsewhere) and waits until its client is connected.
+ */
+export async function openLegacyPage(
+  browser: Browser,
+  baseUrl: string,
+  transport: TransportName,
+  pageUrl = `${baseUrl}/legacy-test/page/${transport}`,
+  watch?: (page: Page) => void,
+): Promise<LegacyPage> {
+  const { page, errors, events, close } = await startLegacyPage(browser, pageUrl, watch);
   let sessionId = '';
   await waitFor(
     async () => {
@@ -120,7 +165,7 @@ export async function openLegacyPage(browser: Browser, baseUrl: string, transpor
     page,
     sessionId,
     received,
-    events: () => page.evaluate(() => (window as unknown as { events: string[] }).events.slice()),
+    events,
     heartbeats: () => page.evaluate(() => (window as unknown as { heartbeats: string[] }).heartbeats.slice()),
     send: (value) =>
       page.evaluate((v) => (window as unknown as { socket: { send(v: unknown): void } }).socket.send(v), value),
@@ -140,8 +185,6 @@ export async function openLegacyPage(browser: Browser, baseUrl: string, transpor
         { timeoutMs: 8_000, what: `the page to receive ${wanted}` },
       );
     },
-    async close() {
-      await context.close();
-    },
+    close,
   };
 }
