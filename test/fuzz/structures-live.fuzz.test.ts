@@ -87,7 +87,8 @@ describe('structured hostile input through live sockets', () => {
     await fc.assert(
       fc.asyncProperty(batch(sioPayload), async (payloads) => {
         inputs += payloads.length;
-        if (client.closeCode !== undefined) client = await LegacyWsClient.connect(`${started.wsUrl}/socket.io/websocket`);
+        if (client.closeCode !== undefined)
+          client = await LegacyWsClient.connect(`${started.wsUrl}/socket.io/websocket`);
         for (const payload of payloads) client.send(payload);
         client.send(encodeFrame('probe'));
         await waitFor(
@@ -205,7 +206,9 @@ describe('structured hostile input through live sockets', () => {
 
   it('saw plain data only, no process failure, and still serves every well-behaved client', async () => {
     expect(violations).toEqual([]);
-    expect(inputs).toBeGreaterThanOrEqual(Math.floor(1_000 * Math.min(1, Number(process.env.SWITCHYARD_FUZZ_RUNS ?? 1))));
+    expect(inputs).toBeGreaterThanOrEqual(
+      Math.floor(1_000 * Math.min(1, Number(process.env.SWITCHYARD_FUZZ_RUNS ?? 1))),
+    );
     await expectAllClientsWork(started.baseUrl);
     await waitFor(() => started.server.sacSock?.size === 0, { what: 'every sac-sock socket to end' });
     expect(failures.list()).toEqual([]);
