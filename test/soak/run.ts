@@ -24,6 +24,10 @@ async function main(): Promise<number> {
       },
     });
     const reasons = judge(run.samples);
+    // Failed visits by kind and reason (a visit waits at most 10 s for its echo and fan-out).
+    const kinds = new Map<string, number>();
+    for (const failure of run.failures) kinds.set(failure.slice(0, 120), (kinds.get(failure.slice(0, 120)) ?? 0) + 1);
+    for (const [kind, count] of kinds) process.stdout.write(`failed ${count}× ${kind}\n`);
     const last = run.samples[run.samples.length - 1]!;
     const failedShare = run.failures.length / Math.max(1, last.visits + run.failures.length);
     if (failedShare > MAX_FAILED_SHARE) reasons.push(`${run.failures.length} visits failed, e.g. ${run.failures[0]}`);
