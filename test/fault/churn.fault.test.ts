@@ -26,12 +26,14 @@ describe('churn: 60 s of visits over every transport, sampled every 10 s', () =>
       const failures = watchProcessFailures();
       const started = await startSoakServer();
       try {
-        const run = await runChurn(started, { durationMs: 50_000, cycleMs: 10_000 });
+        // Half the soak's waves: the suite runs two files at once on two cores, clients and server
+        // in one process here.
+        const run = await runChurn(started, { durationMs: 50_000, cycleMs: 10_000, scale: 0.5 });
         for (const sample of run.samples) report(`churn ${describeSample(sample, run.samples[0])}`);
         for (const failure of run.failures.slice(0, 5)) report(`churn visit failed: ${failure}`);
         expect(judge(run.samples)).toEqual([]);
         const last = run.samples[run.samples.length - 1]!;
-        expect(last.visits).toBeGreaterThan(1_000);
+        expect(last.visits).toBeGreaterThan(500);
         expect(run.failures.length, run.failures.slice(0, 3).join('\n')).toBeLessThanOrEqual(
           last.visits * MAX_FAILED_SHARE,
         );

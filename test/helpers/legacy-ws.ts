@@ -31,7 +31,15 @@ export class LegacyWsClient {
   /** `options`: ws' client options (`ca` for a test certificate, headers). */
   static async connect(url: string, options?: ClientOptions): Promise<LegacyWsClient> {
     const client = new LegacyWsClient(new WebSocket(url, options));
-    await waitFor(() => client.sessionId !== '', { what: 'the session id frame' });
+    client.ws.on('error', () => undefined);
+    try {
+      await waitFor(() => client.sessionId !== '' || client.closeCode !== undefined, { what: 'the session id frame' });
+      if (client.sessionId === '') throw new Error(`closed before the session id frame (${client.closeCode})`);
+    } catch (error) {
+      // A handshake that took too long must not leave its socket (and a live session) behind.
+      client.ws.terminate();
+      throw error;
+    }
     return client;
   }
 

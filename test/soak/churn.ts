@@ -25,7 +25,7 @@ export const HANDLE_SLACK = 8;
 export const TIMER_SLACK = 3;
 export const HEAP_MARGIN_BYTES = 8 * 1024 * 1024;
 export const HEAP_SLOPE_BYTES_PER_MIN = 1024 * 1024;
-const TICK_MS = 50;
+const TICK_MS = 100;
 
 /** One idle-server sample. */
 export interface Sample {
@@ -55,7 +55,7 @@ export async function startSoakServer(): Promise<StartedServer> {
       heartbeatTimeoutMs: 4_000,
       // Long enough for the gap between two polls on a busy machine, short enough to end
       // every dropped session within the pause of a cycle.
-      reconnectWindowMs: 2_000,
+      reconnectWindowMs: 3_000,
       pollDurationMs: 1_000,
       // Idle keep-alive sockets of the clients' fetch close between cycles, not minutes later.
       keepAliveTimeoutMs: 500,
@@ -88,11 +88,16 @@ function startTicker(server: Switchyard): () => void {
 }
 
 /** Runs waves of visits of every kind until `untilMs`; counts visits and failures. */
-async function churnUntil(baseUrl: string, untilMs: number, tally: { visits: number; failures: string[] }) {
+async function churnUntil(
+  baseUrl: string,
+  untilMs: number,
+  scale: number,
+  tally: { visits: number; failures: string[] },
+) {
   let n = 0;
   while (Date.now() < untilMs) {
     const wave = VISITS.flatMap(({ name, concurrency, visit }) =>
-      Array.from({ length: concurrency }, () => {
+      Array.from({ length: Math.max(1, Math.round(concurrency * scale)) }, () => {
         const id = n++;
         return visit(baseUrl, id).then(
           () => void tally.visits++,
@@ -108,6 +113,15 @@ function leftOver(server: Switchyard): number {
   let rooms = 0;
   for (let i = 0; i < SOAK_ROOMS; i++) rooms += server.adapter.members(`room-${i}`).size;
   return server.connectionCount + server.budget.total + (server.sacSock?.size ?? 0) + server.adapter.size + rooms;
+}
+
+/** What keeps a server from being idle, for the message of a failed wait. */
+function whatIsLeft(server: Switchyard): string {
+  const sessions = [...server.registry.values()].map((conn) => `${conn.transport}/${conn.state}`);
+  return (
+    `sessions [${sessions.join(' ')}], budget ${server.budget.total}, sac-sock ${server.sacSock?.size ?? 0}, ` +
+    `members ${server.adapter.size}, room entries ${leftOver(server) - server.connectionCount - server.budget.total - (server.sacSock?.size ?? 0) - server.adapter.size}`
+  );
 }
 
 async function sample(server: Switchyard, startedAt: number, tally: { visits: number; failures: string[] }) {
@@ -131,12 +145,18 @@ async function sample(server: Switchyard, startedAt: number, tally: { visits: nu
 }
 
 /**
- * Churns for `durationMs` in cycles of `cycleMs`, after one warm-up cycle; `onSample` hears
- * of every sample (the baseline first) as it is taken.
+ * Churns for `durationMs` in cycles of `cycleMs`, after one warm-up cycle; `scale` multiplies
+ * how many visits of each kind a wave runs at once; `onSample` hears of every sample (the
+ * baseline first) as it is taken.
  */
 export async function runChurn(
   started: StartedServer,
-  { durationMs, cycleMs, onSample }: { durationMs: number; cycleMs: number; onSample?: (s: Sample) => void },
+  {
+    durationMs,
+    cycleMs,
+    scale = 1,
+    onSample,
+  }: { durationMs: number; cycleMs: number; scale?: number; onSample?: (s: Sample) => void },
 ): Promise<ChurnRun> {
   if (typeof globalThis.gc !== 'function') throw new Error('run node with --expose-gc');
   const { server, baseUrl } = started;
@@ -146,10 +166,14 @@ export async function runChurn(
   const cycles = 1 + Math.max(1, Math.round(durationMs / cycleMs));
   for (let cycle = 0; cycle < cycles; cycle++) {
     const stopTicker = startTicker(server);
-    const quiesceMs = 3_000;
-    await churnUntil(baseUrl, Date.now() + Math.max(1_000, cycleMs - quiesceMs), tally);
+    const quiesceMs = 3_500;
+    await churnUntil(baseUrl, Date.now() + Math.max(1_000, cycleMs - quiesceMs), scale, tally);
     stopTicker();
-    await waitFor(() => leftOver(server) === 0, { timeoutMs: 10_000, intervalMs: 20, what: 'an idle server' });
+    await waitFor(() => leftOver(server) === 0, { timeoutMs: 15_000, intervalMs: 20, what: 'an idle server' }).catch(
+      (error: unknown) => {
+        throw new Error(`${String(error)}: ${whatIsLeft(server)}`);
+      },
+    );
     // Idle keep-alive sockets close within keepAliveTimeoutMs.
     await new Promise((resolve) => setTimeout(resolve, 700));
     const taken = await sample(server, startedAt, tally);

@@ -33,10 +33,18 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
 
 /** The raw 0.6 clients of legacy-http.ts (streams, JSONP, hixie): they all record `messages`. */
 async function legacyVisit(client: LegacyClient, n: number): Promise<void> {
+  let sent = 0;
   try {
     await until(() => client.sessionId !== '', 'the session');
-    await client.send(joinFrame(n) + encodeFrame(probeOf(n)));
+    sent = await client.send(joinFrame(n) + encodeFrame(probeOf(n)));
     await until(() => client.messages.some(isProbe(n)) && client.messages.some(isFanOut), 'echo and fan-out');
+  } catch (error) {
+    // Say what was missing: the send's status, the echo, the fan-out, the end of the client.
+    const has = (p: (m: InboundMessage) => boolean) => client.messages.some(p);
+    const statuses = client instanceof JsonpClient ? ` polls ${client.statuses.slice(-3).join(',')}` : '';
+    throw new Error(
+      `${String(error)} (send ${sent}, echo ${has(isProbe(n))}, fan-out ${has(isFanOut)}, ended ${client.isEnded}${statuses})`,
+    );
   } finally {
     client.close();
   }
