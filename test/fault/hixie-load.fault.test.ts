@@ -28,7 +28,7 @@ describe('hixie-76 (flashsocket) and hixie-75 under load', () => {
     async () => {
       const failures = watchProcessFailures();
       started = await startServer(
-        { heartbeatIntervalMs: 300, heartbeatTimeoutMs: 2_000, reconnectWindowMs: 2_000 },
+        { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 8_000, reconnectWindowMs: 2_000 },
         installEchoes,
       );
       const began = Date.now();
