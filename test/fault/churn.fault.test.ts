@@ -26,14 +26,14 @@ describe('churn: 60 s of visits over every transport, sampled every 10 s', () =>
       const failures = watchProcessFailures();
       const started = await startSoakServer();
       try {
-        // Half the soak's waves: the suite runs two files at once on two cores, clients and server
-        // in one process here.
-        const run = await runChurn(started, { durationMs: 50_000, cycleMs: 10_000, scale: 0.5 });
+        // A quarter of the soak's waves: the suite runs two files at once on two cores, and the
+        // file beside this one has timing of its own to keep.
+        const run = await runChurn(started, { durationMs: 50_000, cycleMs: 10_000, scale: 0.25 });
         for (const sample of run.samples) report(`churn ${describeSample(sample, run.samples[0])}`);
         for (const failure of run.failures.slice(0, 5)) report(`churn visit failed: ${failure}`);
         expect(judge(run.samples)).toEqual([]);
         const last = run.samples[run.samples.length - 1]!;
-        expect(last.visits).toBeGreaterThan(500);
+        expect(last.visits).toBeGreaterThan(300);
         expect(run.failures.length, run.failures.slice(0, 3).join('\n')).toBeLessThanOrEqual(
           last.visits * MAX_FAILED_SHARE,
         );

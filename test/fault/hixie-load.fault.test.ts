@@ -67,7 +67,12 @@ describe('hixie-76 (flashsocket) and hixie-75 under load', () => {
         timeoutMs: 10_000,
         what: 'the broadcast everywhere',
       });
-      // Heartbeats ran meanwhile and were answered: no session closed.
+      // Heartbeats run on every socket and are answered (the client echoes each): none times out.
+      const beats = (client: HixieClient) => client.messages.filter((m) => m.type === 'heartbeat').length;
+      await waitFor(() => clients.every((client) => beats(client) >= 3), {
+        timeoutMs: 20_000,
+        what: 'three heartbeats each',
+      });
       expect(started.server.connectionCount).toBe(PER_DRAFT * 2);
 
       for (const client of clients) client.close();
