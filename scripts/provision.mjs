@@ -1,6 +1,7 @@
 // Makes sure what the test suite needs beyond npm is on the machine: Debian's Chromium for
-// the browser tests, Debian's redis-server for the multi-instance (RedisAdapter) tests and
-// Debian's HAProxy for the cluster tests (a load balancer in front of several nodes).
+// the browser tests, redis-server for the multi-instance and cluster tests, HAProxy for the
+// cluster tests (a load balancer in front of several nodes), and openssl for the self-signed
+// certificate of the TLS tests.
 // As root it installs what is missing with apt-get; otherwise it stops with one line naming
 // the packages to install.
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ const NEEDS = [
   { binary: '/usr/bin/chromium', pkg: 'chromium' },
   { binary: '/usr/bin/redis-server', pkg: 'redis-server' },
   { binary: '/usr/sbin/haproxy', pkg: 'haproxy' },
+  { binary: '/usr/bin/openssl', pkg: 'openssl' },
 ];
 
 const missing = NEEDS.filter((need) => !existsSync(need.binary));

@@ -6,8 +6,15 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import { Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyHttpsOptions,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyServerOptions,
+} from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { WebSocketServer, type Server as GenericWebSocketServer } from 'ws';
 import { WebSocketEndpoint, type ConnectionHandler } from './endpoints/endpoint.js';
@@ -263,12 +270,12 @@ export class Switchyard extends HubApi<ServerEvents> {
     return this.url;
   }
 
-  /** `http://host:port` of the listening server. */
+  /** `http://host:port` (`https://` with TLS) of the listening server. */
   get url(): string {
     const address = this.httpServer?.address() as AddressInfo | null | undefined;
     if (address == null) throw new Error('the server is not listening');
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}`;
+    return `${this.httpServer instanceof TlsServer ? 'https' : 'http'}://${host}:${address.port}`;
   }
 
   /** The port of the separate Flash policy listener while it listens (see `flashPolicyPort`). */
@@ -415,15 +422,29 @@ function isConn(value: unknown): value is Conn {
 export interface CreateServerOptions extends ServerOptions, HttpLimitOptions {
   /** fastify's logger option (pino). Default false. */
   logger?: FastifyServerOptions['logger'];
+  /**
+   * TLS (`{ key, cert }`, or any option of `https.createServer`), handed to fastify's own
+   * `https` option: the server then speaks HTTPS and WSS only. Default none (plain HTTP).
+   */
+  https?: HttpsServerOptions;
 }
 
 /** A standalone server with its own fastify instance; call `listen()`. */
 export function createServer(options: CreateServerOptions = {}): Switchyard {
-  const { logger = false, ...rest } = options;
+  const { logger = false, https, ...rest } = options;
   const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs, ...own } = rest;
   const http = { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs };
   const server = new Switchyard(own);
-  const app = Fastify({ logger, ...fastifyHttpOptions(http) });
+  const settings = { logger, ...(fastifyHttpOptions(http) as FastifyServerOptions & { http?: HttpsServerOptions }) };
+  // fastify hands only `https` to https.createServer, not `http`: the limits go in with the
+  // TLS options. An https.Server is an http.Server to everything mounted on it.
+  const app =
+    https === undefined
+      ? Fastify(settings)
+      : (Fastify({
+          ...settings,
+          https: { ...settings.http, ...https },
+        } as FastifyHttpsOptions<HttpsServer>) as unknown as FastifyInstance);
   installJsonFallbacks(app);
   server.adoptApp(app);
   void app.register(server.plugin);

@@ -19,7 +19,6 @@
  * | hook chose a protocol not offered       | 500    | `ERR_PROTOCOL_NOT_OFFERED`  |
  */
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type Server } from 'ws';
 import { RealtimeError } from '../errors.js';
@@ -116,7 +115,7 @@ export class WebSocketEndpoint<T = unknown> implements EndedListener<WebSocketCo
     const refusal = checkHandshake(req, RFC6455_HANDSHAKE, this.host.isShuttingDown());
     if (refusal !== null) return rejectUpgrade(socket, refusal.error, refusal.headers);
     const clientAddress = this.host.clientAddress(req);
-    const pending = pendingOf(req, clientAddress);
+    const pending = pendingOf(req, clientAddress, this.host.isSecure(req));
     if (pending instanceof RealtimeError) return rejectUpgrade(socket, pending);
     const offered = offeredSubprotocols(req);
     if (offered instanceof RealtimeError) return rejectUpgrade(socket, offered);
@@ -211,11 +210,11 @@ function factsOf(pending: PendingConnection, forwardedAddress: string | null): C
   return { resource: pending.resource.href, origin: pending.origin?.href ?? null, forwardedAddress };
 }
 
-function pendingOf(req: IncomingMessage, clientAddress: string): PendingConnection | RealtimeError {
-  const isTls = (req.socket as Partial<TLSSocket>).encrypted === true;
+/** `isSecure`: TLS here, or at a trusted proxy (`X-Forwarded-Proto`): the resource is `wss:` then. */
+function pendingOf(req: IncomingMessage, clientAddress: string, isSecure: boolean): PendingConnection | RealtimeError {
   let resource: URL;
   try {
-    resource = new URL(req.url ?? '/', `${isTls ? 'wss' : 'ws'}://${req.headers.host ?? 'localhost'}`);
+    resource = new URL(req.url ?? '/', `${isSecure ? 'wss' : 'ws'}://${req.headers.host ?? 'localhost'}`);
   } catch {
     return new RealtimeError('ERR_BAD_REQUEST', 'invalid Request-URI or Host');
   }

@@ -1,6 +1,7 @@
 /**
  * Clients that vanish or stall on real sockets: mid-stream, mid-POST, mid-handshake,
- * slowloris heads and bodies, and a half-open websocket that answers no heartbeat. Each
+ * slowloris heads and bodies, and half-open websockets, htmlfile and xhr-multipart streams
+ * that answer no heartbeat. Each
  * ends in a documented way (a timeout answer, a counted loss, a closed session) and the
  * server goes on serving every well-behaved client.
  */
@@ -199,6 +200,26 @@ describe('clients that vanish or stall', () => {
     expect(closes[0]!.error?.code).toBe('ERR_HEARTBEAT_TIMEOUT');
     client.socket.destroy();
   });
+
+  it.each(['htmlfile', 'xhr-multipart'] as const)(
+    'half-open: a %s stream whose client stops reading and echoing is closed by the heartbeat deadline',
+    async (transport) => {
+      // A long window: only the heartbeat deadline may end this session, however slow the machine.
+      await start({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 150, reconnectWindowMs: 5_000 });
+      const path = transport === 'htmlfile' ? `/socket.io/htmlfile//${Date.now()}` : '/socket.io/xhr-multipart/';
+      const socket = await rawConnect(port);
+      socket.on('error', () => undefined);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      await waitFor(() => started.server.connectionCount === 1, { what: 'the session' });
+      // Reads nothing and POSTs no echo: the stream stays open, the peer is as good as gone.
+      socket.pause();
+      await waitFor(() => closes.length === 1, { timeoutMs: 8_000, what: 'the heartbeat deadline' });
+      expect(closes[0]!.reason).toBe('heartbeat-timeout');
+      expect(closes[0]!.error?.code).toBe('ERR_HEARTBEAT_TIMEOUT');
+      expect(started.server.connectionCount).toBe(0);
+      socket.destroy();
+    },
+  );
 
   it('a raw request answered with a documented refusal leaves the server healthy', async () => {
     await start();

@@ -16,12 +16,23 @@ const SHIMMED: Partial<Record<TransportName, string>> = {
   'xhr-multipart': 'xhr-multipart.js',
 };
 
-function pageHtml(transport: TransportName): string {
+/** Where a page's client connects when that is not the page's own origin: `http://host:port`. */
+export type LegacyPageTarget = string;
+
+/**
+ * The page for `transport`. With `target` (another origin) the client is loaded from there and
+ * connects there: a cross-origin page, as a site embedding a realtime server elsewhere has. The
+ * client's own reconnect is on when the page's query says `reconnect=1`.
+ */
+export function legacyPageHtml(transport: TransportName, target?: LegacyPageTarget): string {
   const shim = SHIMMED[transport];
+  const server = target === undefined ? undefined : new URL(target);
+  const host = server === undefined ? 'location.hostname' : JSON.stringify(server.hostname);
+  const port = server === undefined ? 'location.port' : JSON.stringify(server.port);
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${transport}</title>
 ${shim === undefined ? '' : `<script src="/legacy-test/shims/${shim}"></script>`}
-<script src="/socket.io/socket.io.js"></script>
+<script src="${server?.origin ?? ''}/socket.io/socket.io.js"></script>
 </head><body>
 <script>
   window.received = [];
@@ -29,8 +40,8 @@ ${shim === undefined ? '' : `<script src="/legacy-test/shims/${shim}"></script>`
   window.heartbeats = [];
   window.sessionIds = [];
   window.startSocket = function () {
-    var socket = new io.Socket(location.hostname, {
-      port: location.port, transports: [${JSON.stringify(transport)}],
+    var socket = new io.Socket(${host}, {
+      port: ${port}, transports: [${JSON.stringify(transport)}],
       rememberTransport: false, reconnect: /[?&]reconnect=1/.test(location.search)
     });
     socket.on('connect', function () {
@@ -69,7 +80,7 @@ export function serveLegacyPages(server: Switchyard): PageTraffic {
     if (req.method === 'GET' && req.url !== undefined) gets.push(req.url);
   });
   app.get<{ Params: { transport: string } }>('/legacy-test/page/:transport', async (request, reply) => {
-    return reply.type('text/html; charset=utf-8').send(pageHtml(request.params.transport as TransportName));
+    return reply.type('text/html; charset=utf-8').send(legacyPageHtml(request.params.transport as TransportName));
   });
   app.get<{ Params: { file: string } }>('/legacy-test/shims/:file', async (request, reply) => {
     const file = Object.values(SHIMMED).find((name) => name === request.params.file);
@@ -103,11 +114,50 @@ export interface LegacyPageOptions {
   reconnect?: boolean;
   /** A browser context to share (tabs of one browser: one cookie jar); default a new one per page. */
   context?: BrowserContext;
+  /** The page's address when it lives elsewhere (another origin); default the server's own page. */
+  pageUrl?: string;
+  /** Sees the page before anything loads (what its requests got back, websockets that failed). */
+  watch?: (page: Page) => void;
+}
+
+/** A page whose client has been started, connected or not (a refused one never is). */
+export interface StartedLegacyPage {
+  readonly page: Page;
+  readonly errors: string[];
+  events(): Promise<string[]>;
+  close(): Promise<void>;
 }
 
 /**
- * Opens the page, waits for `load` (the client defers polling transports until then, and a
- * streaming iframe opened before it would hold `load` back), then connects.
+ * Opens `pageUrl` (in a context of its own unless one is given), waits for `load` (the client
+ * defers polling transports until then, and a streaming iframe opened before it would hold
+ * `load` back), then starts the client.
+ */
+export async function startLegacyPage(
+  browser: Browser,
+  pageUrl: string,
+  watch?: (page: Page) => void,
+  shared?: BrowserContext,
+): Promise<StartedLegacyPage> {
+  const context = shared ?? (await browser.newContext());
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  watch?.(page);
+  await page.goto(pageUrl, { waitUntil: 'load' });
+  await page.evaluate(() => (window as unknown as { startSocket(): void }).startSocket());
+  return {
+    page,
+    errors,
+    events: () => page.evaluate(() => (window as unknown as { events: string[] }).events.slice()),
+    // A shared context belongs to the test; a page of its own goes with its context.
+    close: () => (shared === undefined ? context.close() : page.close()),
+  };
+}
+
+/**
+ * Opens the page for `transport` (served by the server at `baseUrl`, or `options.pageUrl` when
+ * the page lives elsewhere) and waits until its client is connected.
  */
 export async function openLegacyPage(
   browser: Browser,
@@ -115,13 +165,9 @@ export async function openLegacyPage(
   transport: TransportName,
   options: LegacyPageOptions = {},
 ): Promise<LegacyPage> {
-  const context = options.context ?? (await browser.newContext());
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
   const query = options.reconnect === true ? '?reconnect=1' : '';
-  await page.goto(`${baseUrl}/legacy-test/page/${transport}${query}`, { waitUntil: 'load' });
-  await page.evaluate(() => (window as unknown as { startSocket(): void }).startSocket());
+  const pageUrl = options.pageUrl ?? `${baseUrl}/legacy-test/page/${transport}${query}`;
+  const { page, errors, events, close } = await startLegacyPage(browser, pageUrl, options.watch, options.context);
   let sessionId = '';
   await waitFor(
     async () => {
@@ -140,7 +186,7 @@ export async function openLegacyPage(
     page,
     sessionId,
     received,
-    events: () => page.evaluate(() => (window as unknown as { events: string[] }).events.slice()),
+    events,
     heartbeats: () => page.evaluate(() => (window as unknown as { heartbeats: string[] }).heartbeats.slice()),
     sessionIds: () => page.evaluate(() => (window as unknown as { sessionIds: string[] }).sessionIds.slice()),
     send: (value) =>
@@ -163,11 +209,7 @@ export async function openLegacyPage(
         { timeoutMs: 8_000, what: `the page to receive ${wanted}` },
       );
     },
-    async close() {
-      // A shared context belongs to the test; a page of its own goes with its context.
-      if (options.context === undefined) await context.close();
-      else await page.close();
-    },
+    close,
   };
 }
 

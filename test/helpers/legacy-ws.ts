@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import { decode } from '../../src/codecs/sio.js';
 import type { InboundMessage } from '../../src/codecs/types.js';
 import { takeMatching, waitFor } from './wait-for.js';
@@ -28,9 +28,18 @@ export class LegacyWsClient {
     });
   }
 
-  static async connect(url: string): Promise<LegacyWsClient> {
-    const client = new LegacyWsClient(new WebSocket(url));
-    await waitFor(() => client.sessionId !== '', { what: 'the session id frame' });
+  /** `options`: ws' client options (`ca` for a test certificate, headers). */
+  static async connect(url: string, options?: ClientOptions): Promise<LegacyWsClient> {
+    const client = new LegacyWsClient(new WebSocket(url, options));
+    client.ws.on('error', () => undefined);
+    try {
+      await waitFor(() => client.sessionId !== '' || client.closeCode !== undefined, { what: 'the session id frame' });
+      if (client.sessionId === '') throw new Error(`closed before the session id frame (${client.closeCode})`);
+    } catch (error) {
+      // A handshake that took too long must not leave its socket (and a live session) behind.
+      client.ws.terminate();
+      throw error;
+    }
     return client;
   }
 

@@ -3,7 +3,7 @@ import { afterEach } from 'vitest';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import type { WebSocketConnection } from '../../src/endpoints/connection.js';
 import type { WebSocketEndpointOptions } from '../../src/endpoints/options.js';
-import type { Switchyard } from '../../src/server.js';
+import type { CreateServerOptions, Switchyard } from '../../src/server.js';
 import { startServer, type StartedServer } from './start-server.js';
 import { waitFor } from './wait-for.js';
 
@@ -87,9 +87,10 @@ export async function startEndpoint<T = unknown>(
   options: WebSocketEndpointOptions<T>,
   handler: (conn: WebSocketConnection<T>) => void | Promise<void> = () => undefined,
   setup?: (server: Switchyard) => void,
+  serverOptions: CreateServerOptions = {},
 ): Promise<StartedEndpoint<T>> {
   const conns: Array<WebSocketConnection<T>> = [];
-  const started = await startServer({}, (server) => {
+  const started = await startServer(serverOptions, (server) => {
     server.websocket<T>('/ws', options, (conn) => {
       conns.push(conn);
       return handler(conn);

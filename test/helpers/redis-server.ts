@@ -24,6 +24,12 @@ export interface RedisServer {
   readonly pid: number | undefined;
   /** Kills the process (SIGKILL: Redis vanishes as in a crash) and waits for its exit. */
   kill(): Promise<void>;
+  /**
+   * SIGSTOP: the process stops answering but its sockets stay open (the kernel still accepts
+   * bytes): Redis frozen, as by a long pause, not gone. `thaw()` sends SIGCONT.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Starts it again on the same port and waits until PING answers. */
   restart(): Promise<void>;
   /** Ends the process (if running) and removes its directory. For afterAll. */
@@ -49,12 +55,20 @@ export async function startRedisServer(): Promise<RedisServer> {
 
 function handle(port: number, dir: string, first: ChildProcess): RedisServer {
   let child: ChildProcess | undefined = first;
+  let isFrozen = false;
+  const signal = (name: NodeJS.Signals): void => {
+    if (child === undefined) throw new Error('redis-server is not running');
+    child.kill(name);
+    isFrozen = name === 'SIGSTOP';
+  };
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     get pid() {
       return child?.pid;
     },
+    freeze: () => signal('SIGSTOP'),
+    thaw: () => signal('SIGCONT'),
     async kill() {
       if (child !== undefined) await end(child, 'SIGKILL');
       child = undefined;
@@ -64,6 +78,8 @@ function handle(port: number, dir: string, first: ChildProcess): RedisServer {
       child = await launch(port, dir);
     },
     async stop() {
+      // A stopped process would hold SIGTERM until it runs again.
+      if (isFrozen) signal('SIGCONT');
       if (child !== undefined) await end(child, 'SIGTERM');
       child = undefined;
       rmSync(dir, { recursive: true, force: true });

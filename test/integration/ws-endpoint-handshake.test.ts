@@ -210,3 +210,34 @@ describe('plain websocket endpoint: handshake', () => {
     }
   });
 });
+
+describe('plain websocket endpoint: the resource scheme behind a TLS proxy', () => {
+  let started: StartedServer | undefined;
+  afterEach(async () => {
+    await started?.close();
+    started = undefined;
+  });
+
+  /** The scheme of `pending.resource` for one handshake that carries `X-Forwarded-Proto: <proto>`. */
+  async function schemeSeen(trustProxy: readonly string[], proto: string): Promise<string | undefined> {
+    let scheme: string | undefined;
+    const accept = (pending: { resource: URL }) => {
+      scheme = pending.resource.protocol;
+      return true;
+    };
+    started = await startEndpoint({ pingIntervalMs: 0, accept }, undefined, undefined, { trustProxy });
+    const client = await PlainClient.connect(`${started.wsUrl}/ws`, undefined, {
+      headers: { 'X-Forwarded-Proto': proto },
+    });
+    client.ws.terminate();
+    await started.close();
+    started = undefined;
+    return scheme;
+  }
+
+  it('is wss: when a trusted proxy says https, ws: otherwise or from anyone else', async () => {
+    expect(await schemeSeen(['127.0.0.1'], 'https')).toBe('wss:');
+    expect(await schemeSeen(['127.0.0.1'], 'http')).toBe('ws:');
+    expect(await schemeSeen([], 'https')).toBe('ws:');
+  });
+});
