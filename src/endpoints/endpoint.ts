@@ -32,8 +32,11 @@ import { WebSocketConnection } from './connection.js';
 import { resolveEndpointOptions, type ResolvedEndpointOptions, type WebSocketEndpointOptions } from './options.js';
 import { formatRemoteAddress, type PendingConnection } from './pending.js';
 
-/** The application's code for one connection. It may return at once: the connection lives until `done`. */
-export type ConnectionHandler<T> = (conn: WebSocketConnection<T>) => void | Promise<void>;
+/**
+ * The application's code for one connection. It may return at once: the connection lives
+ * until `done`. It may return anything; a returned promise's rejection is reported.
+ */
+export type ConnectionHandler<T> = (conn: WebSocketConnection<T>) => unknown;
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
