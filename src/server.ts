@@ -21,6 +21,7 @@ import { ConnectionBudget } from './http/budget.js';
 import { UpgradeDispatcher, type UpgradeRoute } from './http/upgrades.js';
 import { MemoryAdapter, type Adapter } from './hub/adapter.js';
 import { HubApi } from './server/hub-api.js';
+import type { DefaultEventsMap, EventsMap, MessageOf } from './hub/event-maps.js';
 import { EventHub } from './hub/events.js';
 import type { Host } from './hub/host.js';
 import { redactSessionId } from './hub/ids.js';
@@ -63,7 +64,15 @@ export type { UpgradeRoute } from './http/upgrades.js';
 
 type Logger = FastifyInstance['log'];
 
-export class Switchyard extends HubApi<ServerEvents> {
+/**
+ * One server. `ListenEvents` and `EmitEvents` are optional typed event maps (what clients
+ * send, what the server sends; see `EventsMap`): types only, like socket.io 4's
+ * `Server<ListenEvents, EmitEvents>`.
+ */
+export class Switchyard<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+> extends HubApi<ServerEvents, ListenEvents, EmitEvents> {
   readonly options: ResolvedOptions;
   readonly registry: Registry;
   /** The one connection budget: 0.6 sessions, sac-sock sockets and plain connections alike. */
@@ -142,15 +151,18 @@ export class Switchyard extends HubApi<ServerEvents> {
 
   // ── Application API ───────────────────────────────────────────────────────────────────
 
-  onConnect(listener: (conn: Conn) => void): this {
+  // Listeners may return anything: a returned promise's rejection is an `error` event.
+
+  onConnect(listener: (conn: Conn) => unknown): this {
     return this.on('connection', listener);
   }
 
-  onMessage(listener: (conn: Conn, data: unknown) => void): this {
-    return this.on('message', listener);
+  /** A 0.6 client's plain message, decoded (typed by `ListenEvents['message']` when the map has it). */
+  onMessage(listener: (conn: Conn, data: MessageOf<ListenEvents>) => unknown): this {
+    return this.on('message', listener as (conn: Conn, data: unknown) => unknown);
   }
 
-  onDisconnect(listener: (conn: Conn, info: DisconnectInfo) => void): this {
+  onDisconnect(listener: (conn: Conn, info: DisconnectInfo) => unknown): this {
     return this.on('disconnect', listener);
   }
 
@@ -356,11 +368,14 @@ export interface CreateServerOptions extends ServerOptions, HttpLimitOptions {
 }
 
 /** A standalone server with its own fastify instance; call `listen()`. */
-export function createServer(options: CreateServerOptions = {}): Switchyard {
+export function createServer<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+>(options: CreateServerOptions = {}): Switchyard<ListenEvents, EmitEvents> {
   const { logger = false, ...rest } = options;
   const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs, ...own } = rest;
   const http = { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs };
-  const server = new Switchyard(own);
+  const server = new Switchyard<ListenEvents, EmitEvents>(own);
   const app = Fastify({ logger, ...fastifyHttpOptions(http) });
   installJsonFallbacks(app);
   server.adoptApp(app);
