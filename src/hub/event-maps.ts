@@ -20,8 +20,8 @@
  */
 
 /** Event name → the type of its data (an interface fits). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- `any` values let interfaces satisfy the index signature
 export interface EventsMap {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `any` values let interfaces satisfy the index signature
   [event: string]: any;
 }
 
