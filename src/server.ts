@@ -24,12 +24,13 @@ import { HubApi } from './server/hub-api.js';
 import type { DefaultEventsMap, EventsMap, MessageOf } from './hub/event-maps.js';
 import { EventHub } from './hub/events.js';
 import type { Host } from './hub/host.js';
-import { redactSessionId } from './hub/ids.js';
-import { NO_INSTRUMENTS, type Instruments } from './hub/instruments.js';
+import { combineInstruments, type Instruments } from './hub/instruments.js';
 import type { DisconnectInfo } from './hub/results.js';
 import { Rooms, type Socket } from './hub/rooms.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { SacSockEndpoint } from './sacsock/endpoint.js';
+import { logSessionClosed, logSessionOpened } from './server/lifecycle-log.js';
+import { connectionQueues, Operations } from './server/operations.js';
 import { ErrorReporter } from './server/errors.js';
 import { makeHost } from './server/host.js';
 import {
@@ -96,6 +97,10 @@ export class Switchyard<
   private readonly wss: GenericWebSocketServer<typeof SessionWebSocket>;
   private readonly upgrades: UpgradeDispatcher;
   private readonly endpoints: Drainable[] = [];
+  /** The application's plain endpoints (the dashboard ranks their queues). */
+  private readonly appEndpoints: WebSocketEndpoint<unknown>[] = [];
+  /** Metrics, health, the dashboard and the upgrade log. */
+  private readonly operations: Operations;
   private readonly legacy: ResourceContext;
   private readonly legacySockets = new WeakMap<Conn, LegacySocket>();
   private readonly flashPolicy: FlashPolicyService | undefined;
@@ -108,17 +113,25 @@ export class Switchyard<
     this.options = resolveOptions(options);
     this.errors = new ErrorReporter(this, () => this.log);
     this.shutdown = new Shutdown(() => this.drainableParts(), this.options.drainTimeoutMs);
-    this.upgrades = new UpgradeDispatcher(() => this.shutdown.phase === 'closed');
+    this.upgrades = new UpgradeDispatcher(
+      () => this.shutdown.phase === 'closed',
+      (req, outcome) => this.operations.onUpgradeOutcome(req, outcome),
+    );
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.maxPayloadBytes,
       clientTracking: false,
       WebSocket: SessionWebSocket,
     });
-    this.instruments = this.options.instruments ?? NO_INSTRUMENTS;
     this.adapter = this.options.adapter ?? new MemoryAdapter();
+    this.operations = this.makeOperations();
+    const { counters } = this.operations;
+    this.instruments = combineInstruments([this.options.instruments, counters].filter((i) => i !== undefined));
     // A broker adapter's failures (Redis gone) happen outside any call: report them as ours.
-    this.adapter.setErrorReporter?.((error) => this.reportError(error));
+    this.adapter.setErrorReporter?.((error) => {
+      this.operations.adapterErrors++;
+      this.reportError(error);
+    });
     this.roomApi = new Rooms(this.adapter, this.instruments);
     this.events = new EventHub((error, socket) =>
       this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
@@ -131,9 +144,7 @@ export class Switchyard<
       events: this.events,
       instruments: this.instruments,
       budget: this.budget,
-      log: () => this.log,
-      isShuttingDown: () => this.shutdown.phase !== 'serving',
-      reportError: (error) => this.reportError(error),
+      ...this.hostCallbacks(),
     });
     const { registry, budget, wss, host } = this;
     this.legacy = makeResourceContext({ options: this.options, registry, budget, wss, host });
@@ -201,6 +212,7 @@ export class Switchyard<
   ): WebSocketEndpoint<T> {
     const endpoint = new WebSocketEndpoint<T>(path, options, handler, this.host, this.options.authorize);
     this.endpoints.push(endpoint);
+    this.appEndpoints.push(endpoint as WebSocketEndpoint<unknown>);
     this.addUpgradeRoute(endpoint);
     return endpoint;
   }
@@ -217,6 +229,7 @@ export class Switchyard<
     await this.adapter.ready?.();
     await mountResource(app, this.options.resource, (req, res) => this.handleResourceRequest(req, res));
     mountWebSocketRoutes(app, (path, options, handler) => this.websocket(path, options, handler));
+    await this.operations.mount(app);
     this.upgrades.install(app.server);
     this.flashPolicy?.install(app.server);
     const removeSignalHandlers = this.options.handleSignals
@@ -231,6 +244,7 @@ export class Switchyard<
     // websockets included, so sessions must end before it, or app.close() never returns.
     app.addHook('preClose', async () => {
       removeSignalHandlers();
+      this.operations.stop();
       // Mounted on an application's app: its close() ends us too. Polls can no longer
       // reach us then, so call server.close() first for a full drain.
       await this.shutdown.drain();
@@ -292,10 +306,36 @@ export class Switchyard<
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────
 
+  /** What a Host needs to call back into the server (the application's and the internal one). */
+  private hostCallbacks() {
+    return {
+      log: () => this.log,
+      isShuttingDown: () => this.shutdown.phase !== 'serving',
+      reportError: (error: unknown) => this.reportError(error),
+    };
+  }
+
+  private makeOperations(): Operations {
+    return new Operations({
+      options: this.options,
+      adapter: this.adapter,
+      hostParts: this.hostCallbacks(),
+      phase: () => this.shutdown.phase,
+      httpServer: () => this.httpServer,
+      clientAddress: (req) => this.host.clientAddress(req),
+      queues: () => connectionQueues(this.registry, this.sacSock, this.appEndpoints),
+      addEndpoint: (endpoint, route) => {
+        this.endpoints.push(endpoint);
+        this.addUpgradeRoute(route);
+      },
+    });
+  }
+
   /** How the 0.6 family reports to the server: rooms first, then the application. */
   private sessionHooks(): Omit<ConnHooks, 'timers' | 'sharedDecoder'> {
     return {
       onOpen: (conn) => {
+        logSessionOpened(this.log, conn);
         // In the room model (and its private room) before anyone hears of it.
         this.adapter.addMember(conn);
         this.errors.dispatch(this, 'connection', [conn], conn);
@@ -309,7 +349,7 @@ export class Switchyard<
         this.errors.dispatch(conn, 'message', [data], conn);
       },
       onClose: (conn, info) => {
-        this.log?.debug({ sessionId: redactSessionId(conn.sessionId), ...info }, 'session closed');
+        logSessionClosed(this.log, conn, info);
         this.adapter.removeMember(conn.sessionId);
         this.errors.dispatch(this, 'disconnect', [conn, info], conn);
         if (this.events.hasSocketListeners) this.events.disconnected(this.socketOf(conn), info);
