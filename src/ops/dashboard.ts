@@ -39,8 +39,8 @@ function asset(name: string): { type: string; body: Buffer } | undefined {
 export function mountDashboard(scope: FastifyInstance, source: OpsSource, gate: AdminGate): () => void {
   const base = `${scope.prefix}/dashboard`;
   scope.get('/dashboard', async (request, reply) => {
-    if (!gate.allows(request.raw)) return loginPage(reply, gate, '');
-    return reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(PAGE);
+    if (!gate.allows(request.raw)) return loginPage(reply, gate, base, '');
+    return reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(page(base));
   });
   scope.post('/dashboard/login', async (request, reply) => login(request, reply, gate, base));
   scope.get<{ Params: { file: string } }>('/dashboard/assets/:file', async (request, reply) => {
@@ -77,7 +77,7 @@ function startTicking(source: OpsSource, rooms: Rooms): () => void {
 async function login(request: FastifyRequest, reply: FastifyReply, gate: AdminGate, base: string): Promise<unknown> {
   const body = typeof request.body === 'string' ? request.body : '';
   const token = new URLSearchParams(body).get('token') ?? '';
-  if (!gate.isToken(token)) return loginPage(reply.code(401), gate, 'That is not the admin token.');
+  if (!gate.isToken(token)) return loginPage(reply.code(401), gate, base, 'That is not the admin token.');
   const isSecure = (request.raw.socket as { encrypted?: boolean }).encrypted === true || request.protocol === 'https';
   return reply.code(303).header('Set-Cookie', gate.setCookie(base, isSecure)).header('Location', base).send();
 }
@@ -86,30 +86,32 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-function loginPage(reply: FastifyReply, gate: AdminGate, problem: string): FastifyReply {
+/** The login form (401). Paths are absolute: the form is also the answer to `<base>/login`. */
+function loginPage(reply: FastifyReply, gate: AdminGate, base: string, problem: string): FastifyReply {
   const note = gate.hasToken
     ? 'This server listens beyond this machine: the dashboard needs the admin token.'
     : 'This server listens beyond this machine and has no admin token: start it with --admin-token (adminToken) to use the dashboard.';
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Switchyard dashboard — sign in</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="dashboard/assets/dashboard.css"></head>
+<link rel="stylesheet" href="${base}/assets/dashboard.css"></head>
 <body class="login"><main><h1>Switchyard dashboard</h1><p>${escapeHtml(note)}</p>
 ${problem === '' ? '' : `<p class="problem" role="alert">${escapeHtml(problem)}</p>`}
-<form method="post" action="dashboard/login"><label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+<form method="post" action="${base}/login"><label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
 <button type="submit">Sign in</button></form></main></body></html>`;
   if (reply.statusCode === 200) reply.code(401);
   return reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(html);
 }
 
-const PAGE = `<!doctype html>
+/** The dashboard page; `base` is its own path (under the plugin's prefix). */
+const page = (base: string): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>Switchyard dashboard</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="dashboard/assets/uPlot.min.css">
-<link rel="stylesheet" href="dashboard/assets/dashboard.css">
+<link rel="stylesheet" href="${base}/assets/uPlot.min.css">
+<link rel="stylesheet" href="${base}/assets/dashboard.css">
 </head>
 <body>
 <header class="bar"><h1>Switchyard</h1><span id="phase" class="phase">connecting…</span><span id="updated" class="updated"></span></header>
@@ -121,7 +123,7 @@ const PAGE = `<!doctype html>
 <section class="card"><h2>Deepest queues</h2><table id="queues"><thead><tr><th>id</th><th>family</th><th>transport</th><th>queued</th></tr></thead><tbody></tbody></table></section>
 <section class="card"><h2>Node and cluster</h2><dl id="cluster"></dl></section>
 </main>
-<script src="dashboard/assets/uPlot.iife.min.js"></script>
-<script src="dashboard/assets/dashboard.js"></script>
+<script src="${base}/assets/uPlot.iife.min.js"></script>
+<script src="${base}/assets/dashboard.js"></script>
 </body>
 </html>`;
