@@ -92,8 +92,11 @@ describe('the packed tarball', () => {
 
 describe('npm start on the fresh build', () => {
   const children: ChildProcess[] = [];
+  /** Every process these tests started, and theirs: none may outlive the file. */
+  const started = new Set<number>();
   afterAll(() => {
-    for (const child of children) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
+    for (const child of children) if (child.pid !== undefined) started.add(child.pid);
+    for (const pid of started) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   });
 
   /** `npm start -- …args`, or the built CLI itself when `direct`. */
