@@ -37,33 +37,40 @@ function* perFamily(table: Record<string, Map<string, number>>, label: string): 
   }
 }
 
-/** A gauge whose samples are computed when scraped. */
-function gauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<Sample>) {
-  return new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [labels, value] of read()) this.set(labels, value);
-    },
-  });
+/**
+ * A gauge or counter whose samples are computed when scraped: `collect` empties it and puts
+ * back what `read` yields (a counter's totals only grow, so `inc` from empty sets them).
+ */
+function computed(
+  type: 'gauge' | 'counter',
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => Iterable<Sample>,
+): void {
+  const config = { name, help, labelNames, registers: [registry] };
+  if (type === 'gauge') {
+    new Gauge({ ...config, collect: refill(read, (gauge: Gauge, labels, value) => gauge.set(labels, value)) });
+  } else {
+    new Counter({ ...config, collect: refill(read, (counter: Counter, labels, value) => counter.inc(labels, value)) });
+  }
 }
 
-/** A counter whose samples are computed when scraped (they only grow: they are totals). */
-function counter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<Sample>) {
-  return new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [labels, value] of read()) this.inc(labels, value);
-    },
-  });
+function refill<M extends { reset(): void }>(
+  read: () => Iterable<Sample>,
+  put: (metric: M, labels: Labels, value: number) => void,
+): (this: M) => void {
+  return function collect(this: M) {
+    this.reset();
+    for (const [labels, value] of read()) put(this, labels, value);
+  };
 }
+
+const gauge = (...args: Parameters<typeof computed> extends [unknown, ...infer Rest] ? Rest : never) =>
+  computed('gauge', ...args);
+const counter = (...args: Parameters<typeof computed> extends [unknown, ...infer Rest] ? Rest : never) =>
+  computed('counter', ...args);
 
 const FANOUT_NAME = 'switchyard_fanout_duration_seconds';
 const FANOUT_HELP =
