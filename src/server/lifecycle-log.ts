@@ -33,8 +33,9 @@ export function logSessionClosed(log: FastifyBaseLogger | undefined, conn: Conn,
       durationMs: Date.now() - conn.openedAt,
       messagesReceived: conn.messagesReceived,
       messagesSent: conn.messagesSent,
+      // No error code: `reason` says what happened, and a client's bad input (protocol-error)
+      // is logged at debug only, where the server reports it.
       lostMessages: info.lostMessages,
-      ...(info.error === undefined ? {} : { code: info.error.code }),
     },
     'session closed',
   );

@@ -62,7 +62,7 @@ describe('logging', () => {
         .filter((line) => line !== '')
         .map((line) => JSON.parse(line) as Record<string, unknown>);
     started = await startServer(
-      { pollDurationMs: 300, heartbeatIntervalMs: 0, reconnectWindowMs: 100, logger: { level: 'info', stream } },
+      { pollDurationMs: 300, heartbeatIntervalMs: 0, reconnectWindowMs: 5_000, logger: { level: 'info', stream } },
       (server) => server.onMessage((conn, data) => server.broadcast(data)),
     );
     const { baseUrl, wsUrl, server } = started;
@@ -81,6 +81,7 @@ describe('logging', () => {
     ).toBe(403);
     await poll.stop();
     ws.close();
+    for (const sessionId of [poll.sessionId, ws.sessionId]) server.getConn(sessionId)?.close();
     await waitFor(() => server.connectionCount === 0, { what: 'both sessions to close' });
 
     const lines = logged();

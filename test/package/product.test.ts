@@ -104,15 +104,13 @@ describe('npm start on the fresh build', () => {
     const [command, prefix] = direct ? [process.execPath, ['dist/cli.js']] : ['npm', ['start', '--silent', '--']];
     const child = spawn(command, [...prefix, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
-    const out: string[] = [];
-    const err: string[] = [];
-    child.stdout!.on('data', (chunk: Buffer) => out.push(...chunk.toString().split('\n')));
-    child.stderr!.on('data', (chunk: Buffer) => err.push(...chunk.toString().split('\n')));
-    return { child, out, err };
+    closedOf.set(child, new Promise((resolve) => child.on('close', (code) => resolve(code))));
+    return { child, out: linesOf(child.stdout!), err: linesOf(child.stderr!) };
   }
 
-  const exited = (child: ChildProcess): Promise<number | null> =>
-    child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.on('exit', resolve));
+  /** Resolves with the exit code once the process has ended and its output is all read ('close'). */
+  const closedOf = new WeakMap<ChildProcess, Promise<number | null>>();
+  const exited = (child: ChildProcess): Promise<number | null> => closedOf.get(child)!;
 
   it(
     'prints the URL, answers health, readiness, the dashboard and metrics, refuses a second start, stops cleanly',
@@ -180,6 +178,21 @@ describe('npm start on the fresh build', () => {
     SLOW_MS,
   );
 });
+
+/** The complete lines a stream has written so far (a chunk may end mid-line). */
+function linesOf(stream: NodeJS.ReadableStream): string[] {
+  const lines: string[] = [];
+  let partial = '';
+  stream.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  stream.on('end', () => {
+    if (partial !== '') lines.push(partial);
+  });
+  return lines;
+}
 
 /** Every process below `pid` now (children, their children…), read from /proc. */
 function descendantsOf(pid: number): number[] {
