@@ -95,7 +95,11 @@ describe('npm start on the fresh build', () => {
   /** Every process these tests started, and theirs: none may outlive the file. */
   const started = new Set<number>();
   afterAll(() => {
-    for (const child of children) if (child.pid !== undefined) started.add(child.pid);
+    // A failed test may leave its server running: it and whatever it started go too.
+    for (const child of children) {
+      if (child.pid === undefined) continue;
+      for (const pid of [child.pid, ...descendantsOf(child.pid)]) started.add(pid);
+    }
     for (const pid of started) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   });
 
