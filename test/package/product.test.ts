@@ -126,7 +126,7 @@ describe('npm start on the fresh build', () => {
       });
       const url = first.out.find((line) => line.startsWith('Switchyard listening on '))!.slice(24);
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(first.out).toContain(`Dashboard: ${url}/dashboard`);
+      await waitFor(() => first.out.includes(`Dashboard: ${url}/dashboard`), { what: 'the dashboard line' });
       for (const path of ['/healthz', '/readyz', '/dashboard'])
         expect((await fetch(url + path)).status, path).toBe(200);
 
