@@ -1,5 +1,6 @@
 // Makes sure what the test suite needs beyond npm is on the machine: Debian's Chromium for
-// the browser tests and Debian's redis-server for the multi-instance (RedisAdapter) tests.
+// the browser tests, Debian's redis-server for the multi-instance (RedisAdapter) tests and
+// Debian's HAProxy for the cluster tests (a load balancer in front of several nodes).
 // As root it installs what is missing with apt-get; otherwise it stops with one line naming
 // the packages to install.
 import { execFileSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { existsSync } from 'node:fs';
 const NEEDS = [
   { binary: '/usr/bin/chromium', pkg: 'chromium' },
   { binary: '/usr/bin/redis-server', pkg: 'redis-server' },
+  { binary: '/usr/sbin/haproxy', pkg: 'haproxy' },
 ];
 
 const missing = NEEDS.filter((need) => !existsSync(need.binary));

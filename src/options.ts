@@ -5,6 +5,7 @@ import type { CodecName } from './codecs/types.js';
 import { RealtimeError } from './errors.js';
 import { ALLOW_ALL_ORIGINS } from './http/origins.js';
 import type { Adapter } from './hub/adapter.js';
+import type { ClusterBackend } from './hub/cluster.js';
 import type { Instruments } from './hub/instruments.js';
 import type { SessionOptions } from './session/conn.js';
 import type { QueueOverflowPolicy } from './hub/results.js';
@@ -42,6 +43,8 @@ export interface ServerOptions {
   maxHandshakesPerSecondPerAddress?: number;
   /** Messages per second per 0.6 session or sac-sock socket; over it they are dropped and counted. 0 = off (the default). */
   maxMessagesPerSecond?: number;
+  /** Largest `conn.data` of a 0.6 session, as JSON text, in UTF-8 bytes. Default 16 KiB. */
+  maxSessionDataBytes?: number;
   /** Heartbeat period on persistent transports. Default 10 000 ms; 0 turns heartbeats off. */
   heartbeatIntervalMs?: number;
   /** How long an echo may take before the session closes. Default 8 000 ms. */
@@ -81,6 +84,13 @@ export interface ServerOptions {
   codec?: CodecName;
   /** Serve the 0.6 browser client at `/<resource>/socket.io.js`. Default true. */
   serveClient?: boolean;
+  /**
+   * Name prefix of the session cookies that let the unmodified 0.6 client resume its session
+   * after a failed poll or a dropped socket (one cookie per session, `<prefix>.<hash>`,
+   * HttpOnly, SameSite=Lax, Path = the resource, Secure behind TLS). `false` turns them off.
+   * Default `sy.sid`.
+   */
+  sessionCookie?: string | false;
   /** Path of the sac-sock websocket endpoint, or false for none. Default `/socket`. */
   sacSockPath?: string | false;
   /** Largest sac-sock frame accepted, in bytes; larger closes with 1009. Default 1 MiB. */
@@ -92,6 +102,14 @@ export interface ServerOptions {
   sacSockOrigins?: 'same-origin' | string | readonly string[];
   /** Room membership and fan-out; replace with a multi-instance adapter. Default: a new MemoryAdapter. */
   adapter?: Adapter;
+  /**
+   * Sessions shared by several nodes (`redisCluster()` from `switchyard/redis`): any node
+   * serves any request of any 0.6 session, and a session outlives its node. It brings its own
+   * adapter (do not pass `adapter` too). Default: none (sessions live in this process).
+   */
+  cluster?: ClusterBackend;
+  /** In a cluster: how long a send relayed to the node that owns its session may wait for its answer. Default 5 000 ms. */
+  relayTimeoutMs?: number;
   /**
    * Told by every family what happens to its connections: opened, closed, messages in, out
    * and lost, overflows, fan-out (see `Instruments`). Default: none (counting costs nothing).
@@ -130,10 +148,11 @@ export interface ServerOptions {
 }
 
 export interface ResolvedOptions extends Required<
-  Omit<ServerOptions, 'authorize' | 'codec' | 'adapter' | 'instruments'>
+  Omit<ServerOptions, 'authorize' | 'codec' | 'adapter' | 'instruments' | 'cluster'>
 > {
   readonly authorize: AuthorizeHook | undefined;
   readonly adapter: Adapter | undefined;
+  readonly cluster: ClusterBackend | undefined;
   readonly instruments: Instruments | undefined;
   readonly session: SessionOptions;
 }
@@ -147,6 +166,7 @@ const DEFAULTS = {
   maxConnectionsPerAddress: 1_000,
   maxHandshakesPerSecondPerAddress: 0,
   maxMessagesPerSecond: 0,
+  maxSessionDataBytes: 16 * 1024,
   heartbeatIntervalMs: 10_000,
   heartbeatTimeoutMs: 8_000,
   reconnectWindowMs: 10_000,
@@ -160,11 +180,13 @@ const DEFAULTS = {
   wsHighWaterMarkBytes: 64 * 1024,
   hixieHandshakeTimeoutMs: 10_000,
   serveClient: true,
+  sessionCookie: 'sy.sid' as string | false,
   sacSockPath: '/socket',
   sacSockMaxMessageBytes: 1024 * 1024,
   sacSockOrigins: 'same-origin',
   drainTimeoutMs: 5_000,
   closeGraceMs: 1_000,
+  relayTimeoutMs: 5_000,
   handleSignals: false,
   flashPolicyPort: 843 as number | false,
   metrics: false,
@@ -189,13 +211,17 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     if (!TRANSPORT_NAMES.includes(name)) invalid(`unknown transport "${name}"`);
   }
   validate(merged);
+  if (options.cluster !== undefined && options.adapter !== undefined && options.adapter !== options.cluster.adapter) {
+    invalid('cluster brings its own adapter: pass cluster or adapter, not both');
+  }
   const codec = CODECS[options.codec ?? 'sio'];
   if (codec === undefined) invalid(`unknown codec "${String(options.codec)}"`);
   return {
     ...merged,
     transports,
     authorize: options.authorize,
-    adapter: options.adapter,
+    adapter: options.adapter ?? options.cluster?.adapter,
+    cluster: options.cluster,
     instruments: options.instruments,
     session: {
       heartbeatIntervalMs: merged.heartbeatIntervalMs,
@@ -207,6 +233,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       maxFrameLength: merged.maxFrameLength,
       maxJsonDepth: merged.maxJsonDepth,
       maxMessagesPerSecond: merged.maxMessagesPerSecond,
+      maxSessionDataBytes: merged.maxSessionDataBytes,
       codec,
     },
   };
@@ -218,6 +245,7 @@ const NON_NEGATIVE_OPTIONS = [
   'maxConnectionsPerAddress',
   'maxHandshakesPerSecondPerAddress',
   'maxMessagesPerSecond',
+  'maxSessionDataBytes',
   'heartbeatIntervalMs',
   'heartbeatTimeoutMs',
   'reconnectWindowMs',
@@ -232,6 +260,7 @@ const NON_NEGATIVE_OPTIONS = [
   'sacSockMaxMessageBytes',
   'drainTimeoutMs',
   'closeGraceMs',
+  'relayTimeoutMs',
 ] as const;
 
 function withDefaults(options: ServerOptions) {
@@ -256,6 +285,10 @@ function validate(merged: ReturnType<typeof withDefaults>): void {
     invalid(`sacSockPath must be a path starting with "/", or false, got "${String(merged.sacSockPath)}"`);
   }
   if (merged.sacSockMaxMessageBytes <= 0) invalid('sacSockMaxMessageBytes must be > 0');
+
+  if (merged.sessionCookie !== false && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/.test(merged.sessionCookie)) {
+    invalid(`sessionCookie must be a cookie name (token characters) or false, got "${String(merged.sessionCookie)}"`);
+  }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -10,22 +10,28 @@ import { RealtimeError } from './errors.js';
 /** What a missing ioredis is reported as. */
 export const MISSING_IOREDIS = 'switchyard/redis needs the ioredis package: npm install ioredis';
 
-async function loadAdapterModule(): Promise<typeof import('./adapters/redis/adapter.js')> {
+/** Fails with the one line when ioredis is not installed. */
+async function requireIoredis(): Promise<void> {
   try {
     await import('ioredis');
   } catch (cause) {
     if ((cause as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw cause;
     throw new RealtimeError('ERR_MISSING_DEPENDENCY', MISSING_IOREDIS, { cause });
   }
-  return import('./adapters/redis/adapter.js');
 }
 
-const adapterModule = await loadAdapterModule();
+await requireIoredis();
+const adapterModule = await import('./adapters/redis/adapter.js');
+const clusterModule = await import('./adapters/redis/cluster.js');
 
 /** Fan-out shared by every instance on one Redis (docs/cluster.md). */
 export const RedisAdapter = adapterModule.RedisAdapter;
 export type RedisAdapter = import('./adapters/redis/adapter.js').RedisAdapter;
 export const resolveRedisAdapterOptions = adapterModule.resolveRedisAdapterOptions;
+/** Sessions on Redis, shared by every node (the `cluster` server option; docs/cluster.md). */
+export const redisCluster = clusterModule.redisCluster;
+export type { RedisClusterBackend } from './adapters/redis/cluster.js';
+export type { RedisClusterOptions } from './adapters/redis/cluster-options.js';
 export type { RedisAdapterEvents, RedisAdapterOptions, RedisAdapterStats } from './adapters/redis/adapter.js';
 export { channelNames, decodeEnvelope, encodeEnvelope, DEFAULT_SERVER_GROUP } from './adapters/redis/envelope.js';
 export type { ChannelKind, Envelope, ForwardedMessage } from './adapters/redis/envelope.js';

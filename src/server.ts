@@ -29,6 +29,7 @@ import type { DisconnectInfo } from './hub/results.js';
 import { Rooms, type Socket } from './hub/rooms.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { SacSockEndpoint } from './sacsock/endpoint.js';
+import { redactSessionId } from './hub/ids.js';
 import { logSessionClosed, logSessionOpened } from './server/lifecycle-log.js';
 import { connectionQueues, Operations } from './server/operations.js';
 import { ErrorReporter } from './server/errors.js';
@@ -40,7 +41,9 @@ import {
   type Drainable,
   type ShutdownPhase,
 } from './server/shutdown.js';
-import type { Conn, ConnHooks } from './session/conn.js';
+import type { Conn, ConnHooks, ResumeInfo } from './session/conn.js';
+import { ClusterSessions } from './session/cluster-sessions.js';
+import type { ClaimedSession } from './hub/session-store.js';
 import { LegacySocket } from './session/legacy-socket.js';
 import { Registry } from './session/registry.js';
 import {
@@ -53,6 +56,13 @@ import { SessionWebSocket } from './transports/session-websocket.js';
 
 export interface ServerEvents {
   connection: [conn: Conn];
+  /**
+   * A client came back to its session after its transport was lost (a dropped socket, a
+   * failed poll, a dead node): same session id, what it missed delivered. Never a second
+   * `connection`. Listeners on the session itself are where they were, unless it was adopted
+   * from another node (`info.adopted`): then attach them again here.
+   */
+  resume: [conn: Conn, info: ResumeInfo];
   message: [conn: Conn, data: unknown];
   disconnect: [conn: Conn, info: DisconnectInfo];
   /** A handler threw or rejected, or a session reported a protocol error. */
@@ -102,6 +112,8 @@ export class Switchyard<
   /** Metrics, health, the dashboard and the upgrade log. */
   private readonly operations: Operations;
   private readonly legacy: ResourceContext;
+  /** In a cluster, this node's sessions in the shared store. */
+  private readonly cluster: ClusterSessions | null;
   private readonly legacySockets = new WeakMap<Conn, LegacySocket>();
   private readonly flashPolicy: FlashPolicyService | undefined;
   private log: Logger | undefined;
@@ -112,7 +124,11 @@ export class Switchyard<
     super({ captureRejections: true });
     this.options = resolveOptions(options);
     this.errors = new ErrorReporter(this, () => this.log);
-    this.shutdown = new Shutdown(() => this.drainableParts(), this.options.drainTimeoutMs);
+    this.shutdown = new Shutdown(
+      () => this.drainableParts(),
+      this.options.drainTimeoutMs,
+      () => this.leaveBroker(),
+    );
     this.upgrades = new UpgradeDispatcher(
       () => this.shutdown.phase === 'closed',
       (req, outcome) => this.operations.onUpgradeOutcome(req, outcome),
@@ -147,7 +163,20 @@ export class Switchyard<
       ...this.hostCallbacks(),
     });
     const { registry, budget, wss, host } = this;
-    this.legacy = makeResourceContext({ options: this.options, registry, budget, wss, host });
+    this.cluster = this.joinCluster();
+    const cluster = this.cluster === null ? null : { store: this.options.cluster!.store, sessions: this.cluster };
+    const { codec } = this.options.session;
+    const relayTimeoutMs = this.options.relayTimeoutMs;
+    this.legacy = makeResourceContext({
+      options: this.options,
+      registry,
+      budget,
+      wss,
+      host,
+      codec,
+      cluster,
+      relayTimeoutMs,
+    });
     // The 0.6 resource's upgrades first, then sac-sock, then plain endpoints as they mount.
     this.upgrades.add(resourceUpgradeRoute(this.legacy, this.options.resource, (error) => this.reportError(error)));
     this.sacSock = this.mountSacSock();
@@ -226,7 +255,7 @@ export class Switchyard<
     this.app ??= app;
     this.log = app.log;
     // Several instances: listen only once fan-out reaches the others (rejects when it cannot).
-    await this.adapter.ready?.();
+    await (this.options.cluster?.ready() ?? this.adapter.ready?.());
     await mountResource(app, this.options.resource, (req, res) => this.handleResourceRequest(req, res));
     mountWebSocketRoutes(app, (path, options, handler) => this.websocket(path, options, handler));
     await this.operations.mount(app);
@@ -343,6 +372,13 @@ export class Switchyard<
         // sessions never need one, and it costs memory per idle session.
         if (this.events.hasSocketListeners) this.events.connected(this.socketOf(conn));
       },
+      onResume: (conn, info) => {
+        this.log?.info(
+          { sessionId: redactSessionId(conn.sessionId), transport: conn.transport, ...info },
+          'session resumed',
+        );
+        this.errors.dispatch(this, 'resume', [conn, info], conn);
+      },
       onMessage: (conn, data) => {
         if (this.events.isHandledEnvelope(data) && this.events.dispatchEnvelope(this.socketOf(conn), data)) return;
         this.errors.dispatch(this, 'message', [conn, data], conn);
@@ -354,6 +390,10 @@ export class Switchyard<
         this.errors.dispatch(this, 'disconnect', [conn, info], conn);
         if (this.events.hasSocketListeners) this.events.disconnected(this.socketOf(conn), info);
       },
+      onHandOff: (conn) => {
+        this.log?.info({ sessionId: redactSessionId(conn.sessionId) }, 'session handed off');
+        this.adapter.removeMember(conn.sessionId);
+      },
       onError: (conn, error) => this.reportError(error, conn),
       instruments: this.instruments,
     };
@@ -364,16 +404,39 @@ export class Switchyard<
     handleResourceRequest(this.legacy, this.options.resource, req, res, (error) => this.reportError(error));
   }
 
+  /** In a cluster: this node's sessions in the shared store, and how a taken-over one rejoins. */
+  private joinCluster(): ClusterSessions | null {
+    const backend = this.options.cluster;
+    if (backend === undefined) return null;
+    const hooks = {
+      onAdopted: async (conn: Conn, claimed: ClaimedSession) => {
+        if (this.adapter.adopt !== undefined) return this.adapter.adopt(conn, claimed);
+        this.adapter.addMember(conn);
+        for (const room of claimed.rooms) this.adapter.join(conn.sessionId, room);
+      },
+      reportError: (error: unknown) => this.reportError(error),
+    };
+    return new ClusterSessions(backend.store, this.registry, hooks);
+  }
+
   /** What a shutdown tells, in order: sessions, sac-sock, plain endpoints, then upgraded sockets. */
   private drainableParts(): Drainable[] {
-    const parts: Drainable[] = [this.registry];
+    // In a cluster, sessions move to the other nodes instead of ending.
+    const cluster = this.cluster;
+    const sessions: Drainable = cluster === null ? this.registry : { shutdown: () => cluster.handOffAll() };
+    const parts: Drainable[] = [sessions];
     if (this.sacSock !== undefined) parts.push(this.sacSock);
     parts.push(...this.endpoints);
     // Every websocket has been sent its close; it is done when the client has answered it.
     parts.push(this.upgrades.drainable);
-    // The broker goes last: sessions may still fan out while they close.
-    parts.push({ shutdown: () => undefined, terminate: () => void this.adapter.close() });
     return parts;
+  }
+
+  /** After every part: the broker goes last (sessions may still fan out while they close). */
+  private async leaveBroker(): Promise<void> {
+    this.cluster?.close();
+    const backend = this.options.cluster;
+    await (backend === undefined ? this.adapter.close() : backend.close());
   }
 
   private mountSacSock(): SacSockEndpoint | undefined {

@@ -10,8 +10,11 @@ import type { ServerOptions } from '../options.js';
 /** How a value is read from text (a flag or an environment variable). */
 export type Kind = 'number' | 'boolean' | 'string' | 'list' | 'number-or-false' | 'string-or-false' | 'string-or-list';
 
-/** Server options that hold code or objects: a library matter, not a command line's. */
-type CodeOptions = 'authorize' | 'adapter' | 'instruments';
+/**
+ * Server options that hold code or objects: a library matter, not a command line's (the
+ * command's `--redis` makes its adapter).
+ */
+type CodeOptions = 'authorize' | 'adapter' | 'instruments' | 'cluster';
 
 /** Every server and HTTP-limit option, by kind; the compiler makes sure none is missing. */
 export const SERVER_OPTION_KINDS = {
@@ -24,6 +27,9 @@ export const SERVER_OPTION_KINDS = {
   maxConnectionsPerAddress: 'number',
   maxHandshakesPerSecondPerAddress: 'number',
   maxMessagesPerSecond: 'number',
+  maxSessionDataBytes: 'number',
+  sessionCookie: 'string-or-false',
+  relayTimeoutMs: 'number',
   heartbeatIntervalMs: 'number',
   heartbeatTimeoutMs: 'number',
   reconnectWindowMs: 'number',

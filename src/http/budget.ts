@@ -44,9 +44,21 @@ export class ConnectionBudget {
   add(remoteAddress: string): RealtimeError | null {
     const refusal = this.check(remoteAddress);
     if (refusal !== null) return refusal;
+    this.countOne(remoteAddress);
+    return null;
+  }
+
+  /**
+   * Counts a connection that exists already and must not be refused: a session taken over from
+   * a node that died (its client was admitted there). Paired with one {@link remove}.
+   */
+  addExisting(remoteAddress: string): void {
+    this.countOne(remoteAddress);
+  }
+
+  private countOne(remoteAddress: string): void {
     this.count++;
     this.perAddress.set(remoteAddress, (this.perAddress.get(remoteAddress) ?? 0) + 1);
-    return null;
   }
 
   remove(remoteAddress: string): void {

@@ -20,6 +20,7 @@
 import { RealtimeError } from '../errors.js';
 import type { Member } from './member.js';
 import type { PreparedMessage } from './prepared.js';
+import type { LogPositions } from './session-store.js';
 
 /**
  * The prefix of every member's private room (sacrificial-socket's convention,
@@ -77,6 +78,20 @@ export interface Adapter {
    * failures no call returns, such as a broker going away.
    */
   setErrorReporter?(report: (error: Error) => void): void;
+  /**
+   * Optional (cluster adapters): a member taken over from a node that died is added with its
+   * rooms, and first given the fan-out its old node had not applied (from `logPositions`).
+   * Without it the server adds the member and joins its rooms.
+   */
+  adopt?(member: Member, adopted: AdoptedMember): Promise<void>;
+}
+
+/** What a cluster adapter needs of a session taken over from a dead node. */
+export interface AdoptedMember {
+  readonly rooms: readonly string[];
+  readonly logPositions: LogPositions;
+  /** When it was made: it missed nothing older. */
+  readonly openedAt: number;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
@@ -131,6 +146,7 @@ export class MemoryAdapter implements Adapter {
       joined = new Set();
       this.joinedRooms.set(id, joined);
     }
+    if (joined.has(room)) return true;
     joined.add(room);
     let members = this.roomMembers.get(room);
     if (members === undefined) {
@@ -138,6 +154,7 @@ export class MemoryAdapter implements Adapter {
       this.roomMembers.set(room, members);
     }
     members.add(id);
+    this.membersById.get(id)?.roomsChanged?.(joined);
     return true;
   }
 
@@ -147,6 +164,7 @@ export class MemoryAdapter implements Adapter {
     if (joined?.delete(room) === true) {
       this.removeFromRoom(id, room);
       if (joined.size === 0) this.joinedRooms.delete(id);
+      this.membersById.get(id)?.roomsChanged?.(joined);
     }
     return true;
   }

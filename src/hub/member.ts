@@ -11,4 +11,9 @@ import type { PreparedMessage } from './prepared.js';
 export interface Member {
   readonly id: string;
   deliver(message: PreparedMessage): SendResult;
+  /**
+   * Optional: told the member's named rooms whenever they change (a session whose rooms must
+   * outlive its node keeps them in its record).
+   */
+  roomsChanged?(rooms: ReadonlySet<string>): void;
 }

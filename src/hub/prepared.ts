@@ -15,6 +15,11 @@ export interface EncodedFrame {
 export class PreparedMessage {
   private readonly cache = new Map<string, unknown>();
   private json: string | undefined;
+  /**
+   * In a cluster, the fan-out log entry this message is (origin node and entry id): a session
+   * that takes it records how far it got in that node's log (see hub/session-store.ts).
+   */
+  logPosition: { readonly node: string; readonly id: string } | undefined;
 
   /** `event` names the event for protocols that carry one (sac-sock); undefined for plain messages. */
   constructor(

@@ -23,7 +23,11 @@ export type DisconnectReason =
   /** the client said goodbye (the streaming codec's disconnect message) */
   | 'client'
   /** graceful shutdown of the server */
-  | 'shutdown';
+  | 'shutdown'
+  /** another node took the session over (this one was thought dead); it lives on there */
+  | 'taken-over'
+  /** the shared session store lost the session (it came back empty) */
+  | 'store-lost';
 
 export interface DisconnectInfo {
   readonly reason: DisconnectReason;

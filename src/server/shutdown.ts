@@ -31,6 +31,8 @@ export class Shutdown {
     /** The parts, in the order they are told (upgraded sockets last: they close after their sessions). */
     private readonly parts: () => readonly Drainable[],
     private readonly drainTimeoutMs: number,
+    /** Last of all, once every part is done (the broker goes). */
+    private readonly finish: () => Promise<void>,
   ) {}
 
   get phase(): ShutdownPhase {
@@ -50,6 +52,7 @@ export class Shutdown {
     await withDeadline(Promise.all(closed), this.drainTimeoutMs);
     // Past the deadline: what could not be delivered is reported lost (info.lostMessages).
     for (const part of parts) part.terminate?.();
+    await this.finish();
     this.phaseValue = 'closed';
   }
 }

@@ -30,11 +30,13 @@ import { EventEmitter } from 'node:events';
 import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from '../hub/results.js';
 import type { Codec, InboundMessage, PayloadDecoder } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
-import type { Transport, TransportName, WriteResult } from './transport.js';
+import type { Transport, TransportName } from './transport.js';
 import { encodeValue, PreparedMessage, type EncodedFrame } from '../hub/prepared.js';
-import { DeliveryLedger } from './delivery-ledger.js';
-import { SendQueue, type SendQueueLimits } from './send-queue.js';
-import { overflow } from '../wire/overflow.js';
+import type { SendQueueLimits } from './send-queue.js';
+import { FAMILY, SessionOutbox, type OutboxOwner } from './outbox.js';
+import { SessionJournal, type JournalOwner } from './journal.js';
+import type { ClaimedSession, SessionStore } from '../hub/session-store.js';
+import { jsonTextOf } from '../hub/prepared.js';
 import { allowOne, type Bucket } from '../http/rate-limit.js';
 import type { Member } from '../hub/member.js';
 import type { TimerList, TimerLists } from '../hub/timer-lists.js';
@@ -53,6 +55,8 @@ export interface SessionOptions extends SendQueueLimits {
   readonly maxJsonDepth: number;
   /** Messages per second from the client; over it they are dropped and counted. 0 = no limit. */
   readonly maxMessagesPerSecond: number;
+  /** Largest `conn.data`, as JSON text, in UTF-8 bytes. */
+  readonly maxSessionDataBytes: number;
   readonly codec: Codec;
 }
 
@@ -65,30 +69,44 @@ export interface ConnHooks {
   /** Counts messages in, out and lost, and overflows (family `socketio06`). */
   readonly instruments: Instruments;
   onOpen(conn: Conn): void;
+  /** A client came back to the session after its transport was lost (see `Conn.prepareResume`). */
+  onResume(conn: Conn, info: ResumeInfo): void;
   onMessage(conn: Conn, data: unknown): void;
   onClose(conn: Conn, info: DisconnectInfo): void;
+  /** The session left this node for another (`handOff`): forget it here, tell no application. */
+  onHandOff(conn: Conn): void;
   onError(conn: Conn, error: RealtimeError): void;
 }
 
+/** What a resumed session reports: how many messages went out again, or were lost meanwhile. */
+export interface ResumeInfo {
+  /**
+   * Messages delivered on resuming: what waited in the queue, and what the lost transport
+   * had been handed but the client never acknowledged (sent again).
+   */
+  readonly replayedMessages: number;
+  /** Of those, messages sent again (a lost poll answer, or writes no socket confirmed). */
+  readonly resentMessages: number;
+  /** Messages the session lost before it was resumed (`drop-oldest`), since it began. */
+  readonly lostMessages: number;
+  /** The session was taken over from another node (its own node died or shut down). */
+  readonly adopted: boolean;
+}
+
 export interface ConnEvents {
+  resume: [info: ResumeInfo];
   message: [data: unknown];
   disconnect: [info: DisconnectInfo];
   error: [error: RealtimeError];
 }
 
-const SENT: SendResult = Object.freeze({ ok: true });
-/** This family's name on the instrumentation seam. */
-const FAMILY = 'socketio06';
-
-export class Conn extends EventEmitter<ConnEvents> implements Member {
+export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwner, JournalOwner {
   private stateValue: ConnState = 'connecting';
-  private current: Transport | null = null;
+  /** @internal (OutboxOwner) the transport now attached, or null */
+  current: Transport | null = null;
   private lastTransport: TransportName;
-  /** Made on first need: most websocket sessions never queue anything. */
-  private queue: SendQueue | null = null;
-  private isBackpressured = false;
-  /** Frames the `drop-oldest` policy dropped to make room: lost, and reported as such. */
-  private droppedMessages = 0;
+  /** Every frame accepted for the client, until the client has it. */
+  private readonly outbox: SessionOutbox;
   /** The inbound rate's bucket, made on the first message when `maxMessagesPerSecond` is set. */
   /** @internal (RateHolder) */
   inboundBucket: Bucket | null = null;
@@ -96,10 +114,13 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   rateLimitedMessages = 0;
   /** Messages from the client handed to the application. */
   messagesReceived = 0;
-  /** Messages accepted for the client (written, or queued for it). */
-  messagesSent = 0;
   /** When the session was made (ms since the epoch). */
-  readonly openedAt = Date.now();
+  openedAt = Date.now();
+  /** Frames that went out without the shared store having them (it was down). */
+  notDurableMessages = 0;
+  private dataValue: unknown = undefined;
+  /** In a cluster, where this session's frames and record are kept. */
+  private journal: SessionJournal | null = null;
   private heartbeatCounter = 0;
   /** The heartbeat number awaiting its echo, or 0. */
   private awaitedHeartbeat = 0;
@@ -107,9 +128,13 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   private timer: TimerList<Conn> | null = null;
   /** Set by `shutdown`: the session ends as soon as its queue is out. */
   private isDraining = false;
+  /** The last transport was lost (a socket dropped, a poll cut off) rather than ended normally. */
+  private isTransportLost = false;
+  /** Taken over from another node: the first resume says so. */
+  private isAdopted = false;
+  /** Set by `prepareResume`: the next attach resumes the session. */
+  private resumeAck: number | undefined | null = null;
   private readonly decoder: PayloadDecoder;
-  /** Writes to transports that confirm delivery, until settled. Made on the first such write. */
-  private ledger: DeliveryLedger | null = null;
 
   constructor(
     readonly sessionId: string,
@@ -128,6 +153,85 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     (this as unknown as { _events: undefined })._events = undefined;
     this.lastTransport = transport;
     this.decoder = hooks.sharedDecoder ?? options.codec.createDecoder(options);
+    this.outbox = new SessionOutbox(this, options);
+  }
+
+  /** @internal (OutboxOwner) */
+  get instruments(): Instruments {
+    return this.hooks.instruments;
+  }
+
+  /** @internal (OutboxOwner) */
+  get isDetached(): boolean {
+    return this.stateValue === 'detached';
+  }
+
+  /** @internal (OutboxOwner) a full queue under the `close` policy */
+  closeForOverflow(error: RealtimeError): void {
+    this.close('queue-overflow', error);
+  }
+
+  /** @internal (JournalOwner) */
+  durableThrough(seq: number): void {
+    if (this.stateValue !== 'closed') this.outbox.durableThrough(seq);
+  }
+
+  /** @internal (JournalOwner) */
+  notDurable(count: number): void {
+    this.notDurableMessages += count;
+  }
+
+  /** @internal (JournalOwner) another node owns the session now; it lives on there. */
+  ownershipLost(): void {
+    this.close('taken-over');
+  }
+
+  /**
+   * The application's state of this session, in the manner of socket.io's `socket.data`: any
+   * JSON value of at most `maxSessionDataBytes`. In a cluster it is saved with the session
+   * each time it is set (assign a new value; changing the object in place saves nothing) and
+   * restored wherever the session resumes. Setting a value with no JSON form, or too large,
+   * throws (`ERR_INVALID_MESSAGE`, `ERR_TOO_LARGE`).
+   */
+  get data(): unknown {
+    return this.dataValue;
+  }
+
+  set data(value: unknown) {
+    const bytes = Buffer.byteLength(jsonTextOf(value));
+    if (bytes > this.options.maxSessionDataBytes) {
+      throw new RealtimeError('ERR_TOO_LARGE', `conn.data is ${bytes} bytes of JSON, over maxSessionDataBytes`);
+    }
+    this.dataValue = value;
+    this.journal?.update({ data: value });
+  }
+
+  /** @internal (Member) the named rooms changed: a cluster session keeps them in its record. */
+  roomsChanged(rooms: ReadonlySet<string>): void {
+    this.journal?.update({ rooms: [...rooms] });
+  }
+
+  /** @internal the registry puts the session in the shared store: frames wait for it from now on. */
+  useStore(store: SessionStore): void {
+    this.journal = new SessionJournal(store, this.sessionId, this);
+    this.outbox.useJournal(this.journal);
+  }
+
+  /**
+   * @internal a session taken over from a node that died: detached and lost (its client is
+   * coming back), with its data and every frame not known to have reached the client.
+   */
+  adopt(claimed: ClaimedSession): void {
+    this.stateValue = 'detached';
+    this.isTransportLost = true;
+    this.isAdopted = true;
+    this.openedAt = claimed.openedAt;
+    this.dataValue = claimed.data;
+    this.outbox.restore(
+      { frames: [...claimed.frames.frames], seqs: [...claimed.frames.seqs], bytes: 0 },
+      claimed.nextSeq,
+    );
+    this.setTimer(expireWindow, this.options.reconnectWindowMs);
   }
 
   /** @internal EventEmitter calls this with the rejection of an async listener. */
@@ -157,14 +261,27 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     return this.options.codec;
   }
 
+  /**
+   * Whether a new handshake of the same client may take this session over: its transport
+   * was lost (not merely a poll that ended normally) and its reconnect window is still open.
+   */
+  get isResumable(): boolean {
+    return this.stateValue === 'detached' && this.isTransportLost;
+  }
+
   /** Frames waiting for a transport. */
   get queuedMessages(): number {
-    return this.queue?.length ?? 0;
+    return this.outbox.queuedMessages;
   }
 
   /** Sends refused (or fatal) because the queue was full. */
   get queueOverflows(): number {
-    return this.queue?.overflows ?? 0;
+    return this.outbox.queueOverflows;
+  }
+
+  /** Messages accepted for the client (written, or queued for it). */
+  get messagesSent(): number {
+    return this.outbox.messagesSent;
   }
 
   /**
@@ -197,16 +314,16 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
   /** Ends the session at once: what can be flushed is flushed, the rest is reported lost. */
   close(reason: DisconnectReason = 'server', error?: RealtimeError): void {
     if (this.stateValue === 'closed') return;
-    this.flush();
+    this.outbox.flush();
     this.stateValue = 'closed';
+    // Its record goes with it, unless it lives on elsewhere (taken over) or is gone already.
+    if (reason !== 'taken-over' && reason !== 'store-lost') this.journal?.removed();
     this.clearTimer();
-    const unsent = this.queue?.drain().frames.length ?? 0;
-    if (unsent > 0) this.hooks.instruments.lost(FAMILY, 'closed', unsent);
-    const lostMessages = unsent + this.droppedMessages;
+    const lostMessages = this.outbox.drainOnClose() + this.outbox.droppedMessages;
     const transport = this.current;
     this.current = null;
     transport?.close(error?.closeCode ?? (reason === 'shutdown' ? 1001 : 1000), reason);
-    const unsettledMessages = this.ledger?.unsettledFrames ?? 0;
+    const unsettledMessages = this.outbox.unsettledMessages;
     const counts = unsettledMessages > 0 ? { reason, lostMessages, unsettledMessages } : { reason, lostMessages };
     const info: DisconnectInfo = error === undefined ? counts : { ...counts, error };
     this.hooks.onClose(this, info);
@@ -237,10 +354,29 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     if (this.stateValue === 'closed' || this.isDraining) return;
     this.isDraining = true;
     const goodbye = this.options.codec.encodeDisconnect?.();
-    if (goodbye !== undefined) this.enqueue(goodbye, 0);
+    if (goodbye !== undefined) this.outbox.enqueue(goodbye, 0);
     if (this.current === null && this.queuedMessages > 0 && this.stateValue === 'detached') return;
-    this.isBackpressured = false;
+    this.outbox.isBackpressured = false;
     this.close('shutdown');
+  }
+
+  /**
+   * Graceful shutdown of a node in a cluster: the session leaves this node without ending.
+   * Its transport is closed (a websocket with 1001, a held poll answered), its record stays
+   * in the store for another node to take over at once, and its client, reconnecting as the
+   * 0.6 client does, resumes it there with everything it had not received. The application
+   * here hears no `disconnect`: the session lives on.
+   */
+  handOff(): void {
+    if (this.stateValue === 'closed') return;
+    if (this.journal === null) return this.shutdown();
+    this.stateValue = 'closed';
+    this.clearTimer();
+    this.journal.releaseToCluster();
+    const transport = this.current;
+    this.current = null;
+    transport?.close(1001, 'shutdown');
+    this.hooks.onHandOff(this);
   }
 
   // ── Transport side ────────────────────────────────────────────────────────────────────
@@ -255,39 +391,69 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     this.clearTimer();
     this.awaitedHeartbeat = 0;
     this.current = transport;
-    this.ledger?.attached(transport);
+    this.outbox.attached(transport);
     this.lastTransport = transport.name;
-    this.isBackpressured = false;
     // The newer request wins; the older one is ended normally (an empty poll answer).
     if (previous !== null && previous !== transport) previous.close(1000, 'superseded');
+    if (this.isTransportLost) this.journal?.update({ isLost: false, transport: transport.name });
+    this.isTransportLost = false;
     if (this.stateValue === 'connecting') {
       this.open(transport);
+    } else if (this.resumeAck !== null) {
+      this.resume(transport, this.resumeAck, true);
+    } else if (this.isAdopted) {
+      // Taken over from a node that died while this transport was on its way (a held poll, a
+      // socket relayed through this node): it carries on, and the application hears of it.
+      this.resume(transport, undefined, false);
     } else {
       this.stateValue = 'open';
-      this.flush();
+      this.outbox.flush();
     }
     if (this.isDraining) {
-      this.isBackpressured = false;
+      this.outbox.isBackpressured = false;
       this.close('shutdown');
     } else if (this.current === transport) this.scheduleHeartbeat();
   }
 
-  /** The transport ended (socket closed, poll answered, stream cut). */
-  detach(transport: Transport): void {
+  /**
+   * The transport ended (socket closed, poll answered, stream cut). `lost`: it did not end
+   * normally — every socket or stream that closes, a poll cut off before its answer — so a
+   * new handshake of the client may resume the session (`isResumable`).
+   */
+  detach(transport: Transport, lost = transport.persistent): void {
     if (transport !== this.current) return;
     this.current = null;
-    this.isBackpressured = false;
+    this.outbox.isBackpressured = false;
     if (this.stateValue === 'closed') return;
+    if (lost) this.journal?.update({ isLost: true, transport: transport.name });
+    this.isTransportLost = lost;
     this.stateValue = 'detached';
     this.awaitedHeartbeat = 0;
     this.setTimer(expireWindow, this.options.reconnectWindowMs);
   }
 
+  /**
+   * The next attach resumes this session for a client that came back with a new handshake
+   * (its session cookie named it): the handshake frame again, then whatever the client did
+   * not acknowledge — frames beyond `ackedSeq` (the cookie's number) — and the queue.
+   */
+  prepareResume(ackedSeq?: number): void {
+    this.resumeAck = ackedSeq;
+  }
+
+  /**
+   * The client acknowledges every frame up to `seq` (its session cookie) or, with no number,
+   * everything it was sent (a poll came, so the last answer arrived).
+   */
+  acknowledge(seq?: number): void {
+    this.outbox.acknowledge(seq);
+  }
+
   /** The transport can take more after a 'buffered' write. */
   onDrain(transport: Transport): void {
     if (transport !== this.current) return;
-    this.isBackpressured = false;
-    this.flush();
+    this.outbox.isBackpressured = false;
+    this.outbox.flush();
   }
 
   /**
@@ -296,26 +462,20 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
    * (or, once the session is closed, are reported lost as an ERR_DELIVERY_FAILED error).
    */
   settle(transport: Transport, delivered: boolean): void {
-    const outcome = this.ledger?.settle(transport, delivered, this.current) ?? null;
-    if (outcome === null || outcome === false) return;
+    const outcome = this.outbox.settle(transport, delivered, this.stateValue === 'closed');
+    if (outcome === null) return;
     // The last older write was delivered: what waited behind it may go.
-    if (outcome === true) {
-      if (this.stateValue !== 'closed') this.flush();
-      return;
-    }
-    const { frames, bytes } = outcome;
-    if (this.stateValue === 'closed') {
-      if (frames.length === 0) return;
-      this.hooks.instruments.lost(FAMILY, 'undelivered', frames.length);
-      const message = `${frames.length} frames accepted before the session closed were not delivered`;
+    if (outcome === 'flush') return this.outbox.flush();
+    if (typeof outcome === 'number') {
+      if (outcome === 0) return;
+      this.hooks.instruments.lost(FAMILY, 'undelivered', outcome);
+      const message = `${outcome} frames accepted before the session closed were not delivered`;
       this.hooks.onError(this, new RealtimeError('ERR_DELIVERY_FAILED', message));
       return;
     }
-    this.queue ??= new SendQueue(this.options);
-    this.queue.unshift(frames, bytes);
-    // Nothing more may go to a dead transport, or it would overtake the frames just re-queued.
-    this.detach(transport);
-    this.flush();
+    // Requeued: nothing more may go to a dead transport, or it would overtake those frames.
+    this.detach(transport, true);
+    this.outbox.flush();
   }
 
   /**
@@ -351,12 +511,27 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
 
   private open(transport: Transport): void {
     this.stateValue = 'open';
-    const handshake = this.options.codec.encodeHandshake(this.sessionId);
-    const queued = this.queue !== null && this.queue.length > 0 ? this.queue.drain() : { frames: [], bytes: 0 };
-    const result = this.write(transport, handshake + queued.frames.join(''), queued.frames, queued.bytes);
-    if (result === 'closed' && queued.frames.length > 0) this.queue?.unshift(queued.frames, queued.bytes);
-    if (result === 'buffered' && this.current === transport) this.isBackpressured = true;
+    this.outbox.open(transport, this.options.codec.encodeHandshake(this.sessionId));
     this.hooks.onOpen(this);
+  }
+
+  /** `withHandshake`: a new handshake of the client, which reads the session id first again. */
+  private resume(transport: Transport, ackedSeq: number | undefined, withHandshake: boolean): void {
+    this.resumeAck = null;
+    this.stateValue = 'open';
+    const resentMessages = this.outbox.resend(ackedSeq);
+    const replayedMessages = this.outbox.queuedMessages;
+    if (withHandshake) this.outbox.open(transport, this.options.codec.encodeHandshake(this.sessionId));
+    else this.outbox.flush();
+    const lostMessages = this.outbox.droppedMessages;
+    const info: ResumeInfo = { replayedMessages, resentMessages, lostMessages, adopted: this.isAdopted };
+    this.isAdopted = false;
+    this.hooks.onResume(this, info);
+    try {
+      this.emit('resume', info);
+    } catch (error) {
+      this.reportHandlerFailure(error);
+    }
   }
 
   private handle(message: InboundMessage): void {
@@ -406,75 +581,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     if (this.stateValue === 'closed') {
       return { ok: false, error: new RealtimeError('ERR_CLOSED', 'the session is closed') };
     }
-    const transport = this.current;
-    const isClear = !this.isBackpressured && (this.ledger === null || this.ledger.olderUnsettled === 0);
-    if (transport !== null && isClear && (this.queue === null || this.queue.length === 0)) {
-      const result = this.write(transport, frame, [frame], bytes, shared);
-      if (result === 'written') return this.sent();
-      if (result === 'buffered') {
-        if (this.current === transport) this.isBackpressured = true;
-        return this.sent();
-      }
-      // 'closed': the transport is gone without having taken the frame; keep it.
-    }
-    return this.enqueue(frame, bytes);
-  }
-
-  private enqueue(frame: string, bytes: number): SendResult {
-    this.queue ??= new SendQueue(this.options);
-    // Detached inside its reconnect window, a session is bounded by bytes alone: a busy
-    // session keeps its whole window unless megabytes really pile up.
-    const countsFrames = this.stateValue !== 'detached';
-    if (this.queue.push(frame, bytes, countsFrames)) return this.sent();
-    const { queueOverflow, maxQueueMessages, maxQueueBytes } = this.options;
-    this.hooks.instruments.overflowed(FAMILY);
-    if (queueOverflow === 'drop-oldest') {
-      // Fresh data first: the oldest frames make room, and each one counts as lost.
-      const dropped = this.queue.dropOldest(bytes, countsFrames);
-      this.droppedMessages += dropped;
-      this.hooks.instruments.lost(FAMILY, 'dropped', dropped);
-      if (this.queue.push(frame, bytes, countsFrames)) return this.sent();
-    }
-    const limits = `${maxQueueMessages} messages / ${maxQueueBytes} bytes`;
-    // A frame larger than the whole byte budget cannot make room by dropping: refuse it.
-    const policy = queueOverflow === 'drop-oldest' ? 'refuse' : queueOverflow;
-    return overflow(policy, limits, (error) => this.close('queue-overflow', error));
-  }
-
-  /** A message accepted for the client: written, or queued for it. */
-  private sent(): SendResult {
-    this.messagesSent++;
-    this.hooks.instruments.sent(FAMILY, 1);
-    return SENT;
-  }
-
-  private flush(): void {
-    const transport = this.current;
-    if (transport === null || this.isBackpressured || (this.ledger !== null && this.ledger.olderUnsettled > 0)) return;
-    if (this.queue === null || this.queue.length === 0) return;
-    const { frames, bytes } = this.queue.drain();
-    const result = this.write(transport, frames.join(''), frames, bytes);
-    if (result === 'closed') this.queue.unshift(frames, bytes);
-    else if (result === 'buffered' && this.current === transport) this.isBackpressured = true;
-  }
-
-  /** Every write goes through here, so frames given to a confirming transport are tracked. */
-  private write(
-    transport: Transport,
-    payload: string,
-    frames: readonly string[],
-    bytes: number,
-    shared?: PreparedMessage,
-  ): WriteResult {
-    // Every write to a confirming transport is listed, even one with no frames (a heartbeat,
-    // a handshake alone): the transport settles each write, in order.
-    if (transport.confirmsDelivery !== true) return transport.write(payload, shared);
-    // Listed before the write: a transport may settle synchronously.
-    this.ledger ??= new DeliveryLedger();
-    const entry = this.ledger.record(transport, frames, bytes);
-    const result = transport.write(payload, shared);
-    if (result === 'closed') this.ledger.withdraw(entry);
-    return result;
+    return this.outbox.accept(frame, bytes, shared);
   }
 
   private scheduleHeartbeat(): void {
@@ -495,8 +602,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member {
     // message, and a peer that reads nothing fails to answer it and is closed.
     // Written through `write` with no frames: a confirming transport settles the heartbeat too,
     // and its settlement must not be taken for that of the message written after it.
-    const result = this.write(transport, this.options.codec.encodeHeartbeat(this.heartbeatCounter), [], 0);
-    if (result === 'buffered' && this.current === transport) this.isBackpressured = true;
+    this.outbox.writeControl(transport, this.options.codec.encodeHeartbeat(this.heartbeatCounter));
     if (this.options.heartbeatTimeoutMs > 0) this.setTimer(missHeartbeat, this.options.heartbeatTimeoutMs);
   }
 

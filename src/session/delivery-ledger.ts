@@ -7,19 +7,12 @@
  * transport remain, newer sends must wait ({@link olderUnsettled}): if one of those writes
  * fails, its frames go out before anything newer.
  */
+import type { Frames } from './send-queue.js';
 import type { Transport } from './transport.js';
 
 /** Frames written to a transport that confirms delivery, not yet confirmed. */
-export interface UnsettledWrite {
+export interface UnsettledWrite extends Frames {
   readonly transport: Transport;
-  readonly frames: readonly string[];
-  readonly bytes: number;
-}
-
-/** What a failed settlement hands back: the frames to queue again, oldest first. */
-export interface FailedWrites {
-  readonly frames: string[];
-  readonly bytes: number;
 }
 
 /** The list of every ledger with nothing unsettled (frozen: never pushed to). */
@@ -42,11 +35,27 @@ export class DeliveryLedger {
   }
 
   /** Lists a write before it is made (a transport may settle synchronously). */
-  record(transport: Transport, frames: readonly string[], bytes: number): UnsettledWrite {
-    const entry: UnsettledWrite = { transport, frames, bytes };
+  record(transport: Transport, frames: Frames): UnsettledWrite {
+    const entry: UnsettledWrite = { transport, frames: frames.frames, seqs: frames.seqs, bytes: frames.bytes };
     if (this.writes === NO_WRITES) this.writes = [entry];
     else this.writes.push(entry);
     return entry;
+  }
+
+  /** The oldest unsettled write of `transport`: the one its next settlement is about. */
+  oldestOf(transport: Transport): UnsettledWrite | undefined {
+    return this.writes.find((write) => write.transport === transport);
+  }
+
+  /**
+   * Takes every unsettled write out (a session resumed after its transport was lost: what no
+   * socket confirmed goes out again). Their transports' settlements are ignored from now on.
+   */
+  takeAll(): Frames {
+    const taken = this.writes;
+    this.writes = NO_WRITES;
+    this.olderUnsettled = 0;
+    return joined(taken);
   }
 
   /** The write of `entry` handed nothing over after all ('closed'). */
@@ -61,7 +70,7 @@ export class DeliveryLedger {
    * transport is dropped from the ledger and its frames handed back; null when the
    * transport has nothing listed.
    */
-  settle(transport: Transport, delivered: boolean, current: Transport | null): FailedWrites | boolean | null {
+  settle(transport: Transport, delivered: boolean, current: Transport | null): Frames | boolean | null {
     const index = this.writes.findIndex((write) => write.transport === transport);
     if (index === -1) return null;
     if (delivered) {
@@ -77,10 +86,7 @@ export class DeliveryLedger {
     }
     this.writes = this.writes.filter((write) => write.transport !== transport);
     if (this.writes.length === 0) this.writes = NO_WRITES;
-    return {
-      frames: failed.flatMap((write) => write.frames),
-      bytes: failed.reduce((sum, write) => sum + write.bytes, 0),
-    };
+    return joined(failed);
   }
 
   /** One older write settled as delivered; true once none is left. */
@@ -89,6 +95,15 @@ export class DeliveryLedger {
     this.olderUnsettled = Math.max(0, this.olderUnsettled - 1);
     return this.olderUnsettled === 0;
   }
+}
+
+/** The frames of several writes, in order. */
+function joined(writes: readonly UnsettledWrite[]): Frames {
+  return {
+    frames: writes.flatMap((write) => write.frames),
+    seqs: writes.flatMap((write) => write.seqs),
+    bytes: writes.reduce((sum, write) => sum + write.bytes, 0),
+  };
 }
 
 /** A heartbeat or a lone handshake has nothing to re-queue, so nothing newer need wait for it. */

@@ -1,7 +1,8 @@
 import type { PayloadDecoder } from '../codecs/types.js';
 import type { RealtimeError } from '../errors.js';
 import type { ConnectionBudget } from '../http/budget.js';
-import type { TransportName } from './transport.js';
+import { TRANSPORT_NAMES, type TransportName } from './transport.js';
+import type { ClaimedSession } from '../hub/session-store.js';
 import { Conn, type ConnHooks, type SessionOptions } from './conn.js';
 import type { DisconnectInfo } from '../hub/results.js';
 import { newSessionId } from '../hub/ids.js';
@@ -32,8 +33,14 @@ export class Registry {
         instruments.opened('socketio06', conn.transport);
         hooks.onOpen(conn);
       },
+      onResume: (conn, info) => hooks.onResume(conn, info),
       onMessage: (conn, data) => hooks.onMessage(conn, data),
       onError: (conn, error) => hooks.onError(conn, error),
+      onHandOff: (conn: Conn) => {
+        this.forget(conn);
+        instruments.closed('socketio06', conn.transport, 'handed-off');
+        hooks.onHandOff(conn);
+      },
       onClose: (conn: Conn, info: DisconnectInfo) => {
         this.forget(conn);
         instruments.closed('socketio06', conn.transport, info.reason);
@@ -52,6 +59,35 @@ export class Registry {
 
   values(): IterableIterator<Conn> {
     return this.conns.values();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.conns.keys();
+  }
+
+  /**
+   * A session taken over from a node that died (`claimed` from the shared store): counted in
+   * the budget whatever its limits (its client was admitted already), detached and lost until
+   * its client comes back.
+   */
+  restore(claimed: ClaimedSession): Conn {
+    const existing = this.conns.get(claimed.sessionId);
+    if (existing !== undefined) return existing;
+    this.budget.addExisting(claimed.remoteAddress);
+    const transport = (TRANSPORT_NAMES as readonly string[]).includes(claimed.transport)
+      ? (claimed.transport as TransportName)
+      : 'xhr-polling';
+    const conn = new Conn(
+      claimed.sessionId,
+      transport,
+      claimed.remoteAddress,
+      this.options,
+      this.hooks,
+      claimed.origin,
+    );
+    this.conns.set(conn.sessionId, conn);
+    conn.adopt(claimed);
+    return conn;
   }
 
   /**
@@ -76,14 +112,20 @@ export class Registry {
   }
 
   /** A new session, or the error that refuses it (server full, too many from one address). */
-  create(transport: TransportName, remoteAddress: string, origin?: string): Conn | RealtimeError {
+  create(transport: TransportName, remoteAddress: string, origin?: string, id?: string): Conn | RealtimeError {
     const refusal = this.budget.add(remoteAddress);
     if (refusal !== null) return refusal;
-    let sessionId = newSessionId();
-    while (this.conns.has(sessionId)) sessionId = newSessionId();
+    const sessionId = id ?? this.newSessionId();
     const conn = new Conn(sessionId, transport, remoteAddress, this.options, this.hooks, origin);
     this.conns.set(sessionId, conn);
     return conn;
+  }
+
+  /** A fresh session id no live session has (to name a session before it is made). */
+  newSessionId(): string {
+    let sessionId = newSessionId();
+    while (this.conns.has(sessionId)) sessionId = newSessionId();
+    return sessionId;
   }
 
   private forget(conn: Conn): void {

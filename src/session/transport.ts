@@ -1,4 +1,7 @@
+import type { Codec } from '../codecs/types.js';
+import type { RealtimeError } from '../errors.js';
 import type { PreparedMessage } from '../hub/prepared.js';
+import type { DisconnectReason } from '../hub/results.js';
 
 /** The wire names of the six Socket.IO 0.6 transports, in the client's preference order. */
 export const TRANSPORT_NAMES = [
@@ -37,9 +40,43 @@ export interface Transport {
   /**
    * Writes one payload. `shared` is the fan-out message the payload encodes, when there is
    * one: a transport may cache its own wire form of the payload on it (`shared.encoded`),
-   * so that every recipient of a broadcast reuses the same bytes.
+   * so that every recipient of a broadcast reuses the same bytes. `lastSeq` is the sequence
+   * number of the last message frame in the payload (0 when it carries none): a poll answer
+   * hands it to the client in the session cookie, which acknowledges it with its next request.
    */
-  write(payload: string, shared?: PreparedMessage): WriteResult;
+  write(payload: string, shared?: PreparedMessage, lastSeq?: number): WriteResult;
   /** Ends the request or socket. `code` is a websocket close code where one applies. */
   close(code?: number, reason?: string): void;
+}
+
+/**
+ * What a transport sees of the session it carries: a Conn of this node, or (in a cluster) a
+ * session another node owns, reached over the relay. A transport calls nothing else.
+ */
+export interface SessionPort {
+  readonly sessionId: string;
+  readonly codec: Codec;
+  attach(transport: Transport): void;
+  detach(transport: Transport, lost?: boolean): void;
+  /** A payload from the client: null, or the error the transport answers it with (400, a close). */
+  receive(payload: string): RealtimeError | null | Promise<RealtimeError | null>;
+  settle(transport: Transport, delivered: boolean): void;
+  onDrain(transport: Transport): void;
+  close(reason?: DisconnectReason, error?: RealtimeError): void;
+}
+
+/**
+ * A message that arrived on a socket (websocket, the drafts): handed to its session, and a
+ * refusal — a payload that does not decode, a frame too large — ends the session as a
+ * protocol error (the socket closes with the error's code). A closed session's refusal is moot.
+ */
+export function receiveOnSocket(conn: SessionPort, payload: string): void {
+  const result = conn.receive(payload);
+  if (result === null) return;
+  if (result instanceof Promise) void result.then((error) => closeOnRefusal(conn, error));
+  else closeOnRefusal(conn, result);
+}
+
+function closeOnRefusal(conn: SessionPort, error: RealtimeError | null): void {
+  if (error !== null && error.code !== 'ERR_CLOSED') conn.close('protocol-error', error);
 }

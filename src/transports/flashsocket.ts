@@ -5,7 +5,7 @@
  * here. Before connecting, Flash fetches a socket policy: see src/flash-policy.ts.
  */
 import type { Duplex } from 'node:stream';
-import type { Conn } from '../session/conn.js';
+import type { SessionPort } from '../session/transport.js';
 import type { UpgradeTransportModule } from './module.js';
 import type { SessionWebSocket } from './session-websocket.js';
 import { WebSocketTransport } from './websocket.js';
@@ -13,7 +13,7 @@ import { WebSocketTransport } from './websocket.js';
 export const flashsocket: UpgradeTransportModule = {
   name: 'flashsocket',
   kind: 'upgrade',
-  accept(ws: SessionWebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void {
+  accept(ws: SessionWebSocket, socket: Duplex, conn: SessionPort, highWaterMarkBytes: number): void {
     conn.attach(new WebSocketTransport('flashsocket', ws, socket, conn, highWaterMarkBytes));
   },
 };

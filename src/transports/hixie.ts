@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import websocketDriver, { type Driver } from 'websocket-driver';
-import type { Conn } from '../session/conn.js';
+import { receiveOnSocket, type SessionPort } from '../session/transport.js';
 import type { Transport, TransportName, WriteResult } from '../session/transport.js';
 import { WriteSettlement } from '../wire/write-settlement.js';
 import { waitForDrain } from '../wire/overflow.js';
@@ -28,7 +28,9 @@ export interface HixieHandshake {
   /** How long the handshake may take, key3 included. */
   timeoutMs: number;
   /** Called once the handshake is complete; returns the session to attach, or null to close. */
-  onOpen(): Conn | null;
+  onOpen(): Promise<SessionPort | null>;
+  /** `Set-Cookie` values for the handshake response (the session cookie). */
+  cookies?: readonly string[];
 }
 
 /**
@@ -38,6 +40,7 @@ export interface HixieHandshake {
 export function acceptHixie(handshake: HixieHandshake, name: TransportName, highWaterMarkBytes: number): void {
   const { req, socket, head, maxPayloadBytes, timeoutMs, onOpen } = handshake;
   const driver = websocketDriver.http(req, { maxLength: maxPayloadBytes });
+  for (const cookie of handshake.cookies ?? []) driver.setHeader('Set-Cookie', cookie);
   // A hixie-76 client that never sends its 8-byte key3 would hold the socket forever.
   const handshakeTimer = setTimeout(() => socket.destroy(), timeoutMs);
   let transport: HixieTransport | null = null;
@@ -47,14 +50,17 @@ export function acceptHixie(handshake: HixieHandshake, name: TransportName, high
   });
   driver.on('open', () => {
     clearTimeout(handshakeTimer);
-    const conn = onOpen();
-    if (conn === null) {
-      driver.close();
-      socket.end();
-      return;
-    }
-    transport = new HixieTransport(name, driver, socket, io, conn, highWaterMarkBytes);
-    conn.attach(transport);
+    void onOpen().then((conn) => {
+      if (conn === null) {
+        driver.close();
+        socket.end();
+        return;
+      }
+      // The client may have gone while its session was being saved (in a cluster).
+      if (socket.destroyed) return;
+      transport = new HixieTransport(name, driver, socket, io, conn, highWaterMarkBytes);
+      conn.attach(transport);
+    });
   });
   // The hixie-76 key3 (8 bytes) usually arrives with the headers, in `head`.
   if (head.length > 0) driver.parse(head);
@@ -109,7 +115,7 @@ class HixieTransport implements Transport {
     private readonly driver: Driver,
     private readonly socket: Duplex,
     private readonly output: DriverOutput,
-    private readonly conn: Conn,
+    private readonly conn: SessionPort,
     private readonly highWaterMarkBytes: number,
   ) {
     this.settlement = new WriteSettlement(this, conn, () => socket.destroyed);
@@ -148,8 +154,7 @@ class HixieTransport implements Transport {
 
   private onMessage(data: string | Buffer): void {
     // Draft frames carry only text; the driver has decoded it as UTF-8.
-    const error = this.conn.receive(typeof data === 'string' ? data : data.toString('utf8'));
-    if (error !== null && error.code !== 'ERR_CLOSED') this.conn.close('protocol-error', error);
+    receiveOnSocket(this.conn, typeof data === 'string' ? data : data.toString('utf8'));
   }
 
   private waitForDrain(): void {

@@ -4,7 +4,7 @@
  * of each chunk belongs to the transport module that makes it.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Conn } from '../session/conn.js';
+import type { SessionPort } from '../session/transport.js';
 import { BASE_HEADERS } from '../http/replies.js';
 import type { HttpTransportRequest } from './module.js';
 import type { Transport, TransportName, WriteResult } from '../session/transport.js';
@@ -23,7 +23,7 @@ export class HttpStreamTransport implements Transport {
   constructor(
     readonly name: TransportName,
     private readonly res: ServerResponse,
-    private readonly conn: Conn,
+    private readonly conn: SessionPort,
     private readonly frame: (payload: string) => string,
   ) {
     // Kept: the response lets go of its socket once it ends.
@@ -78,13 +78,16 @@ export interface StreamFraming {
 }
 
 /** Opens the held response (200, keep-alive), writes the preamble and attaches the stream. */
-export function attachStream({ res, conn, cors }: HttpTransportRequest, framing: StreamFraming): void {
+export function attachStream({ res, conn, cors, cookie }: HttpTransportRequest, framing: StreamFraming): void {
   const headers: OutgoingHttpHeaders = {
     ...BASE_HEADERS,
     ...cors,
     'Content-Type': framing.contentType,
     Connection: 'keep-alive',
   };
+  // A stream carries no acknowledgements: its cookie only names the session, for a resume.
+  const cookies = cookie?.(0);
+  if (cookies !== undefined) headers['Set-Cookie'] = cookies;
   res.writeHead(200, headers);
   res.write(framing.preamble);
   conn.attach(new HttpStreamTransport(framing.name, res, conn, framing.frame));

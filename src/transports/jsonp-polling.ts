@@ -30,13 +30,13 @@ export const jsonpPolling: HttpTransportModule = {
     if (jsonpIndex(route.rest) !== null) return null;
     return new RealtimeError('ERR_BAD_CALLBACK', 'the JSONP index (last path segment) must be 1–6 decimal digits');
   },
-  attach({ route, res, conn, options }: HttpTransportRequest): void {
+  attach({ route, res, conn, options, cookie }: HttpTransportRequest): void {
     // validate() has run: the index is a number of at most six digits.
     const index = jsonpIndex(route.rest) ?? 0;
     // No CORS headers: a script element needs none, and they would only widen reach.
     const headers = { ...BASE_HEADERS, 'Content-Type': 'text/javascript; charset=UTF-8' };
     const wrap = (payload: string) => jsonpCall(index, payload);
-    conn.attach(new PollTransport('jsonp-polling', res, conn, headers, wrap, options.pollDurationMs));
+    conn.attach(new PollTransport('jsonp-polling', res, conn, headers, wrap, options.pollDurationMs, cookie));
   },
   normalizeSend(payload: string): string {
     return payload.replace(/\r\n/g, '\n');

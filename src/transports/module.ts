@@ -6,7 +6,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Duplex } from 'node:stream';
 import type { SessionWebSocket } from './session-websocket.js';
 import type { LegacyRoute } from '../http/router.js';
-import type { Conn } from '../session/conn.js';
+import type { SessionPort } from '../session/transport.js';
 import type { RealtimeError } from '../errors.js';
 import type { TransportName } from '../session/transport.js';
 import type { AuthorizeHook } from '../http/admission.js';
@@ -16,20 +16,29 @@ export interface ResourceOptions {
   readonly transports: readonly TransportName[];
   readonly authorize: AuthorizeHook | undefined;
   readonly serveClient: boolean;
+  readonly sessionCookie: string | false;
   readonly maxPayloadBytes: number;
   readonly wsHighWaterMarkBytes: number;
   readonly pollDurationMs: number;
   readonly hixieHandshakeTimeoutMs: number;
 }
 
+/**
+ * The session cookie for one request's answers: the `Set-Cookie` values an answer whose last
+ * message frame is `lastSeq` carries (none when nothing changed), null when cookies are off.
+ */
+export type CookieIssuer = (lastSeq: number) => string[] | undefined;
+
 /** What an HTTP transport gets for one GET. */
 export interface HttpTransportRequest {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly route: Extract<LegacyRoute, { kind: 'transport' }>;
-  readonly conn: Conn;
+  readonly conn: SessionPort;
   /** CORS headers for the request's Origin (empty without one). */
   readonly cors: OutgoingHttpHeaders;
+  /** The session cookie of this request's answers. */
+  readonly cookie: CookieIssuer | null;
   readonly options: ResourceOptions;
 }
 
@@ -48,7 +57,7 @@ export interface UpgradeTransportModule {
   readonly name: TransportName;
   readonly kind: 'upgrade';
   /** Wraps an accepted websocket and attaches it. */
-  accept(ws: SessionWebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void;
+  accept(ws: SessionWebSocket, socket: Duplex, conn: SessionPort, highWaterMarkBytes: number): void;
 }
 
 export type TransportModule = HttpTransportModule | UpgradeTransportModule;

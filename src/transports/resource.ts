@@ -14,7 +14,6 @@ import { isExplicitlyAllowed, isOriginAllowed, isSameOrigin, parseOrigins, type 
 import { routeLegacy, type LegacyRoute } from '../http/router.js';
 import type { UpgradeRoute } from '../http/upgrades.js';
 import type { Host } from '../hub/host.js';
-import type { Conn } from '../session/conn.js';
 import type { Registry } from '../session/registry.js';
 import type { ConnectionBudget } from '../http/budget.js';
 import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from '../http/replies.js';
@@ -23,6 +22,14 @@ import { TRANSPORT_MODULES } from './index.js';
 import type { ResourceOptions, TransportModule, UpgradeTransportModule } from './module.js';
 import { handOverErrors, rejectUpgrade, validateDraftUpgrade, validateUpgrade } from '../http/upgrade.js';
 import type { SessionWebSocket } from './session-websocket.js';
+import type { SessionCookieSettings } from './session-cookie.js';
+import { planUpgrade, seatExisting, seatHandshake, seatUpgrade } from './session-desk.js';
+import { EdgeRelay } from './remote-session.js';
+import type { Codec } from '../codecs/types.js';
+import type { SessionStore } from '../hub/session-store.js';
+import type { ClusterSessions } from '../session/cluster-sessions.js';
+import { RelayOwner } from '../session/relay.js';
+import type { SessionPort } from '../session/transport.js';
 
 type TransportRoute = Extract<LegacyRoute, { kind: 'transport' }>;
 
@@ -39,6 +46,14 @@ export interface ResourceContext {
   readonly originRules: readonly OriginRule[];
   /** Whether `allowedHosts` is set, so that a Host header proves something. */
   readonly hostsAreChecked: boolean;
+  /** The session cookie's name prefix and path; null when cookies are off. */
+  readonly cookie: SessionCookieSettings | null;
+  /** The codec of every session (what a stand-in for another node's session reports). */
+  readonly codec: Codec;
+  /** In a cluster: this node's sessions in the store, and the relay to other nodes. */
+  readonly cluster: { readonly sessions: ClusterSessions; readonly edge: EdgeRelay } | null;
+  /** The `Set-Cookie` values of websocket handshakes, read back when `ws` writes the 101. */
+  readonly upgradeCookies: WeakMap<IncomingMessage, string[]>;
 }
 
 /** What the server hands over to make the 0.6 resource's context. */
@@ -46,11 +61,17 @@ export interface ResourceParts {
   readonly options: ResourceOptions & {
     readonly origins: string | readonly string[];
     readonly allowedHosts: readonly string[];
+    readonly resource: string;
   };
   readonly registry: Registry;
   readonly budget: ConnectionBudget;
   readonly wss: WebSocketServer<typeof SessionWebSocket>;
   readonly host: Host;
+  readonly codec: Codec;
+  /** In a cluster, the shared store and this node's sessions in it. */
+  readonly cluster: { readonly store: SessionStore; readonly sessions: ClusterSessions } | null;
+  /** How long a send relayed to another node may wait for its answer. */
+  readonly relayTimeoutMs: number;
 }
 
 /** The 0.6 resource's context: its origin rules and its admission path (origin, hosts, authorize). */
@@ -58,7 +79,46 @@ export function makeResourceContext(parts: ResourceParts): ResourceContext {
   const originRules = parseOrigins(parts.options.origins);
   const hostsAreChecked = parts.options.allowedHosts.length > 0;
   const policy = { origin: resourceOriginRule(originRules, hostsAreChecked), authorize: parts.options.authorize };
-  return { ...parts, originRules, hostsAreChecked, admission: new Admission(policy, parts.host) };
+  const { sessionCookie, resource } = parts.options;
+  const cookie = sessionCookie === false ? null : { prefix: sessionCookie, path: `/${resource}` };
+  const upgradeCookies = new WeakMap<IncomingMessage, string[]>();
+  // ws writes the 101 itself: the session cookie joins its headers here.
+  parts.wss.on('headers', (headers: string[], req: IncomingMessage) => {
+    for (const value of upgradeCookies.get(req) ?? []) headers.push(`Set-Cookie: ${value}`);
+  });
+  const admission = new Admission(policy, parts.host);
+  const cluster = parts.cluster === null ? null : relayOver(parts, parts.cluster);
+  return { ...parts, originRules, hostsAreChecked, admission, cookie, upgradeCookies, cluster };
+}
+
+/** Owner messages go to the relay's edge side, edge messages to its owner side. */
+const EDGE_KINDS = new Set(['write', 'close', 'refused', 'recvd', 'probed']);
+
+/**
+ * The relay of a node in a cluster: requests here for other nodes' sessions go through the
+ * edge side; other nodes' requests for sessions here come in through the owner side.
+ */
+function relayOver(
+  parts: ResourceParts,
+  cluster: { readonly store: SessionStore; readonly sessions: ClusterSessions },
+): { sessions: ClusterSessions; edge: EdgeRelay } {
+  const { store, sessions } = cluster;
+  const locate = (sessionId: string) => sessions.locate(sessionId);
+  const edge = new EdgeRelay(store.bus, store.nodeId, locate, parts.relayTimeoutMs);
+  const owner = new RelayOwner(store.bus, parts.registry, store.nodeId);
+  store.bus.onMessage((message) => {
+    try {
+      if (EDGE_KINDS.has(String(message.k))) edge.handle(message);
+      else owner.handle(message);
+    } catch (error) {
+      parts.host.reportError(error);
+    }
+  });
+  store.onNodeDown((nodeId) => {
+    owner.edgeDown(nodeId);
+    edge.nodeDown(nodeId).catch((error: unknown) => parts.host.reportError(error));
+  });
+  return { sessions, edge };
 }
 
 /** @deprecated The name of {@link ResourceContext} before the layout of 0.2. */
@@ -123,13 +183,6 @@ function admit(context: ResourceContext, req: IncomingMessage, sessionId: string
   return context.admission.check(req, sessionId === '');
 }
 
-function findSession(context: ResourceContext, sessionId: string): Conn | RealtimeError {
-  return (
-    context.registry.get(sessionId) ??
-    new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one')
-  );
-}
-
 /** Every HTTP request under the resource. Never throws; every failure is answered. */
 export async function handleLegacyHttp(
   context: ResourceContext,
@@ -173,12 +226,12 @@ export async function handleLegacyHttp(
   // The client may have gone while the authorization hook ran: a session made or a poll
   // attached now would wait on a response nobody reads.
   if (res.destroyed) return;
-  const conn =
+  const seated =
     route.sessionId === ''
-      ? context.registry.create(module.name, remoteAddressOf(context, req), req.headers.origin)
-      : findSession(context, route.sessionId);
-  if (conn instanceof RealtimeError) return sendError(res, conn, cors);
-  module.attach({ req, res, route, conn, cors, options: context.options });
+      ? await seatHandshake(context, req, module.name)
+      : await seatExisting(context, req, route.sessionId, true);
+  if (seated instanceof RealtimeError) return sendError(res, seated, cors);
+  module.attach({ req, res, route, conn: seated.conn, cookie: seated.cookie, cors, options: context.options });
 }
 
 function answerClientFile(context: ResourceContext, file: string, req: IncomingMessage, res: ServerResponse): void {
@@ -218,17 +271,18 @@ async function handleSend(
     req.resume();
     return sendError(res, new RealtimeError('ERR_SESSION_REQUIRED', 'a send needs a session id'), cors);
   }
-  const conn = findSession(context, route.sessionId);
-  if (conn instanceof RealtimeError) {
+  const seated = await seatExisting(context, req, route.sessionId, false);
+  if (seated instanceof RealtimeError) {
     req.resume();
-    return sendError(res, conn, cors);
+    return sendError(res, seated, cors);
   }
+  const conn = seated.conn;
   const body = await readBody(req, context.options.maxPayloadBytes);
   if (body instanceof RealtimeError) return sendError(res, body, { ...cors, Connection: 'close' });
   let payload = formField(body, 'data');
   if (payload instanceof RealtimeError) return sendError(res, payload, cors);
   if (module.kind === 'http' && module.normalizeSend !== undefined) payload = module.normalizeSend(payload);
-  const error = conn.receive(payload);
+  const error = await conn.receive(payload);
   if (error !== null) return sendError(res, error, cors);
   res.writeHead(200, { ...BASE_HEADERS, ...cors, 'Content-Type': 'text/plain; charset=UTF-8', 'Content-Length': 2 });
   res.end('ok');
@@ -253,47 +307,48 @@ export async function handleLegacyUpgrade(
   if (malformed !== null) return rejectUpgrade(socket, malformed);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return rejectUpgrade(socket, refusal);
-  let existing: Conn | undefined;
   if (route.sessionId !== '') {
-    const found = findSession(context, route.sessionId);
+    const found = await seatExisting(context, req, route.sessionId, false);
     if (found instanceof RealtimeError) return rejectUpgrade(socket, found);
-    existing = found;
-  } else {
-    // Refuse before the 101 so the client sees a status, not a closed socket (both limits,
-    // every protocol's connections counted).
-    const full = context.budget.check(remoteAddressOf(context, req));
-    if (full !== null) return rejectUpgrade(socket, full);
+    return openUpgrade(context, module, async () => found.conn, req, socket, head);
   }
-  openUpgrade(context, module, existing, req, socket, head);
+  const plan = await planUpgrade(context, req);
+  // Refuse before the 101 so the client sees a status, not a closed socket (both limits,
+  // every protocol's connections counted). A resumed session is counted already.
+  const full = plan.resume === null ? context.budget.check(remoteAddressOf(context, req)) : null;
+  if (full !== null) return rejectUpgrade(socket, full);
+  if (plan.cookies !== undefined) context.upgradeCookies.set(req, plan.cookies);
+  openUpgrade(context, module, () => seatUpgrade(context, req, module.name, plan), req, socket, head);
 }
 
 /** Completes an admitted upgrade: a draft handshake or an RFC 6455 one, then the session. */
 function openUpgrade(
   context: ResourceContext,
   module: UpgradeTransportModule,
-  existing: Conn | undefined,
+  seat: () => Promise<SessionPort | RealtimeError>,
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
 ): void {
   if (isHixieRequest(req)) {
     // Safari 5, Chrome ≤ 13, Flash: hixie-75/76 through websocket-driver (see transports/hixie.ts).
-    const onOpen = () => {
-      const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req), req.headers.origin);
+    const onOpen = async () => {
+      const conn = await seat();
       return conn instanceof RealtimeError ? null : conn;
     };
     const { maxPayloadBytes, hixieHandshakeTimeoutMs: timeoutMs } = context.options;
-    const handshake = { req, socket, head, maxPayloadBytes, timeoutMs, onOpen };
+    const cookies = context.upgradeCookies.get(req) ?? [];
+    const handshake = { req, socket, head, maxPayloadBytes, timeoutMs, onOpen, cookies };
     return acceptHixie(handshake, module.name, context.options.wsHighWaterMarkBytes);
   }
   context.wss.handleUpgrade(req, socket, head, (ws) => {
     handOverErrors(socket);
-    const conn = existing ?? context.registry.create(module.name, remoteAddressOf(context, req), req.headers.origin);
-    if (conn instanceof RealtimeError) {
-      ws.close(conn.closeCode, conn.code);
-      return;
-    }
-    module.accept(ws, socket, conn, context.options.wsHighWaterMarkBytes);
+    void seat().then((conn) => {
+      if (conn instanceof RealtimeError) return ws.close(conn.closeCode, conn.code);
+      // The client may have gone while its session was being saved.
+      if (ws.readyState !== ws.OPEN) return;
+      module.accept(ws, socket, conn, context.options.wsHighWaterMarkBytes);
+    });
   });
 }
 

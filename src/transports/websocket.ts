@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import type { SessionWebSocket, SocketOwner } from './session-websocket.js';
-import type { Conn } from '../session/conn.js';
+import { receiveOnSocket, type SessionPort } from '../session/transport.js';
 import type { PreparedMessage } from '../hub/prepared.js';
 import type { UpgradeTransportModule } from './module.js';
 import type { Transport, TransportName, WriteResult } from '../session/transport.js';
@@ -40,7 +40,7 @@ export class WebSocketTransport implements Transport, SocketOwner {
     readonly name: TransportName,
     private readonly ws: SessionWebSocket,
     private readonly socket: Duplex,
-    private readonly conn: Conn,
+    private readonly conn: SessionPort,
     private readonly highWaterMarkBytes: number,
   ) {
     this.canWriteFrames = ws.extensions === '';
@@ -89,10 +89,7 @@ export class WebSocketTransport implements Transport, SocketOwner {
       return;
     }
     // ws has validated the UTF-8 of text messages (invalid → close 1007).
-    const error = this.conn.receive(data.toString());
-    if (error !== null && error.code !== 'ERR_CLOSED') {
-      this.conn.close('protocol-error', error);
-    }
+    receiveOnSocket(this.conn, data.toString());
   }
 
   private sent(error?: Error | null): void {
@@ -138,7 +135,7 @@ function ignoreError(): void {
 export const websocket: UpgradeTransportModule = {
   name: 'websocket',
   kind: 'upgrade',
-  accept(ws: SessionWebSocket, socket: Duplex, conn: Conn, highWaterMarkBytes: number): void {
+  accept(ws: SessionWebSocket, socket: Duplex, conn: SessionPort, highWaterMarkBytes: number): void {
     conn.attach(new WebSocketTransport('websocket', ws, socket, conn, highWaterMarkBytes));
   },
 };

@@ -4,9 +4,10 @@
  * with an empty body. The session waits for the next GET within its reconnect window.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Conn } from '../session/conn.js';
+import type { SessionPort } from '../session/transport.js';
 import { BASE_HEADERS } from '../http/replies.js';
-import type { HttpTransportModule, HttpTransportRequest } from './module.js';
+import type { CookieIssuer, HttpTransportModule, HttpTransportRequest } from './module.js';
+import type { PreparedMessage } from '../hub/prepared.js';
 import type { Transport, TransportName, WriteResult } from '../session/transport.js';
 
 /**
@@ -25,10 +26,11 @@ export class PollTransport implements Transport {
   constructor(
     readonly name: TransportName,
     private readonly res: ServerResponse,
-    private readonly conn: Conn,
+    private readonly conn: SessionPort,
     private readonly headers: OutgoingHttpHeaders,
     private readonly wrap: (payload: string) => string,
     pollDurationMs: number,
+    private readonly cookie: CookieIssuer | null = null,
   ) {
     this.deadline = setTimeout(answerEmpty, pollDurationMs, this);
     // Our own 'finish' flag: `res.writableFinished` reads true on a response whose socket was
@@ -42,23 +44,26 @@ export class PollTransport implements Transport {
     });
     res.on('close', () => {
       if (this.hasPayload) conn.settle(this, this.isFlushed);
-      this.finish();
+      // Closed before it was answered: the client gave up on this poll (or lost it).
+      this.finish(true);
     });
   }
 
-  write(payload: string): WriteResult {
+  write(payload: string, _shared?: PreparedMessage, lastSeq = 0): WriteResult {
     if (this.isDone) return 'closed';
     if (this.res.destroyed) {
       // The client went away, possibly before this poll was attached (its 'close' event
       // then came too early to be heard): detach now, or the session would wait on it forever.
-      this.finish();
+      this.finish(true);
       return 'closed';
     }
     const body = this.wrap(payload);
     this.hasPayload = payload !== '';
-    this.res.writeHead(200, { ...this.headers, 'Content-Length': Buffer.byteLength(body) });
+    const headers = { ...this.headers, 'Content-Length': Buffer.byteLength(body) };
+    const cookies = this.cookie?.(lastSeq);
+    this.res.writeHead(200, cookies === undefined ? headers : { ...headers, 'Set-Cookie': cookies });
     this.res.end(body);
-    this.finish();
+    this.finish(false);
     return 'written';
   }
 
@@ -67,11 +72,11 @@ export class PollTransport implements Transport {
     if (!this.isDone) this.write('');
   }
 
-  private finish(): void {
+  private finish(lost: boolean): void {
     if (this.isDone) return;
     this.isDone = true;
     clearTimeout(this.deadline);
-    this.conn.detach(this);
+    this.conn.detach(this, lost);
   }
 }
 
@@ -84,8 +89,8 @@ const identity = (payload: string): string => payload;
 export const xhrPolling: HttpTransportModule = {
   name: 'xhr-polling',
   kind: 'http',
-  attach({ res, conn, cors, options }: HttpTransportRequest): void {
+  attach({ res, conn, cors, options, cookie }: HttpTransportRequest): void {
     const headers = { ...BASE_HEADERS, ...cors, 'Content-Type': 'text/plain; charset=UTF-8' };
-    conn.attach(new PollTransport('xhr-polling', res, conn, headers, identity, options.pollDurationMs));
+    conn.attach(new PollTransport('xhr-polling', res, conn, headers, identity, options.pollDurationMs, cookie));
   },
 };

@@ -30,6 +30,8 @@ declare module 'websocket-driver' {
     start(): boolean;
     text(message: string): boolean;
     close(reason?: string, code?: number): boolean;
+    /** Adds a header to the handshake response (before it is written); `Set-Cookie` may repeat. */
+    setHeader(name: string, value: string): boolean;
     on(event: 'open', listener: () => void): this;
     on(event: 'message', listener: (event: MessageEvent) => void): this;
     on(event: 'close', listener: () => void): this;

@@ -88,19 +88,19 @@ describe('the reconnect window of a busy session', () => {
 describe('SendQueue.dropOldest', () => {
   it('drops just enough of the oldest frames for the next one, by bytes and (attached) by count', () => {
     const queue = new SendQueue({ maxQueueMessages: 3, maxQueueBytes: 10 });
-    for (const frame of ['aaa', 'bbb', 'ccc']) expect(queue.push(frame, 3)).toBe(true);
-    expect(queue.push('dd', 2)).toBe(false);
-    expect(queue.dropOldest(2)).toBe(1);
-    expect(queue.push('dd', 2)).toBe(true);
-    expect(queue.drain()).toEqual({ frames: ['bbb', 'ccc', 'dd'], bytes: 8 });
+    ['aaa', 'bbb', 'ccc'].forEach((frame, i) => expect(queue.push(frame, 3, i + 1)).toBe(true));
+    expect(queue.push('dd', 2, 4)).toBe(false);
+    expect(queue.dropOldest(2)).toEqual([1]);
+    expect(queue.push('dd', 2, 4)).toBe(true);
+    expect(queue.drain()).toEqual({ frames: ['bbb', 'ccc', 'dd'], seqs: [2, 3, 4], bytes: 8 });
   });
 
   it('drops nothing for a frame larger than the whole budget, and ignores the count while detached', () => {
     const queue = new SendQueue({ maxQueueMessages: 1, maxQueueBytes: 10 });
-    expect(queue.push('aaaa', 4, false)).toBe(true);
-    expect(queue.push('bbbb', 4, false)).toBe(true);
-    expect(queue.dropOldest(11, false)).toBe(0);
-    expect(queue.dropOldest(4, false)).toBe(1);
+    expect(queue.push('aaaa', 4, 1, false)).toBe(true);
+    expect(queue.push('bbbb', 4, 2, false)).toBe(true);
+    expect(queue.dropOldest(11, false)).toEqual([]);
+    expect(queue.dropOldest(4, false)).toEqual([1]);
     expect(queue.length).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import { CountingInstruments } from './counting-instruments.js';
 import { sioCodec } from '../../src/codecs/sio.js';
-import type { Conn, ConnHooks, SessionOptions } from '../../src/session/conn.js';
+import type { Conn, ConnHooks, ResumeInfo, SessionOptions } from '../../src/session/conn.js';
 import type { DisconnectInfo } from '../../src/hub/results.js';
 import { TimerLists } from '../../src/hub/timer-lists.js';
 import type { Transport, TransportName, WriteResult } from '../../src/session/transport.js';
@@ -64,6 +64,7 @@ export const TEST_SESSION_OPTIONS: SessionOptions = {
   maxFrameLength: 10_000,
   maxJsonDepth: 64,
   maxMessagesPerSecond: 0,
+  maxSessionDataBytes: 16 * 1024,
   codec: sioCodec,
 };
 
@@ -77,6 +78,14 @@ export class RecordingHooks implements ConnHooks {
   readonly errors: Error[] = [];
   onOpen(conn: Conn): void {
     this.opened.push(conn);
+  }
+  readonly resumed: ResumeInfo[] = [];
+  readonly handedOff: Conn[] = [];
+  onHandOff(conn: Conn): void {
+    this.handedOff.push(conn);
+  }
+  onResume(_conn: Conn, info: ResumeInfo): void {
+    this.resumed.push(info);
   }
   onMessage(_conn: Conn, data: unknown): void {
     this.messages.push(data);

@@ -6,7 +6,7 @@
  * server's real output.
  */
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { TransportName } from '../../src/session/transport.js';
 import type { Switchyard } from '../../src/server.js';
 import { waitFor } from './wait-for.js';
@@ -27,13 +27,15 @@ ${shim === undefined ? '' : `<script src="/legacy-test/shims/${shim}"></script>`
   window.received = [];
   window.events = [];
   window.heartbeats = [];
+  window.sessionIds = [];
   window.startSocket = function () {
     var socket = new io.Socket(location.hostname, {
       port: location.port, transports: [${JSON.stringify(transport)}],
-      rememberTransport: false, reconnect: false
+      rememberTransport: false, reconnect: /[?&]reconnect=1/.test(location.search)
     });
     socket.on('connect', function () {
       events.push('connect');
+      sessionIds.push(socket.transport.sessionid);
       // Observe (not change) the client's own heartbeat handling: it echoes each one.
       var onHeartbeat = socket.transport.onHeartbeat;
       socket.transport.onHeartbeat = function (number) {
@@ -42,6 +44,7 @@ ${shim === undefined ? '' : `<script src="/legacy-test/shims/${shim}"></script>`
       };
     });
     socket.on('disconnect', function () { events.push('disconnect'); });
+    socket.on('reconnect', function () { events.push('reconnect'); });
     socket.on('message', function (message) { received.push(message); });
     socket.connect();
     window.socket = socket;
@@ -85,22 +88,39 @@ export interface LegacyPage {
   events(): Promise<string[]>;
   /** Heartbeat numbers the client received (and echoed), in order. */
   heartbeats(): Promise<string[]>;
+  /** Every session id the client had, in order (one per connect). */
+  sessionIds(): Promise<string[]>;
   send(value: unknown): Promise<void>;
   /** Waits until the page has received `expected` (deep equality) and takes it out. */
   expectMessage(expected: unknown): Promise<void>;
+  /** The client's own `socket.disconnect()`. */
+  disconnect(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface LegacyPageOptions {
+  /** The client's own reconnect (0.6's default); off unless asked for, so a drop shows. */
+  reconnect?: boolean;
+  /** A browser context to share (tabs of one browser: one cookie jar); default a new one per page. */
+  context?: BrowserContext;
 }
 
 /**
  * Opens the page, waits for `load` (the client defers polling transports until then, and a
  * streaming iframe opened before it would hold `load` back), then connects.
  */
-export async function openLegacyPage(browser: Browser, baseUrl: string, transport: TransportName): Promise<LegacyPage> {
-  const context = await browser.newContext();
+export async function openLegacyPage(
+  browser: Browser,
+  baseUrl: string,
+  transport: TransportName,
+  options: LegacyPageOptions = {},
+): Promise<LegacyPage> {
+  const context = options.context ?? (await browser.newContext());
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${baseUrl}/legacy-test/page/${transport}`, { waitUntil: 'load' });
+  const query = options.reconnect === true ? '?reconnect=1' : '';
+  await page.goto(`${baseUrl}/legacy-test/page/${transport}${query}`, { waitUntil: 'load' });
   await page.evaluate(() => (window as unknown as { startSocket(): void }).startSocket());
   let sessionId = '';
   await waitFor(
@@ -122,8 +142,11 @@ export async function openLegacyPage(browser: Browser, baseUrl: string, transpor
     received,
     events: () => page.evaluate(() => (window as unknown as { events: string[] }).events.slice()),
     heartbeats: () => page.evaluate(() => (window as unknown as { heartbeats: string[] }).heartbeats.slice()),
+    sessionIds: () => page.evaluate(() => (window as unknown as { sessionIds: string[] }).sessionIds.slice()),
     send: (value) =>
       page.evaluate((v) => (window as unknown as { socket: { send(v: unknown): void } }).socket.send(v), value),
+    disconnect: () =>
+      page.evaluate(() => (window as unknown as { socket: { disconnect(): void } }).socket.disconnect()),
     async expectMessage(expected) {
       const wanted = JSON.stringify(expected);
       await waitFor(
@@ -141,7 +164,28 @@ export async function openLegacyPage(browser: Browser, baseUrl: string, transpor
       );
     },
     async close() {
-      await context.close();
+      // A shared context belongs to the test; a page of its own goes with its context.
+      if (options.context === undefined) await context.close();
+      else await page.close();
     },
   };
+}
+
+/** Text a transport must carry intact: plain, unicode (astral too), the frame marker, script breakers. */
+export const ECHO_TEXTS = [
+  'hello',
+  'héllo 日本 😀',
+  'a~m~b',
+  '</script><script>top.pwned=1</script>',
+  'x\u2028y\u2029z',
+];
+
+/** Sends each of ECHO_TEXTS and waits for its echo; no script the server wrote may have run. */
+export async function expectTextEchoes(page: LegacyPage): Promise<void> {
+  for (const text of ECHO_TEXTS) {
+    await page.send(text);
+    await page.expectMessage(text);
+  }
+  const pwned = await page.page.evaluate(() => (window as unknown as { pwned?: number }).pwned);
+  if (pwned !== undefined) throw new Error('a script in an echoed message ran');
 }

@@ -6,15 +6,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { endProcess as end, freePort } from './processes.js';
 import { waitFor } from './wait-for.js';
 
 export const REDIS_SERVER_BINARY = '/usr/bin/redis-server';
 const PORT_ATTEMPTS = 5;
 const START_TIMEOUT_MS = 5_000;
-const STOP_TIMEOUT_MS = 3_000;
 
 export interface RedisServer {
   readonly port: number;
@@ -71,18 +71,6 @@ function handle(port: number, dir: string, first: ChildProcess): RedisServer {
   };
 }
 
-/** A port the kernel just handed out and took back (a race another process may win: hence the retries). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()));
-    });
-  });
-}
-
 async function launch(port: number, dir: string): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   const child = spawn(REDIS_SERVER_BINARY, [...args, '--dir', dir, '--loglevel', 'warning'], {
@@ -125,19 +113,4 @@ function answersPing(port: number): Promise<boolean> {
       if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
     });
   });
-}
-
-/** Signals exactly this child and waits (bounded) for it to exit; SIGKILL if SIGTERM was not enough. */
-async function end(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  const timedOut = await Promise.race([
-    exited.then(() => false),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(true), STOP_TIMEOUT_MS).unref()),
-  ]);
-  if (timedOut) {
-    child.kill('SIGKILL');
-    await exited;
-  }
 }

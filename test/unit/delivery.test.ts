@@ -22,6 +22,7 @@ const OPTIONS: SessionOptions = {
   maxFrameLength: 1_000,
   maxJsonDepth: 64,
   maxMessagesPerSecond: 0,
+  maxSessionDataBytes: 16 * 1024,
   codec: sioCodec,
 };
 
@@ -54,6 +55,8 @@ function makeConn(options: SessionOptions = OPTIONS) {
   const conn: Conn = new Conn('AAAAAAAAAAAAAAAA', 'websocket', '127.0.0.1', options, {
     timers: new TimerLists<Conn>(),
     instruments: NO_INSTRUMENTS,
+    onResume: () => undefined,
+    onHandOff: () => undefined,
     onOpen: () => undefined,
     onMessage: () => undefined,
     onClose: (_conn, info) => closes.push(info),

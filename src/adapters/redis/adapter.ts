@@ -35,6 +35,7 @@ import {
 import type { Member } from '../../hub/member.js';
 import type { PreparedMessage } from '../../hub/prepared.js';
 import { channelNames, decodeEnvelope, DEFAULT_SERVER_GROUP, encodeEnvelope, type ChannelKind } from './envelope.js';
+import { messageOf, quit, redisConnection } from './connections.js';
 
 export interface RedisAdapterOptions {
   /** Where Redis is (`redis://[user:password@]host:port[/db]`, or `rediss://` for TLS). Default `redis://127.0.0.1:6379`. */
@@ -242,25 +243,8 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
 
   private connection(role: string, extra: RedisOptions): Redis {
     const { client, url, connectTimeoutMs, maxReconnectDelayMs, serverName } = this.options;
-    const settings: RedisOptions = {
-      lazyConnect: true,
-      // CLIENT LIST shows whose connection it is (Redis refuses spaces in client names).
-      connectionName: `switchyard:${serverName.replace(/[^\w.:-]/g, '_')}:${role}`,
-      connectTimeout: connectTimeoutMs,
-      retryStrategy: (times) => Math.min(2 ** Math.min(times, 16) * 25, maxReconnectDelayMs),
-      // Nothing waits for a connection that is down: a message that cannot go now is
-      // dropped and counted, never queued without bound (pub/sub would not keep it anyway).
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // Resubscribing is ours (onSubscriberReady), so `isForwarding` knows when it is done.
-      autoResubscribe: false,
-      ...extra,
-    };
-    const redis = client === undefined ? new Redis(url, settings) : client.duplicate(settings);
-    // ioredis reports every failed reconnection attempt; the link state reports the loss once.
-    redis.on('error', (error: Error) => this.onConnectionError(error));
-    return redis;
+    const settings = { url, client, connectTimeoutMs, maxReconnectDelayMs, name: serverName };
+    return redisConnection(settings, role, extra, (error) => this.onConnectionError(error));
   }
 
   private async start(): Promise<void> {
@@ -455,25 +439,4 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
     await Promise.all([quit(this.subscriber, limitMs), quit(this.publisher, limitMs)]);
     await this.local.close();
   }
-}
-
-/**
- * QUIT when connected (Redis answers, then closes), waiting at most `limitMs` for a Redis
- * that stopped answering; then, or when not connected, just stop reconnecting.
- */
-async function quit(redis: Redis, limitMs: number): Promise<void> {
-  if (redis.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, limitMs);
-    });
-    // A QUIT that fails means the connection broke meanwhile: disconnect() below is all that is left.
-    await Promise.race([redis.quit().catch(() => undefined), limit]);
-    clearTimeout(timer);
-  }
-  redis.disconnect();
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,0 +1,50 @@
+/**
+ * Every key and channel of a cluster, under one prefix. The keys of one session share a hash
+ * tag (`{<sessionId>}`), and so do the keys of one node's log, so that each script touches one
+ * slot and the layout works on a Redis Cluster as on one Redis.
+ *
+ *   <p>:s:{<sessionId>}   HASH    the session's record (owner, transport, seqs, rooms, data…)
+ *   <p>:f:{<sessionId>}   STREAM  its frames not known to have reached the client, id <seq>-0
+ *   <p>:nodes             HASH    node id → {"startedAt","seenAt"} of every node that joined
+ *   <p>:alive:<node>      STRING  the node's liveness (PX nodeTtlMs, refreshed)
+ *   <p>:owned:<node>      SET     the sessions the node owns
+ *   <p>:log:{<node>}      STREAM  the node's fan-out log, id <ms>-<n>, trimmed by age
+ *   <p>:epoch             STRING  set once per Redis: gone means Redis came back empty
+ *   <p>:fanout            channel every node's fan-out, `<node>|<log id>|<envelope>`
+ *   <p>:bus:<node>        channel the relay's messages to one node
+ */
+export class ClusterKeys {
+  readonly nodes: string;
+  readonly epoch: string;
+  readonly fanOut: string;
+
+  constructor(readonly prefix: string) {
+    this.nodes = `${prefix}:nodes`;
+    this.epoch = `${prefix}:epoch`;
+    this.fanOut = `${prefix}:fanout`;
+  }
+
+  record(sessionId: string): string {
+    return `${this.prefix}:s:{${sessionId}}`;
+  }
+
+  frames(sessionId: string): string {
+    return `${this.prefix}:f:{${sessionId}}`;
+  }
+
+  alive(nodeId: string): string {
+    return `${this.prefix}:alive:${nodeId}`;
+  }
+
+  owned(nodeId: string): string {
+    return `${this.prefix}:owned:${nodeId}`;
+  }
+
+  log(nodeId: string): string {
+    return `${this.prefix}:log:{${nodeId}}`;
+  }
+
+  bus(nodeId: string): string {
+    return `${this.prefix}:bus:${nodeId}`;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The options of `redisCluster()`: sessions shared by several nodes on one Redis. Every
+ * duration is in milliseconds, every size in bytes; each has a working default.
+ */
+import { Redis } from 'ioredis';
+import { nanoid } from 'nanoid';
+import { DEFAULT_MAX_JSON_DEPTH } from '../../codecs/json-depth.js';
+import { RealtimeError } from '../../errors.js';
+
+export interface RedisClusterOptions {
+  /** Where Redis is (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS). Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** An ioredis client whose settings to reuse (`duplicate()`); it is never used or closed itself. */
+  client?: Redis;
+  /** This node's id, unique in the cluster. Default: a new nanoid. */
+  nodeId?: string;
+  /** Prefix of every key and channel, so that several clusters can share one Redis. Default `sy`. */
+  keyPrefix?: string;
+  /**
+   * A node whose liveness key is this old is dead and its sessions are taken over. Refreshed
+   * every quarter of it. Default 2 000 ms (sessions of a dead node are taken over within about
+   * 2.5 s: well inside the 0.6 client's own retries and the reconnect window).
+   */
+  nodeTtlMs?: number;
+  /**
+   * How long each node's fan-out log keeps an entry: what a session taken over from a dead node
+   * can still be given of what it missed. Default 60 000 ms.
+   */
+  fanOutLogRetentionMs?: number;
+  /** How long a record outlives its session's last touch (a cluster that died whole). Default 60 000 ms. */
+  recordTtlMs?: number;
+  /** Most time `ready()` waits for Redis. Default 5 000 ms. */
+  connectTimeoutMs?: number;
+  /** Longest pause between reconnection attempts. Default 2 000 ms. */
+  maxReconnectDelayMs?: number;
+  /** A command without an answer this long fails (and is reported). Default 2 000 ms. */
+  commandTimeoutMs?: number;
+  /** Fan-out envelopes larger than this are not forwarded (reported). Default 16 MiB. */
+  maxEnvelopeBytes?: number;
+  /** Deepest nesting of a forwarded JSON value; deeper envelopes are dropped. Default 64; 0 = no bound. */
+  maxJsonDepth?: number;
+}
+
+export type ResolvedRedisClusterOptions = Required<Omit<RedisClusterOptions, 'client'>> & { client?: Redis };
+
+const DEFAULTS = {
+  url: 'redis://127.0.0.1:6379',
+  keyPrefix: 'sy',
+  nodeTtlMs: 2_000,
+  fanOutLogRetentionMs: 60_000,
+  recordTtlMs: 60_000,
+  connectTimeoutMs: 5_000,
+  maxReconnectDelayMs: 2_000,
+  commandTimeoutMs: 2_000,
+  maxEnvelopeBytes: 16 * 1024 * 1024,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
+} as const;
+
+const POSITIVE_INTEGERS = [
+  'nodeTtlMs',
+  'fanOutLogRetentionMs',
+  'recordTtlMs',
+  'connectTimeoutMs',
+  'maxReconnectDelayMs',
+  'commandTimeoutMs',
+  'maxEnvelopeBytes',
+] as const;
+
+function invalid(message: string): never {
+  throw new RealtimeError('ERR_INVALID_OPTION', `redisCluster: ${message}`);
+}
+
+/** Fills in the defaults and validates; throws ERR_INVALID_OPTION on the first bad option. */
+export function resolveRedisClusterOptions(options: RedisClusterOptions = {}): ResolvedRedisClusterOptions {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  const merged = { ...DEFAULTS, nodeId: nanoid(12), ...defined } as ResolvedRedisClusterOptions;
+  for (const key of POSITIVE_INTEGERS) {
+    const value = merged[key];
+    if (!Number.isSafeInteger(value) || value <= 0) invalid(`${key} must be an integer > 0, got ${String(value)}`);
+  }
+  if (merged.nodeTtlMs < 100) invalid('nodeTtlMs must be at least 100');
+  if (!Number.isSafeInteger(merged.maxJsonDepth) || merged.maxJsonDepth < 0) {
+    invalid(`maxJsonDepth must be an integer ≥ 0, got ${String(merged.maxJsonDepth)}`);
+  }
+  if (typeof merged.url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(merged.url)) {
+    invalid('url must be a redis:// or rediss:// URL');
+  }
+  if (merged.client !== undefined && !(merged.client instanceof Redis)) invalid('client must be an ioredis client');
+  // Node ids and the prefix go into key names and channels: keep them plain.
+  if (!/^[\w.-]{1,64}$/.test(merged.nodeId)) invalid('nodeId must be 1–64 of [A-Za-z0-9_.-]');
+  if (!/^[\w.-]{1,32}$/.test(merged.keyPrefix)) invalid('keyPrefix must be 1–32 of [A-Za-z0-9_.-]');
+  return merged;
+}

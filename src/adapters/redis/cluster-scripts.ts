@@ -1,0 +1,106 @@
+/**
+ * The Lua scripts of the cluster store, each on the keys of one session (one hash slot), each
+ * fenced by the owner: a node that is no longer a session's owner (another took it over while
+ * this one was cut off) changes nothing of it.
+ */
+import type { Redis, Result } from 'ioredis';
+
+/**
+ * KEYS record, frames · ARGV owner, ttlMs, through, n, then n × (seq, frame), then (node, log
+ * id) pairs. Adds the frames and trims those through `through` (0: none) in one go, so that a
+ * busy websocket session costs one call per message. 1 done, 0 another node owns the session,
+ * -1 the record is gone.
+ */
+const APPEND = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner then return -1 end
+if owner ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) > 0 then redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[3]) + 1) .. '-0') end
+table.remove(ARGV, 3)
+local n = tonumber(ARGV[3])
+local last = 0
+for i = 0, n - 1 do
+  redis.call('XADD', KEYS[2], ARGV[4 + 2 * i] .. '-0', 'f', ARGV[5 + 2 * i])
+  last = tonumber(ARGV[4 + 2 * i])
+end
+local fields = {'next', last + 1}
+for i = 4 + 2 * n, #ARGV, 2 do
+  fields[#fields + 1] = 'lp:' .. ARGV[i]
+  fields[#fields + 1] = ARGV[i + 1]
+end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1`;
+
+/** KEYS record, frames · ARGV owner, through, then dropped seqs. Trims what the client has. */
+const FORGET = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) > 0 then redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[2]) + 1) .. '-0') end
+for i = 3, #ARGV do redis.call('XDEL', KEYS[2], ARGV[i] .. '-0') end
+if redis.call('XLEN', KEYS[2]) == 0 then redis.call('DEL', KEYS[2]) end
+return 1`;
+
+/** KEYS record · ARGV owner, ttlMs, then field/value pairs. */
+const UPDATE = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+/** KEYS record, frames · ARGV owner. The session ends: its keys go. */
+const REMOVE = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1`;
+
+/**
+ * KEYS record, frames · ARGV from, to, ttlMs. Takes the session over when `from` still owns
+ * it, or no node does (its node let it go): its record (flat field/value list) and its
+ * frames; nil when another node was first.
+ */
+const CLAIM = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner or (owner ~= ARGV[1] and owner ~= '') then return false end
+redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'lost', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {redis.call('HGETALL', KEYS[1]), redis.call('XRANGE', KEYS[2], '-', '+')}`;
+
+/**
+ * KEYS log · ARGV log id, min id kept, envelope, channel, node, ttlMs. One fan-out: into the
+ * node's log (trimmed by age) and out to every node, atomically, so that the log and what
+ * the nodes heard never disagree.
+ */
+const FANOUT = `
+redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[2], ARGV[1], 'e', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. '|' .. ARGV[1] .. '|' .. ARGV[3])
+return 1`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    syAppend(record: string, frames: string, ...args: (string | number)[]): Result<number, Context>;
+    syForget(record: string, frames: string, ...args: (string | number)[]): Result<number, Context>;
+    syUpdate(record: string, ...args: (string | number)[]): Result<number, Context>;
+    syRemove(record: string, frames: string, owner: string): Result<number, Context>;
+    syClaim(
+      record: string,
+      frames: string,
+      from: string,
+      to: string,
+      ttlMs: number,
+    ): Result<[string[], Array<[string, string[]]>] | null, Context>;
+    syFanOut(log: string, ...args: (string | number)[]): Result<number, Context>;
+  }
+}
+
+/** Teaches a connection the scripts (sent by SHA, loaded on first use). */
+export function defineScripts(redis: Redis): void {
+  redis.defineCommand('syAppend', { numberOfKeys: 2, lua: APPEND });
+  redis.defineCommand('syForget', { numberOfKeys: 2, lua: FORGET });
+  redis.defineCommand('syUpdate', { numberOfKeys: 1, lua: UPDATE });
+  redis.defineCommand('syRemove', { numberOfKeys: 2, lua: REMOVE });
+  redis.defineCommand('syClaim', { numberOfKeys: 2, lua: CLAIM });
+  redis.defineCommand('syFanOut', { numberOfKeys: 1, lua: FANOUT });
+}

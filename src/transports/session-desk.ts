@@ -1,0 +1,251 @@
+/**
+ * The session desk of the 0.6 resource: for one request, which session it is about. A
+ * handshake (no session id) resumes the session its cookies name whose transport was lost,
+ * or makes a new one; a request with a session id finds it and takes the acknowledgement
+ * its cookie carries. In a cluster the session may be another node's (the request is relayed
+ * to it through a RemoteSession) or a dead node's (it is taken over here). Either way the desk
+ * hands out the cookie the answers will carry.
+ */
+import type { IncomingMessage } from 'node:http';
+import { RealtimeError } from '../errors.js';
+import type { Codec } from '../codecs/types.js';
+import type { Host } from '../hub/host.js';
+import type { ClusterSessions } from '../session/cluster-sessions.js';
+import type { Conn } from '../session/conn.js';
+import type { Registry } from '../session/registry.js';
+import type { SessionPort, TransportName } from '../session/transport.js';
+import type { CookieIssuer } from './module.js';
+import { RemoteSession, type EdgeRelay } from './remote-session.js';
+import {
+  ackedSeqOf,
+  expiredCookie,
+  namedSessions,
+  sessionCookie,
+  type NamedSession,
+  type SessionCookieSettings,
+} from './session-cookie.js';
+
+/** What the desk needs of the resource. */
+export interface DeskContext {
+  readonly registry: Registry;
+  readonly host: Host;
+  readonly codec: Codec;
+  /** null: session cookies are off. */
+  readonly cookie: SessionCookieSettings | null;
+  /** In a cluster: this node's sessions in the store, and the relay to other nodes. */
+  readonly cluster: { readonly sessions: ClusterSessions; readonly edge: EdgeRelay } | null;
+}
+
+/** A request's session and the cookie its answers carry. */
+export interface Seated {
+  readonly conn: SessionPort;
+  readonly cookie: CookieIssuer | null;
+}
+
+/** How long a node that owns a session named by a cookie has to say whether it is in use. */
+const PROBE_TIMEOUT_MS = 500;
+
+const UNKNOWN = () => new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one');
+
+/**
+ * A handshake: the newest session the request's cookies name whose transport was lost
+ * (never one still in use, such as another tab's) is resumed; else a new session is made.
+ */
+export async function seatHandshake(
+  context: DeskContext,
+  req: IncomingMessage,
+  transport: TransportName,
+): Promise<Seated | RealtimeError> {
+  const named = context.cookie === null ? [] : namedSessions(req, context.cookie.prefix);
+  const { resume, stale } = await findResumable(context, named);
+  const conn = resume ?? (await newSession(context, req, transport));
+  if (conn instanceof RealtimeError) return conn;
+  return { conn, cookie: issuer(context, req, conn.sessionId, stale) };
+}
+
+/**
+ * A request of a known session (a poll, a send, a re-attaching socket): what the browser
+ * acknowledges comes from its cookie; without one, a poll acknowledges everything it was sent
+ * (the client polls again only once the last answer arrived).
+ */
+export async function seatExisting(
+  context: DeskContext,
+  req: IncomingMessage,
+  sessionId: string,
+  isPoll: boolean,
+): Promise<Seated | RealtimeError> {
+  const ackedSeq = context.cookie === null ? undefined : ackedSeqOf(req, context.cookie.prefix, sessionId);
+  const where = await locate(context, sessionId);
+  if (where === null) return UNKNOWN();
+  let conn: SessionPort;
+  if (typeof where === 'string') {
+    conn = new RemoteSession(sessionId, context.codec, where, edgeOf(context), { ackedSeq, isPoll });
+  } else {
+    if (ackedSeq !== undefined) where.acknowledge(ackedSeq);
+    else if (isPoll) where.acknowledge();
+    conn = where;
+  }
+  return { conn, cookie: issuer(context, req, sessionId, null) };
+}
+
+/**
+ * A websocket handshake is decided before its 101 (which carries the cookie) and seated after
+ * it, so that a handshake that fails makes no session: a session to resume, or the id of the
+ * new one and the cookies that name it.
+ */
+export interface UpgradePlan {
+  readonly resume: SessionPort | null;
+  readonly sessionId: string;
+  /** `Set-Cookie` values for the 101; none for a resumed session (its cookie is there). */
+  readonly cookies: string[] | undefined;
+}
+
+export async function planUpgrade(context: DeskContext, req: IncomingMessage): Promise<UpgradePlan> {
+  const named = context.cookie === null ? [] : namedSessions(req, context.cookie.prefix);
+  const { resume, stale } = await findResumable(context, named);
+  if (resume !== null) return { resume, sessionId: resume.sessionId, cookies: undefined };
+  const sessionId = context.registry.newSessionId();
+  return { resume, sessionId, cookies: issuer(context, req, sessionId, stale)?.(0) };
+}
+
+/** After the 101: the planned session (one to resume, still resumable, or a new one). */
+export async function seatUpgrade(
+  context: DeskContext,
+  req: IncomingMessage,
+  transport: TransportName,
+  plan: UpgradePlan,
+): Promise<SessionPort | RealtimeError> {
+  const resumed = plan.resume;
+  if (resumed !== null && (!isConn(resumed) || resumed.isResumable)) return resumed;
+  // Another handshake took the session meanwhile (two tabs at once): a new one.
+  return newSession(context, req, transport, resumed === null ? plan.sessionId : undefined);
+}
+
+async function newSession(
+  context: DeskContext,
+  req: IncomingMessage,
+  transport: TransportName,
+  sessionId?: string,
+): Promise<Conn | RealtimeError> {
+  const address = context.host.clientAddress(req);
+  const conn = context.registry.create(transport, address, req.headers.origin, sessionId);
+  if (conn instanceof RealtimeError || context.cluster === null) return conn;
+  // Any node may get the client's next request: the session must be findable before it is told its id.
+  await context.cluster.sessions.save(conn);
+  return conn;
+}
+
+/** A session by id: this node's, another live node's (its id), or null. */
+function locate(context: DeskContext, sessionId: string): Promise<Conn | string | null> | Conn | null {
+  const local = context.registry.get(sessionId);
+  if (local !== undefined || context.cluster === null) return local ?? null;
+  return context.cluster.sessions.locate(sessionId);
+}
+
+function edgeOf(context: DeskContext): EdgeRelay {
+  if (context.cluster === null) throw new Error('relaying needs a cluster');
+  return context.cluster.edge;
+}
+
+function isConn(port: SessionPort): port is Conn {
+  return !(port instanceof RemoteSession);
+}
+
+/**
+ * Of the sessions the cookies name, the newest whose transport was lost, made ready to
+ * resume (here, or through its live owner); and the cookies of sessions that are gone.
+ */
+async function findResumable(
+  context: DeskContext,
+  named: readonly NamedSession[],
+): Promise<{ resume: SessionPort | null; stale: string[] }> {
+  const settings = context.cookie;
+  if (settings === null || named.length === 0) return { resume: null, stale: [] };
+  const candidates = await Promise.all(named.map((entry) => candidateOf(context, entry)));
+  const stale = named.filter((_, i) => candidates[i] === 'gone').map((entry) => expiredCookie(settings, entry.name));
+  let best: Candidate | null = null;
+  for (const candidate of candidates) {
+    if (typeof candidate === 'string') continue;
+    if (best === null || candidate.openedAt > best.openedAt) best = candidate;
+  }
+  return { resume: best === null ? null : await best.take(), stale };
+}
+
+interface Candidate {
+  readonly openedAt: number;
+  take(): Promise<SessionPort | null>;
+}
+
+/** One named session: a candidate to resume, 'in-use', or 'gone'. */
+async function candidateOf(context: DeskContext, named: NamedSession): Promise<Candidate | 'in-use' | 'gone'> {
+  const local = context.registry.get(named.sessionId);
+  if (local !== undefined) {
+    if (!local.isResumable) return 'in-use';
+    return { openedAt: local.openedAt, take: async () => ready(local, named.ackedSeq) };
+  }
+  if (context.cluster === null) return 'gone';
+  const { sessions, edge } = context.cluster;
+  let where = await sessions.find(named.sessionId);
+  if (where === null) return 'gone';
+  if (where.isOwnerAlive && !where.isLost) {
+    // The record says in use, but its owner may have just lost the transport, or died.
+    const verdict = await edge.probe(where.owner, named.sessionId, PROBE_TIMEOUT_MS);
+    if (verdict === null) {
+      // No answer: wait (bounded) for the cluster to see the owner dead, as the client waits.
+      const verdictOfCluster = await sessions.awaitDeath(named.sessionId, where.owner);
+      if (verdictOfCluster === 'alive') return 'in-use';
+      if (verdictOfCluster === null) return 'gone';
+      where = verdictOfCluster;
+    } else if (verdict.gone) {
+      return 'gone';
+    } else if (!verdict.resumable) {
+      return 'in-use';
+    }
+  }
+  const found = where;
+  return {
+    openedAt: found.openedAt,
+    take: async () => {
+      if (!found.isOwnerAlive) {
+        const adopted = await sessions.adopt(named.sessionId, found.owner);
+        if (adopted !== null) return ready(adopted, named.ackedSeq);
+      }
+      // Its owner lives (or another node took it over first): resume it where it is.
+      const where = await sessions.locate(named.sessionId);
+      if (where === null) return null;
+      if (typeof where !== 'string') return ready(where, named.ackedSeq);
+      return new RemoteSession(named.sessionId, context.codec, where, edge, {
+        ackedSeq: named.ackedSeq,
+        isResume: true,
+      });
+    },
+  };
+}
+
+function ready(conn: Conn, ackedSeq: number): Conn {
+  conn.prepareResume(ackedSeq);
+  return conn;
+}
+
+/**
+ * The `Set-Cookie` values of a request's answers: on a handshake (`stale` given) its first
+ * answer names the session (and removes stale cookies) whatever it carries; after that, an
+ * answer sets it only when it carries message frames, with the last one's number.
+ */
+function issuer(
+  context: DeskContext,
+  req: IncomingMessage,
+  sessionId: string,
+  stale: string[] | null,
+): CookieIssuer | null {
+  const settings = context.cookie;
+  if (settings === null) return null;
+  const isSecure = context.host.isSecure(req);
+  let pending = stale;
+  return (lastSeq) => {
+    if (lastSeq === 0 && pending === null) return undefined;
+    const cookies = [sessionCookie(settings, sessionId, lastSeq, isSecure), ...(pending ?? [])];
+    pending = null;
+    return cookies;
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * Cluster sessions with a real redis-server and several nodes in this process: any node
+ * serves any request of any 0.6 session (polls, sends and resumes alternate between nodes),
+ * fan-out reaches every node's sessions, and a node that vanishes has its sessions taken over
+ * with their queue, rooms and data — the client keeps its session id. (Separate processes
+ * behind HAProxy, killed for real, are in test/cluster/.)
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redisCluster, type RedisClusterBackend } from '../../src/adapters/redis/cluster.js';
+import type { Conn, ResumeInfo } from '../../src/session/conn.js';
+import { JarPollClient } from '../helpers/jar-poll.js';
+import { CookieJar } from '../helpers/cookie-jar.js';
+import { WebSocket } from 'ws';
+import { decode, encodeFrame } from '../../src/codecs/sio.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startServer, type StartedServer } from '../helpers/start-server.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+interface Node extends StartedServer {
+  readonly backend: RedisClusterBackend;
+  readonly resumed: Array<{ conn: Conn; info: ResumeInfo }>;
+  readonly received: Array<{ sessionId: string; data: unknown }>;
+}
+
+/** A 0.6 websocket handshake carrying the jar's cookies; records every text message after the session id. */
+async function jarWebSocket(
+  wsUrl: string,
+  jar: CookieJar,
+): Promise<{ ws: WebSocket; sessionId: string; texts: string[] }> {
+  const cookie = jar.header('/socket.io/websocket');
+  const ws = new WebSocket(`${wsUrl}/socket.io/websocket`, { headers: cookie === undefined ? {} : { Cookie: cookie } });
+  ws.on('upgrade', (res) => jar.store(res.headers['set-cookie']));
+  const texts: string[] = [];
+  let sessionId = '';
+  ws.on('message', (data) => {
+    const decoded = decode(data.toString());
+    if (!decoded.ok) throw decoded.error;
+    for (const message of decoded.value) {
+      if (message.type !== 'text') continue;
+      if (sessionId === '') sessionId = message.data;
+      else texts.push(message.data);
+    }
+  });
+  await waitFor(() => sessionId !== '', { what: 'the session id frame' });
+  return { ws, sessionId, texts };
+}
+
+const texts = (answer: { messages: Array<{ type: string; data: unknown }> }) =>
+  answer.messages.filter((m) => m.type === 'text').map((m) => m.data);
+
+describe('cluster sessions on one Redis', () => {
+  let redis: RedisServer;
+  let nodes: Node[] = [];
+  let prefix = 0;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(nodes.map((node) => node.close().catch(() => undefined)));
+    nodes = [];
+  });
+
+  async function startNodes(count: number): Promise<Node[]> {
+    const keyPrefix = `t${++prefix}`;
+    nodes = await Promise.all(
+      Array.from({ length: count }, async () => {
+        const backend = redisCluster({ url: redis.url, keyPrefix, nodeTtlMs: 400 });
+        const resumed: Node['resumed'] = [];
+        const received: Node['received'] = [];
+        const started = await startServer(
+          {
+            cluster: backend,
+            heartbeatIntervalMs: 0,
+            pollDurationMs: 1_000,
+            reconnectWindowMs: 5_000,
+            drainTimeoutMs: 500,
+          },
+          (server) => {
+            server.on('resume', (conn, info) => void resumed.push({ conn, info }));
+            server.onMessage((conn, data) => {
+              received.push({ sessionId: conn.sessionId, data });
+              conn.send(`echo:${String(data)}`);
+            });
+          },
+        );
+        return { ...started, backend, resumed, received };
+      }),
+    );
+    return nodes;
+  }
+
+  it('serves polls and sends of a session on any node, in order, with its echo from the owner', async () => {
+    const [a, b] = await startNodes(2);
+    const onA = new JarPollClient(a!.baseUrl);
+    await onA.handshake();
+    const sessionId = onA.sessionId;
+    const onB = new JarPollClient(b!.baseUrl, onA.jar);
+    onB.sessionId = sessionId;
+    expect(await onB.send('one')).toBe(200);
+    expect(await onA.send('two')).toBe(200);
+    expect(a!.received.map((r) => r.data)).toEqual(['one', 'two']);
+    expect(b!.received).toEqual([]);
+    const first = await onB.poll();
+    expect(texts(first)).toEqual(['echo:one', 'echo:two']);
+    a!.server.getConn(sessionId)!.send('three');
+    expect(texts(await onB.poll())).toEqual(['three']);
+  });
+
+  it('a broadcast from any node reaches the sessions of every node', async () => {
+    const [a, b] = await startNodes(2);
+    const onA = new JarPollClient(a!.baseUrl);
+    const onB = new JarPollClient(b!.baseUrl);
+    await Promise.all([onA.handshake(), onB.handshake()]);
+    expect(b!.server.broadcast('hello all').delivered).toBe(1);
+    const [answerA, answerB] = await Promise.all([onA.poll(), onB.poll()]);
+    expect(texts(answerA)).toEqual(['hello all']);
+    expect(texts(answerB)).toEqual(['hello all']);
+  });
+
+  it('a handshake with the cookie resumes a lost session through another node', async () => {
+    const [a, b] = await startNodes(2);
+    const client = new JarPollClient(a!.baseUrl);
+    await client.handshake();
+    const sessionId = client.sessionId;
+    const conn = a!.server.getConn(sessionId)!;
+    await client.abandonedPoll(100);
+    await waitFor(() => conn.isResumable);
+    conn.send('queued on a');
+    const viaB = new JarPollClient(b!.baseUrl, client.jar);
+    const answer = await viaB.handshake();
+    expect(viaB.sessionId).toBe(sessionId);
+    expect(texts(answer)).toEqual(['queued on a']);
+    expect(a!.resumed.map((r) => r.info.adopted)).toEqual([false]);
+  });
+
+  it('takes the sessions of a node that vanished over: same session id, queue, rooms and data', async () => {
+    const [a, b] = await startNodes(2);
+    const client = new JarPollClient(a!.baseUrl);
+    await client.handshake();
+    const sessionId = client.sessionId;
+    const conn = a!.server.getConn(sessionId)!;
+    a!.server.join(conn, 'lobby');
+    conn.data = { user: 'ada' };
+    conn.send('before');
+    // A frame is the store's once its append is done: only then may a crash not lose it.
+    const store = new Redis(redis.url);
+    await waitFor(async () => (await store.xlen(a!.backend.options.keyPrefix + `:f:{${sessionId}}`)) === 1);
+    await waitFor(
+      async () => (await store.hget(a!.backend.options.keyPrefix + `:s:{${sessionId}}`, 'rooms')) === '["lobby"]',
+    );
+    store.disconnect();
+    // Node a dies: no liveness, no Redis, no sockets.
+    await a!.backend.vanish();
+    a!.server.httpServer?.closeAllConnections();
+    const viaB = new JarPollClient(b!.baseUrl, client.jar);
+    viaB.sessionId = sessionId;
+    const answer = await viaB.poll();
+    expect(texts(answer)).toEqual(['before']);
+    const adopted = b!.server.getConn(sessionId)!;
+    expect(adopted.data).toEqual({ user: 'ada' });
+    expect(b!.server.inRoom(adopted, 'lobby')).toBe(true);
+    expect(b!.resumed.map((r) => r.info)).toEqual([expect.objectContaining({ adopted: true, replayedMessages: 1 })]);
+    // A roomcast made while it was being taken over, and after, arrives.
+    b!.server.to('lobby').send('in the lobby');
+    expect(texts(await viaB.poll())).toEqual(['in the lobby']);
+  });
+
+  it('websocket: after its node vanished, the client’s reconnect with the cookie resumes the session on another node', async () => {
+    const [a, b] = await startNodes(2);
+    const jar = new CookieJar();
+    const before = await jarWebSocket(a!.wsUrl, jar);
+    const conn = a!.server.getConn(before.sessionId)!;
+    conn.send('kept');
+    // A frame goes out only once the store has it: once the client has it, a crash cannot lose it.
+    await waitFor(() => before.texts.length === 1);
+    await a!.backend.vanish();
+    a!.server.httpServer?.closeAllConnections();
+    before.ws.terminate();
+    conn.send('while down');
+    const after = await jarWebSocket(b!.wsUrl, jar);
+    expect(after.sessionId).toBe(before.sessionId);
+    b!.server.getConn(after.sessionId)!.send('on b');
+    await waitFor(() => after.texts.includes('on b'));
+    expect(b!.resumed.map((r) => r.info.adopted)).toEqual([true]);
+    after.ws.close();
+  });
+
+  it('relays a websocket that re-attaches through a node that does not own the session', async () => {
+    const [a, b] = await startNodes(2);
+    const onA = new JarPollClient(a!.baseUrl);
+    await onA.handshake();
+    const ws = new WebSocket(`${b!.wsUrl}/socket.io/websocket/${onA.sessionId}`);
+    const received: string[] = [];
+    ws.on('message', (data) => {
+      const decoded = decode(data.toString());
+      if (decoded.ok) for (const m of decoded.value) if (m.type === 'text') received.push(m.data);
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(encodeFrame('through b'));
+    await waitFor(() => received.includes('echo:through b'));
+    expect(a!.received.map((r) => r.data)).toEqual(['through b']);
+    a!.server.getConn(onA.sessionId)!.send('from a');
+    await waitFor(() => received.includes('from a'));
+    ws.close();
+  });
+
+  it('a node shutting down hands its sessions off: their clients resume them on another node, nothing lost', async () => {
+    const [a, b] = await startNodes(2);
+    let disconnectsOnA = 0;
+    a!.server.onDisconnect(() => void disconnectsOnA++);
+    const polling = new JarPollClient(a!.baseUrl);
+    await polling.handshake();
+    const jar = new CookieJar();
+    const socket = await jarWebSocket(a!.wsUrl, jar);
+    for (const conn of [a!.server.getConn(polling.sessionId)!, a!.server.getConn(socket.sessionId)!]) {
+      conn.send('queued before the shutdown');
+    }
+    await waitFor(() => socket.texts.length === 1);
+    const closedWith = new Promise<number>((resolve) => socket.ws.once('close', resolve));
+    await a!.close();
+    expect(await closedWith).toBe(1001);
+    expect(disconnectsOnA).toBe(0);
+    const pollViaB = new JarPollClient(b!.baseUrl, polling.jar);
+    const answer = await pollViaB.handshake();
+    expect(pollViaB.sessionId).toBe(polling.sessionId);
+    expect(texts(answer)).toEqual(['queued before the shutdown']);
+    const socketViaB = await jarWebSocket(b!.wsUrl, jar);
+    expect(socketViaB.sessionId).toBe(socket.sessionId);
+    expect(b!.resumed.map((r) => r.info.adopted)).toEqual([true, true]);
+    socketViaB.ws.close();
+  });
+});
