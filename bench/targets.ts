@@ -44,6 +44,15 @@ export const TARGETS: readonly Target[] = [
     isSwitchyard: true,
   },
   {
+    name: 'switchyard-metrics',
+    label: 'Switchyard with metrics on (legacy websocket / xhr-polling)',
+    server: 'switchyard-metrics.ts',
+    needsBuild: true,
+    ws: 'sio06-ws',
+    poll: 'sio06-xhr',
+    isSwitchyard: true,
+  },
+  {
     name: 'switchyard-sacsock',
     label: 'Switchyard sac-sock',
     server: 'switchyard-sacsock.ts',

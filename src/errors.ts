@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   ERR_HEARTBEAT_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
   ERR_INVALID_OPTION: { httpStatus: 500, closeCode: 1011 },
   ERR_HANDLER_FAILED: { httpStatus: 500, closeCode: 1011 },
+  // An optional peer dependency (ioredis for switchyard/redis) is not installed.
+  ERR_MISSING_DEPENDENCY: { httpStatus: 500, closeCode: 1011 },
   // Plain websocket endpoints (src/endpoints/).
   ERR_UNSUPPORTED_VERSION: { httpStatus: 426, closeCode: 1002 },
   ERR_ACCESS_REFUSED: { httpStatus: 403, closeCode: 1008 },

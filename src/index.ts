@@ -1,3 +1,4 @@
+// RedisAdapter lives in `switchyard/redis` (src/redis.ts), so that this entry never loads ioredis.
 export { createServer, switchyard, Switchyard } from './server.js';
 export type { BroadcastReport, CreateServerOptions, ServerEvents, UpgradeRoute } from './server.js';
 export type { AuthorizeHook, ServerOptions } from './options.js';
@@ -14,8 +15,6 @@ export { MemoryAdapter, PRIVATE_ROOM_PREFIX, privateRoom } from './hub/adapter.j
 export type { Adapter, FanOutReport, FanOutTarget } from './hub/adapter.js';
 export { NO_INSTRUMENTS, combineInstruments } from './hub/instruments.js';
 export type { Family, Instruments } from './hub/instruments.js';
-export { RedisAdapter, resolveRedisAdapterOptions } from './adapters/redis/adapter.js';
-export type { RedisAdapterEvents, RedisAdapterOptions, RedisAdapterStats } from './adapters/redis/adapter.js';
 export { channelNames, decodeEnvelope, encodeEnvelope, DEFAULT_SERVER_GROUP } from './adapters/redis/envelope.js';
 export type { ChannelKind, Envelope, ForwardedMessage } from './adapters/redis/envelope.js';
 export type { Member } from './hub/member.js';
@@ -23,6 +22,7 @@ export { Rooms, Target } from './hub/rooms.js';
 export type { MemberRef, Socket, SocketProtocol } from './hub/rooms.js';
 export { EventHub, payloadBytes } from './hub/events.js';
 export type { EventHandler, SocketDisconnectListener, SocketListener } from './hub/events.js';
+export type { DefaultEventsMap, EventData, EventNames, EventsMap, MessageOf } from './hub/event-maps.js';
 export { LegacySocket } from './session/legacy-socket.js';
 export { SacSocket, PLAIN_MESSAGE_EVENT } from './sacsock/socket.js';
 export { SacSockEndpoint } from './sacsock/endpoint.js';

@@ -136,6 +136,20 @@ export interface ServerOptions {
    * always answered inline on the HTTP port as well.
    */
   flashPolicyPort?: number | false;
+  /**
+   * Serve Prometheus metrics at `/metrics` (prom-client, one registry per server; every metric
+   * in docs/operations.md). Off a loopback address it needs `adminToken`. Default false.
+   */
+  metrics?: boolean;
+  /** Serve `/healthz` (200 while the process serves) and `/readyz` (503 unless ready). Default false. */
+  health?: boolean;
+  /** Serve the live dashboard at `/dashboard` (updated every second). Off loopback it needs `adminToken`. Default false. */
+  dashboard?: boolean;
+  /**
+   * The token `/metrics` (`Authorization: Bearer`) and the dashboard (its login form) ask for
+   * when the server listens on a non-loopback address. Default none: there they stay closed.
+   */
+  adminToken?: string;
 }
 
 export interface ResolvedOptions extends Required<
@@ -181,6 +195,10 @@ const DEFAULTS = {
   relayTimeoutMs: 5_000,
   handleSignals: false,
   flashPolicyPort: 843 as number | false,
+  metrics: false,
+  health: false,
+  dashboard: false,
+  adminToken: '',
 } as const satisfies Partial<ServerOptions>;
 
 function invalid(message: string): never {

@@ -28,14 +28,17 @@ import { ConnectionBudget } from './http/budget.js';
 import { UpgradeDispatcher, type UpgradeRoute } from './http/upgrades.js';
 import { MemoryAdapter, type Adapter } from './hub/adapter.js';
 import { HubApi } from './server/hub-api.js';
+import type { DefaultEventsMap, EventsMap, MessageOf } from './hub/event-maps.js';
 import { EventHub } from './hub/events.js';
 import type { Host } from './hub/host.js';
-import { redactSessionId } from './hub/ids.js';
-import { NO_INSTRUMENTS, type Instruments } from './hub/instruments.js';
+import { combineInstruments, type Instruments } from './hub/instruments.js';
 import type { DisconnectInfo } from './hub/results.js';
 import { Rooms, type Socket } from './hub/rooms.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { SacSockEndpoint } from './sacsock/endpoint.js';
+import { redactSessionId } from './hub/ids.js';
+import { logSessionClosed, logSessionOpened } from './server/lifecycle-log.js';
+import { connectionQueues, Operations } from './server/operations.js';
 import { ErrorReporter } from './server/errors.js';
 import { makeHost } from './server/host.js';
 import {
@@ -79,7 +82,15 @@ export type { UpgradeRoute } from './http/upgrades.js';
 
 type Logger = FastifyInstance['log'];
 
-export class Switchyard extends HubApi<ServerEvents> {
+/**
+ * One server. `ListenEvents` and `EmitEvents` are optional typed event maps (what clients
+ * send, what the server sends; see `EventsMap`): types only, like socket.io 4's
+ * `Server<ListenEvents, EmitEvents>`.
+ */
+export class Switchyard<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+> extends HubApi<ServerEvents, ListenEvents, EmitEvents> {
   readonly options: ResolvedOptions;
   readonly registry: Registry;
   /** The one connection budget: 0.6 sessions, sac-sock sockets and plain connections alike. */
@@ -103,6 +114,10 @@ export class Switchyard extends HubApi<ServerEvents> {
   private readonly wss: GenericWebSocketServer<typeof SessionWebSocket>;
   private readonly upgrades: UpgradeDispatcher;
   private readonly endpoints: Drainable[] = [];
+  /** The application's plain endpoints (the dashboard ranks their queues). */
+  private readonly appEndpoints: WebSocketEndpoint<unknown>[] = [];
+  /** Metrics, health, the dashboard and the upgrade log. */
+  private readonly operations: Operations;
   private readonly legacy: ResourceContext;
   /** In a cluster, this node's sessions in the shared store. */
   private readonly cluster: ClusterSessions | null;
@@ -121,17 +136,25 @@ export class Switchyard extends HubApi<ServerEvents> {
       this.options.drainTimeoutMs,
       () => this.leaveBroker(),
     );
-    this.upgrades = new UpgradeDispatcher(() => this.shutdown.phase === 'closed');
+    this.upgrades = new UpgradeDispatcher(
+      () => this.shutdown.phase === 'closed',
+      (req, outcome) => this.operations.onUpgradeOutcome(req, outcome),
+    );
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.maxPayloadBytes,
       clientTracking: false,
       WebSocket: SessionWebSocket,
     });
-    this.instruments = this.options.instruments ?? NO_INSTRUMENTS;
     this.adapter = this.options.adapter ?? new MemoryAdapter();
+    this.operations = this.makeOperations();
+    const { counters } = this.operations;
+    this.instruments = combineInstruments([this.options.instruments, counters].filter((i) => i !== undefined));
     // A broker adapter's failures (Redis gone) happen outside any call: report them as ours.
-    this.adapter.setErrorReporter?.((error) => this.reportError(error));
+    this.adapter.setErrorReporter?.((error) => {
+      this.operations.adapterErrors++;
+      this.reportError(error);
+    });
     this.roomApi = new Rooms(this.adapter, this.instruments);
     this.events = new EventHub((error, socket) =>
       this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
@@ -144,9 +167,7 @@ export class Switchyard extends HubApi<ServerEvents> {
       events: this.events,
       instruments: this.instruments,
       budget: this.budget,
-      log: () => this.log,
-      isShuttingDown: () => this.shutdown.phase !== 'serving',
-      reportError: (error) => this.reportError(error),
+      ...this.hostCallbacks(),
     });
     const { registry, budget, wss, host } = this;
     this.cluster = this.joinCluster();
@@ -177,15 +198,18 @@ export class Switchyard extends HubApi<ServerEvents> {
 
   // ── Application API ───────────────────────────────────────────────────────────────────
 
-  onConnect(listener: (conn: Conn) => void): this {
+  // Listeners may return anything: a returned promise's rejection is an `error` event.
+
+  onConnect(listener: (conn: Conn) => unknown): this {
     return this.on('connection', listener);
   }
 
-  onMessage(listener: (conn: Conn, data: unknown) => void): this {
-    return this.on('message', listener);
+  /** A 0.6 client's plain message, decoded (typed by `ListenEvents['message']` when the map has it). */
+  onMessage(listener: (conn: Conn, data: MessageOf<ListenEvents>) => unknown): this {
+    return this.on('message', listener as (conn: Conn, data: unknown) => unknown);
   }
 
-  onDisconnect(listener: (conn: Conn, info: DisconnectInfo) => void): this {
+  onDisconnect(listener: (conn: Conn, info: DisconnectInfo) => unknown): this {
     return this.on('disconnect', listener);
   }
 
@@ -224,6 +248,7 @@ export class Switchyard extends HubApi<ServerEvents> {
   ): WebSocketEndpoint<T> {
     const endpoint = new WebSocketEndpoint<T>(path, options, handler, this.host, this.options.authorize);
     this.endpoints.push(endpoint);
+    this.appEndpoints.push(endpoint as WebSocketEndpoint<unknown>);
     this.addUpgradeRoute(endpoint);
     return endpoint;
   }
@@ -240,6 +265,7 @@ export class Switchyard extends HubApi<ServerEvents> {
     await (this.options.cluster?.ready() ?? this.adapter.ready?.());
     await mountResource(app, this.options.resource, (req, res) => this.handleResourceRequest(req, res));
     mountWebSocketRoutes(app, (path, options, handler) => this.websocket(path, options, handler));
+    await this.operations.mount(app);
     this.upgrades.install(app.server);
     this.flashPolicy?.install(app.server);
     const removeSignalHandlers = this.options.handleSignals
@@ -254,6 +280,7 @@ export class Switchyard extends HubApi<ServerEvents> {
     // websockets included, so sessions must end before it, or app.close() never returns.
     app.addHook('preClose', async () => {
       removeSignalHandlers();
+      this.operations.stop();
       // Mounted on an application's app: its close() ends us too. Polls can no longer
       // reach us then, so call server.close() first for a full drain.
       await this.shutdown.drain();
@@ -315,10 +342,36 @@ export class Switchyard extends HubApi<ServerEvents> {
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────
 
+  /** What a Host needs to call back into the server (the application's and the internal one). */
+  private hostCallbacks() {
+    return {
+      log: () => this.log,
+      isShuttingDown: () => this.shutdown.phase !== 'serving',
+      reportError: (error: unknown) => this.reportError(error),
+    };
+  }
+
+  private makeOperations(): Operations {
+    return new Operations({
+      options: this.options,
+      adapter: this.adapter,
+      hostParts: this.hostCallbacks(),
+      phase: () => this.shutdown.phase,
+      httpServer: () => this.httpServer,
+      clientAddress: (req) => this.host.clientAddress(req),
+      queues: () => connectionQueues(this.registry, this.sacSock, this.appEndpoints),
+      addEndpoint: (endpoint, route) => {
+        this.endpoints.push(endpoint);
+        this.addUpgradeRoute(route);
+      },
+    });
+  }
+
   /** How the 0.6 family reports to the server: rooms first, then the application. */
   private sessionHooks(): Omit<ConnHooks, 'timers' | 'sharedDecoder'> {
     return {
       onOpen: (conn) => {
+        logSessionOpened(this.log, conn);
         // In the room model (and its private room) before anyone hears of it.
         this.adapter.addMember(conn);
         this.errors.dispatch(this, 'connection', [conn], conn);
@@ -339,7 +392,7 @@ export class Switchyard extends HubApi<ServerEvents> {
         this.errors.dispatch(conn, 'message', [data], conn);
       },
       onClose: (conn, info) => {
-        this.log?.debug({ sessionId: redactSessionId(conn.sessionId), ...info }, 'session closed');
+        logSessionClosed(this.log, conn, info);
         this.adapter.removeMember(conn.sessionId);
         this.errors.dispatch(this, 'disconnect', [conn, info], conn);
         if (this.events.hasSocketListeners) this.events.disconnected(this.socketOf(conn), info);
@@ -430,11 +483,14 @@ export interface CreateServerOptions extends ServerOptions, HttpLimitOptions {
 }
 
 /** A standalone server with its own fastify instance; call `listen()`. */
-export function createServer(options: CreateServerOptions = {}): Switchyard {
+export function createServer<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+>(options: CreateServerOptions = {}): Switchyard<ListenEvents, EmitEvents> {
   const { logger = false, https, ...rest } = options;
   const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs, ...own } = rest;
   const http = { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs };
-  const server = new Switchyard(own);
+  const server = new Switchyard<ListenEvents, EmitEvents>(own);
   const settings = { logger, ...(fastifyHttpOptions(http) as FastifyServerOptions & { http?: HttpsServerOptions }) };
   // fastify hands only `https` to https.createServer, not `http`: the limits go in with the
   // TLS options. An https.Server is an http.Server to everything mounted on it.

@@ -10,10 +10,11 @@
 import type * as Sources from '../../src/index.js';
 import { HOST, JOINED, parseTrigger, payloadOf, reportReady } from './behaviour.js';
 
-const build = new URL('../../dist/src/index.js', import.meta.url).href;
+const build = new URL('../../dist/index.js', import.meta.url).href;
 const { createServer, PreparedMessage } = (await import(build)) as typeof Sources;
 
-const server = createServer();
+// The metrics-on row (switchyard-metrics.ts) sets this: the same server, counting for /metrics.
+const server = createServer({ metrics: process.env.BENCH_SWITCHYARD_METRICS === '1' });
 const room = new Set<Sources.Conn>();
 
 server.onMessage((conn, data) => {

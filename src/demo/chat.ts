@@ -151,7 +151,13 @@ export function installChat(server: Switchyard): void {
     }
     const current = members.get(conn.id);
     if (current?.room === name) {
-      welcome(current, room); // asked again (the page reconnected on the same session)
+      // Asked again: the page came back on the same session (resumed, maybe over another
+      // transport), so the others hear who is here and over what.
+      welcome(current, room);
+      server
+        .to(name)
+        .except(conn)
+        .send({ type: 'users', users: users(room) });
       return;
     }
     leaveRoom(conn);

@@ -39,8 +39,11 @@ import { isPromiseLike } from './inbox.js';
 import { resolveEndpointOptions, type ResolvedEndpointOptions, type WebSocketEndpointOptions } from './options.js';
 import { formatRemoteAddress, type PendingConnection } from './pending.js';
 
-/** The application's code for one connection. It may return at once: the connection lives until `done`. */
-export type ConnectionHandler<T> = (conn: WebSocketConnection<T>) => void | Promise<void>;
+/**
+ * The application's code for one connection. It may return at once: the connection lives
+ * until `done`. It may return anything; a returned promise's rejection is reported.
+ */
+export type ConnectionHandler<T> = (conn: WebSocketConnection<T>) => unknown;
 
 export class WebSocketEndpoint<T = unknown> implements EndedListener<WebSocketConnection<T>> {
   readonly options: ResolvedEndpointOptions<T>;

@@ -4,7 +4,7 @@
  * once a server has closed. Nothing here knows a family: the handler is handed in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { RealtimeError } from '../errors.js';
 import { sendError } from './replies.js';
 import { redactLegacyUrl } from './router.js';
@@ -20,6 +20,10 @@ export async function mountResource(app: FastifyInstance, resource: string, hand
       method: ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH'],
       url: `/${resource}/*`,
       exposeHeadRoute: false,
+      // fastify's own per-request lines (info) would be one or two per poll: a few polling
+      // clients drown the log. This route logs its requests at debug instead (below), and
+      // sessions log their lifecycle at info.
+      logLevel: 'warn',
       // Request logs of this route carry the URL with the session id cut short: the full
       // id is a bearer credential and never goes into logs.
       logSerializers: {
@@ -31,9 +35,21 @@ export async function mountResource(app: FastifyInstance, resource: string, hand
       },
       handler: (request, reply) => {
         reply.hijack();
+        logAtDebug(app.log, resource, request.raw, reply.raw);
         handle(request.raw, reply.raw);
       },
     });
+  });
+}
+
+/** One line per answered request of the resource, at debug, with the session id cut short. */
+function logAtDebug(log: FastifyBaseLogger, resource: string, req: IncomingMessage, res: ServerResponse): void {
+  if (!(log as FastifyBaseLogger & { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('debug')) return;
+  const startedAt = performance.now();
+  res.on('finish', () => {
+    const url = redactLegacyUrl(resource, req.url ?? '/');
+    const responseTimeMs = Math.round((performance.now() - startedAt) * 10) / 10;
+    log.debug({ method: req.method, url, statusCode: res.statusCode, responseTimeMs }, 'resource request');
   });
 }
 

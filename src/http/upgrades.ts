@@ -14,7 +14,19 @@ import { destroyOnError, rejectUpgrade } from './upgrade.js';
 export interface UpgradeRoute {
   match(pathname: string): boolean;
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The server's own endpoint (the dashboard's): its upgrades are not reported. */
+  readonly isInternal?: boolean;
 }
+
+/** How an upgrade a route took ended: its answer's status, and the error code of a refusal. */
+export interface UpgradeOutcome {
+  readonly pathname: string;
+  readonly isAccepted: boolean;
+  readonly status: number;
+  readonly code: string | undefined;
+}
+
+export type UpgradeObserver = (req: IncomingMessage, outcome: UpgradeOutcome) => void;
 
 export class UpgradeDispatcher {
   private readonly routes: UpgradeRoute[] = [];
@@ -22,8 +34,15 @@ export class UpgradeDispatcher {
   readonly sockets = new Set<Duplex>();
   private server: HttpServer | undefined;
 
-  /** `isClosed`: once true (the server has shut down), every upgrade is refused 503. */
-  constructor(private readonly isClosed: () => boolean = () => false) {}
+  /**
+   * `isClosed`: once true (the server has shut down), every upgrade is refused 503.
+   * `observe`: told how each upgrade a route took was answered (101, or a refusal), for the
+   * log and the counts; nothing is watched without it.
+   */
+  constructor(
+    private readonly isClosed: () => boolean = () => false,
+    private readonly observe?: UpgradeObserver,
+  ) {}
 
   add(route: UpgradeRoute): void {
     this.routes.push(route);
@@ -68,6 +87,7 @@ export class UpgradeDispatcher {
     if (route !== undefined) {
       this.sockets.add(socket);
       socket.on('close', this.untrack);
+      if (this.observe !== undefined && route.isInternal !== true) watchAnswer(req, socket, pathname, this.observe);
       route.handle(req, socket, head);
       return;
     }
@@ -91,4 +111,41 @@ function removerFrom<T>(set: Set<T>): (this: T) => void {
   return function remove(this: T): void {
     set.delete(this);
   };
+}
+
+/**
+ * Reads the status line (and a refusal's JSON code) of the first bytes a route writes to an
+ * upgrade socket — ws' 101, websocket-driver's 101, or `rejectUpgrade`'s JSON answer — then
+ * puts the socket's own methods back: nothing stays on the socket past its handshake, and no
+ * family has to report its upgrades itself.
+ */
+function watchAnswer(req: IncomingMessage, socket: Duplex, pathname: string, observe: UpgradeObserver): void {
+  const { write, end } = socket;
+  const restore = (): void => {
+    // Own properties shadowing the prototype's: deleting them leaves the socket as it was.
+    delete (socket as Partial<Duplex>).write;
+    delete (socket as Partial<Duplex>).end;
+    if (socket.write !== write) socket.write = write;
+    if (socket.end !== end) socket.end = end;
+  };
+  const seen = (chunk: unknown): void => {
+    restore();
+    const head =
+      typeof chunk === 'string'
+        ? chunk.slice(0, 2048)
+        : Buffer.isBuffer(chunk)
+          ? chunk.toString('latin1', 0, 2048)
+          : '';
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+    const code = /"code":"(ERR_[A-Z0-9_]+)"/.exec(head)?.[1];
+    observe(req, { pathname, isAccepted: status === 101, status, code });
+  };
+  socket.write = function (this: Duplex, chunk: unknown, ...rest: unknown[]) {
+    seen(chunk);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as Duplex['write'];
+  socket.end = function (this: Duplex, chunk?: unknown, ...rest: unknown[]) {
+    seen(chunk);
+    return (end as (...args: unknown[]) => Duplex).call(this, chunk, ...rest);
+  } as Duplex['end'];
 }

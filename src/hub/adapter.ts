@@ -62,6 +62,8 @@ export interface Adapter {
   members(room: string): ReadonlySet<string>;
   /** Number of local members. */
   readonly size: number;
+  /** Optional: the named rooms with local members (never private rooms), for metrics and the dashboard. */
+  roomNames?(): Iterable<string>;
   /** Delivers `message` to the target's members (and, across instances, hands it on). */
   fanOut(message: PreparedMessage, target: FanOutTarget): FanOutReport;
   /** Releases what the adapter holds (connections to a broker). */
@@ -112,6 +114,13 @@ export class MemoryAdapter implements Adapter {
 
   get size(): number {
     return this.membersById.size;
+  }
+
+  /** The named rooms with members (private rooms joined explicitly are left out). */
+  *roomNames(): Generator<string> {
+    for (const [room, members] of this.roomMembers) {
+      if (members.size > 0 && !room.startsWith(PRIVATE_ROOM_PREFIX)) yield room;
+    }
   }
 
   addMember(member: Member): void {

@@ -12,10 +12,14 @@
 import type { DisconnectInfo } from '../hub/results.js';
 import type { Socket } from './rooms.js';
 
-/** Handles one event; `data` is the payload bytes, untouched. */
-export type EventHandler = (socket: Socket, data: Buffer) => void | Promise<void>;
-export type SocketListener = (socket: Socket) => void | Promise<void>;
-export type SocketDisconnectListener = (socket: Socket, info: DisconnectInfo) => void | Promise<void>;
+/**
+ * Handles one event; `data` is the payload bytes, untouched. It may return anything: a
+ * promise is awaited for its rejection (reported as an `error` event), any other value ignored,
+ * so an expression-bodied arrow (`(s, d) => server.roomcast(…)`) fits.
+ */
+export type EventHandler<S extends Socket = Socket> = (socket: S, data: Buffer) => unknown;
+export type SocketListener<S extends Socket = Socket> = (socket: S) => unknown;
+export type SocketDisconnectListener<S extends Socket = Socket> = (socket: S, info: DisconnectInfo) => unknown;
 
 export class EventHub {
   private readonly handlers = new Map<string, EventHandler>();
@@ -81,10 +85,10 @@ export class EventHub {
     for (const listener of this.disconnectListeners) this.run(socket, () => listener(socket, info));
   }
 
-  private run(socket: Socket, call: () => void | Promise<void>): void {
+  private run(socket: Socket, call: () => unknown): void {
     try {
       const result = call();
-      if (result instanceof Promise) result.catch((error: unknown) => this.onError(error, socket));
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.onError(error, socket));
     } catch (error) {
       this.onError(error, socket);
     }
@@ -97,4 +101,8 @@ export class EventHub {
 export function payloadBytes(data: unknown): Buffer {
   if (typeof data === 'object') return Buffer.from(JSON.stringify(data) ?? 'null', 'utf8');
   return Buffer.from(String(data), 'utf8');
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -38,17 +38,36 @@ export const NO_INSTRUMENTS: Instruments = Object.freeze({
   fannedOut: nothing,
 });
 
-/** Several instruments as one (metrics and the dashboard at once). */
+/**
+ * Several instruments as one (the application's and the metrics' at once). Indexed loops, not
+ * `forEach` with an arrow: an arrow capturing the arguments would be an allocation per message.
+ */
 export function combineInstruments(list: readonly Instruments[]): Instruments {
   if (list.length === 0) return NO_INSTRUMENTS;
   if (list.length === 1) return list[0] as Instruments;
+  const all = [...list];
+  const n = all.length;
   return {
-    opened: (f, t) => list.forEach((i) => i.opened(f, t)),
-    closed: (f, t, r) => list.forEach((i) => i.closed(f, t, r)),
-    received: (f, n) => list.forEach((i) => i.received(f, n)),
-    sent: (f, n) => list.forEach((i) => i.sent(f, n)),
-    lost: (f, r, n) => list.forEach((i) => i.lost(f, r, n)),
-    overflowed: (f) => list.forEach((i) => i.overflowed(f)),
-    fannedOut: (d, ms) => list.forEach((i) => i.fannedOut(d, ms)),
+    opened(f, t) {
+      for (let i = 0; i < n; i++) all[i]!.opened(f, t);
+    },
+    closed(f, t, r) {
+      for (let i = 0; i < n; i++) all[i]!.closed(f, t, r);
+    },
+    received(f, count) {
+      for (let i = 0; i < n; i++) all[i]!.received(f, count);
+    },
+    sent(f, count) {
+      for (let i = 0; i < n; i++) all[i]!.sent(f, count);
+    },
+    lost(f, r, count) {
+      for (let i = 0; i < n; i++) all[i]!.lost(f, r, count);
+    },
+    overflowed(f) {
+      for (let i = 0; i < n; i++) all[i]!.overflowed(f);
+    },
+    fannedOut(d, ms) {
+      for (let i = 0; i < n; i++) all[i]!.fannedOut(d, ms);
+    },
   };
 }

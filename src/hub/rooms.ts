@@ -9,6 +9,7 @@ import type { SendResult } from '../hub/results.js';
 import type { Member } from './member.js';
 import { NO_INSTRUMENTS, type Instruments } from './instruments.js';
 import { PreparedMessage } from './prepared.js';
+import type { DefaultEventsMap, EventNames, EventsMap, MessageOf } from './event-maps.js';
 
 /** The protocol a socket speaks. */
 export type SocketProtocol = 'sio' | 'sac-sock' | 'websocket';
@@ -18,11 +19,11 @@ export type SocketProtocol = 'sio' | 'sac-sock' | 'websocket';
  * (a string as text, bytes as binary, anything else as JSON); `send` a plain message
  * (sac-sock sockets get it as the event `message`).
  */
-export interface Socket extends Member {
+export interface Socket<EmitEvents extends EventsMap = DefaultEventsMap> extends Member {
   readonly protocol: SocketProtocol;
   readonly isOpen: boolean;
-  emit(event: string, data: unknown): SendResult;
-  send(value: unknown): SendResult;
+  emit<E extends EventNames<EmitEvents>>(event: E, data: EmitEvents[E]): SendResult;
+  send(value: MessageOf<EmitEvents>): SendResult;
   join(room: string): boolean;
   leave(room: string): boolean;
   rooms(): string[];
@@ -97,7 +98,7 @@ function checkRoom(room: string): string {
  * `emit` sends an event, `send` a plain message; both encode once per wire format and
  * return how many members accepted and refused it.
  */
-export class Target {
+export class Target<EmitEvents extends EventsMap = DefaultEventsMap> {
   constructor(
     private readonly adapter: Adapter,
     private readonly roomList?: readonly string[],
@@ -106,27 +107,27 @@ export class Target {
   ) {}
 
   /** Also the members of `room`. */
-  to(room: string): Target {
-    return new Target(this.adapter, [...(this.roomList ?? []), room], this.excluded, this.instruments);
+  to(room: string): Target<EmitEvents> {
+    return new Target<EmitEvents>(this.adapter, [...(this.roomList ?? []), room], this.excluded, this.instruments);
   }
 
   /** Also the private room of the member with this id (a socketcast). */
-  toSocket(id: string): Target {
+  toSocket(id: string): Target<EmitEvents> {
     return this.to(privateRoom(id));
   }
 
   /** Skips these members (or ids). */
-  except(refs: MemberRef | Iterable<MemberRef>): Target {
+  except(refs: MemberRef | Iterable<MemberRef>): Target<EmitEvents> {
     const ids = memberIds(refs);
     for (const id of this.excluded ?? []) ids.add(id);
-    return new Target(this.adapter, this.roomList, ids, this.instruments);
+    return new Target<EmitEvents>(this.adapter, this.roomList, ids, this.instruments);
   }
 
-  emit(event: string, data: unknown): FanOutReport {
+  emit<E extends EventNames<EmitEvents>>(event: E, data: EmitEvents[E]): FanOutReport {
     return this.deliver(new PreparedMessage(data, event));
   }
 
-  send(value: unknown): FanOutReport {
+  send(value: MessageOf<EmitEvents>): FanOutReport {
     return this.deliver(new PreparedMessage(value));
   }
 

@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { newSocketId } from '../hub/ids.js';
+import { newSocketId, redactSessionId } from '../hub/ids.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SUBPROTOCOL } from '../codecs/sac-sock.js';
 import { RealtimeError } from '../errors.js';
@@ -75,6 +75,11 @@ export class SacSockEndpoint {
   /** Open sockets. */
   get size(): number {
     return this.sockets.size;
+  }
+
+  /** The open sockets (the dashboard ranks their queues). */
+  values(): IterableIterator<SacSocket> {
+    return this.sockets.values();
   }
 
   match(pathname: string): boolean {
@@ -145,6 +150,16 @@ export class SacSockEndpoint {
     void socket.closed.then(() => this.live.delete(socket));
     rooms.adapter.addMember(socket);
     this.host.instruments.opened('sacsock', 'websocket');
+    this.host.log()?.info(
+      {
+        family: 'sacsock',
+        transport: 'websocket',
+        sessionId: redactSessionId(socket.id),
+        remoteAddress: socket.remoteAddress,
+        origin: req.headers.origin,
+      },
+      'session opened',
+    );
     events.connected(socket);
   }
 
@@ -152,6 +167,10 @@ export class SacSockEndpoint {
     if (!this.sockets.delete(socket)) return;
     this.host.rooms.adapter.removeMember(socket.id);
     this.host.instruments.closed('sacsock', 'websocket', info.reason);
+    const durationMs = Date.now() - socket.openedAt;
+    const { reason, lostMessages } = info;
+    const fields = { family: 'sacsock', sessionId: redactSessionId(socket.id), reason, durationMs, lostMessages };
+    this.host.log()?.info(fields, 'session closed');
     this.host.events.disconnected(socket, info);
   }
 }

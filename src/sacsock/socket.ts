@@ -64,6 +64,8 @@ export class SacSocket implements Socket {
   readonly protocol = 'sac-sock' as const;
   /** Resolves once the websocket has closed (close handshake done, or the TCP connection gone). */
   readonly closed: Promise<void>;
+  /** When the socket was accepted (ms since the epoch), for its close log line. */
+  readonly openedAt = Date.now();
   private isClosing = false;
   private isOverLimit = false;
   /** The inbound rate's bucket, made on the first frame when `maxMessagesPerSecond` is set. */

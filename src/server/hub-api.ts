@@ -5,15 +5,25 @@
  */
 import { EventEmitter } from 'node:events';
 import { privateRoom, type Adapter, type FanOutReport } from '../hub/adapter.js';
-import type { EventHandler, EventHub, SocketDisconnectListener, SocketListener } from '../hub/events.js';
+import type { DefaultEventsMap, EventNames, EventsMap, MessageOf } from '../hub/event-maps.js';
+import type { EventHub } from '../hub/events.js';
+import type { DisconnectInfo } from '../hub/results.js';
 import type { Member } from '../hub/member.js';
-import { memberIds, type MemberRef, type Rooms, type Target } from '../hub/rooms.js';
+import { memberIds, type MemberRef, type Rooms, type Socket, type Target } from '../hub/rooms.js';
 
 /** Tallies of one broadcast: recipients reached, and sends their queue policy refused. */
 export type BroadcastReport = FanOutReport;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own event-map constraint
-export abstract class HubApi<Events extends Record<keyof Events, any[]>> extends EventEmitter<Events> {
+/**
+ * `ListenEvents` and `EmitEvents` are the application's typed event maps (hub/event-maps.ts):
+ * types only, checked at compile time.
+ */
+export abstract class HubApi<
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own event-map constraint
+  Events extends Record<keyof Events, any[]>,
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+> extends EventEmitter<Events> {
   /** Room membership and fan-out of every connection, whatever its protocol. */
   abstract readonly adapter: Adapter;
   /**
@@ -29,37 +39,43 @@ export abstract class HubApi<Events extends Record<keyof Events, any[]>> extends
   abstract readonly events: EventHub;
 
   /** Sends a plain message to every connection; it is encoded once per wire format. */
-  broadcast(value: unknown): BroadcastReport {
+  broadcast(value: MessageOf<EmitEvents>): BroadcastReport {
     return this.roomApi.target().send(value);
   }
 
   /** Sends a plain message to every connection but the excluded ones (members or ids). */
-  broadcastExcept(except: MemberRef | Iterable<MemberRef>, value: unknown): BroadcastReport {
+  broadcastExcept(except: MemberRef | Iterable<MemberRef>, value: MessageOf<EmitEvents>): BroadcastReport {
     return this.roomApi.target(undefined, memberIds(except)).send(value);
   }
 
   // ── Rooms and events (every protocol) ─────────────────────────────────────────────────
 
-  /** Sets the handler of an event (one per name; `data` is the raw payload bytes). */
-  onEvent(event: string, handler: EventHandler): this {
-    this.events.on(event, handler);
+  /**
+   * Sets the handler of an event (one per name; `data` is the raw payload bytes). It may
+   * return anything; a returned promise's rejection is reported as an `error` event.
+   */
+  onEvent<E extends EventNames<ListenEvents>>(
+    event: E,
+    handler: (socket: Socket<EmitEvents>, data: Buffer) => unknown,
+  ): this {
+    this.events.on(event, handler as (socket: Socket, data: Buffer) => unknown);
     return this;
   }
 
-  offEvent(event: string): this {
+  offEvent(event: EventNames<ListenEvents>): this {
     this.events.off(event);
     return this;
   }
 
   /** Hears of every new socket, whatever its protocol, once it is in its private room. */
-  onSocketConnect(listener: SocketListener): this {
-    this.events.onConnect(listener);
+  onSocketConnect(listener: (socket: Socket<EmitEvents>) => unknown): this {
+    this.events.onConnect(listener as (socket: Socket) => unknown);
     return this;
   }
 
   /** Hears of every socket that ended, after it has left every room. */
-  onSocketDisconnect(listener: SocketDisconnectListener): this {
-    this.events.onDisconnect(listener);
+  onSocketDisconnect(listener: (socket: Socket<EmitEvents>, info: DisconnectInfo) => unknown): this {
+    this.events.onDisconnect(listener as (socket: Socket, info: DisconnectInfo) => unknown);
     return this;
   }
 
@@ -91,27 +107,27 @@ export abstract class HubApi<Events extends Record<keyof Events, any[]>> extends
   }
 
   /** The members of `room`: `to(room).emit(event, data)`, `.send(value)`, `.except(socket)`. */
-  to(room: string): Target {
-    return this.roomApi.target([room]);
+  to(room: string): Target<EmitEvents> {
+    return this.roomApi.target([room]) as Target<EmitEvents>;
   }
 
   /** Every member but these: `except(socket).emit(event, data)`. */
-  except(refs: MemberRef | Iterable<MemberRef>): Target {
-    return this.roomApi.target(undefined, memberIds(refs));
+  except(refs: MemberRef | Iterable<MemberRef>): Target<EmitEvents> {
+    return this.roomApi.target(undefined, memberIds(refs)) as Target<EmitEvents>;
   }
 
   /** An event to every member of `room` (sacrificial-socket's `Roomcast`). */
-  roomcast(room: string, event: string, data: unknown): BroadcastReport {
+  roomcast<E extends EventNames<EmitEvents>>(room: string, event: E, data: EmitEvents[E]): BroadcastReport {
     return this.to(room).emit(event, data);
   }
 
   /** An event to one socket by id, through its private room (`Socketcast`). */
-  socketcast(id: string, event: string, data: unknown): BroadcastReport {
+  socketcast<E extends EventNames<EmitEvents>>(id: string, event: E, data: EmitEvents[E]): BroadcastReport {
     return this.to(privateRoom(id)).emit(event, data);
   }
 
   /** An event to every connection (`Broadcast`). */
-  broadcastEvent(event: string, data: unknown): BroadcastReport {
-    return this.roomApi.target().emit(event, data);
+  broadcastEvent<E extends EventNames<EmitEvents>>(event: E, data: EmitEvents[E]): BroadcastReport {
+    return (this.roomApi.target() as Target<EmitEvents>).emit(event, data);
   }
 }

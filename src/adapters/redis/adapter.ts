@@ -195,6 +195,11 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
     return this.local.size;
   }
 
+  /** The named rooms with members on this instance (membership stays local). */
+  roomNames(): Iterable<string> {
+    return this.local.roomNames();
+  }
+
   addMember(member: Member): void {
     this.local.addMember(member);
   }

@@ -65,6 +65,16 @@ export class ClusterAdapter implements Adapter {
     link.on(keys.fanOut, (payload) => this.onRemote(payload));
   }
 
+  /** True while this node's link to Redis is up: fan-out and the relay reach the other nodes. */
+  get isForwarding(): boolean {
+    return this.link.isUp;
+  }
+
+  /** This node's id in the cluster. */
+  get serverName(): string {
+    return this.options.nodeId;
+  }
+
   setErrorReporter(report: (error: Error) => void): void {
     this.link.setReporter(report);
   }

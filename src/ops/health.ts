@@ -1,0 +1,28 @@
+/**
+ * `/healthz` and `/readyz`, for a load balancer or an orchestrator. Healthy: the process
+ * answers (200 while it serves at all). Ready: it should be sent new clients — it listens,
+ * is not draining or closed, and a configured broker adapter still forwards (a RedisAdapter
+ * that lost Redis would give its clients a server that hears only itself).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { OpsSource } from './source.js';
+
+/** Why the server is not ready, or undefined when it is. */
+export function notReadyReason(source: OpsSource): string | undefined {
+  const phase = source.shutdownPhase();
+  if (phase !== 'serving') return `the server is ${phase === 'draining' ? 'draining' : 'closed'}`;
+  if (!source.isListening()) return 'the server is not listening yet';
+  const { adapter } = source;
+  if ('isForwarding' in adapter && adapter.isForwarding === false) return 'the adapter has lost its broker';
+  return undefined;
+}
+
+export function mountHealth(scope: FastifyInstance, source: OpsSource): void {
+  scope.get('/healthz', async (_request, reply) => reply.header('Cache-Control', 'no-store').send({ status: 'ok' }));
+  scope.get('/readyz', async (_request, reply) => {
+    const reason = notReadyReason(source);
+    reply.header('Cache-Control', 'no-store');
+    if (reason === undefined) return reply.send({ status: 'ready' });
+    return reply.code(503).send({ status: 'not ready', reason });
+  });
+}

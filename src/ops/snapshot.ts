@@ -1,0 +1,100 @@
+/**
+ * What the dashboard shows, made once a second while a dashboard is open: sessions by family
+ * and transport, message totals (the page turns them into rates), losses, overflows and
+ * refusals, the busiest rooms, the deepest queues (ids redacted), and the cluster.
+ */
+import { redactSessionId } from '../hub/ids.js';
+import { FAMILIES } from './counters.js';
+import { notReadyReason } from './health.js';
+import type { OpsSource, QueueEntry } from './source.js';
+
+/** Rows of the rooms table and of the queues table, at most. */
+const MAX_ROOMS = 20;
+const MAX_QUEUES = 10;
+/** Connections looked at for the deepest queues in one tick, at most (a bound on the work). */
+const MAX_QUEUES_SCANNED = 200_000;
+
+export interface Snapshot {
+  readonly at: number;
+  readonly phase: string;
+  readonly notReady: string | null;
+  readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number };
+  readonly sessions: ReadonlyArray<{ family: string; transport: string; open: number }>;
+  readonly received: number;
+  readonly sent: number;
+  readonly lost: ReadonlyArray<{ family: string; reason: string; count: number }>;
+  readonly overflows: number;
+  readonly upgradesRefused: number;
+  readonly adapterErrors: number;
+  readonly roomCount: number;
+  readonly rooms: ReadonlyArray<{ name: string; members: number }>;
+  readonly queues: ReadonlyArray<QueueEntry>;
+  readonly cluster: { adapter: string; serverName?: string; isForwarding?: boolean };
+}
+
+export function makeSnapshot(source: OpsSource): Snapshot {
+  const c = source.counters;
+  const sessions = FAMILIES.flatMap((family) =>
+    [...c.open[family]].filter(([, open]) => open > 0).map(([transport, open]) => ({ family, transport, open })),
+  );
+  const lost = FAMILIES.flatMap((family) =>
+    [...c.lostByReason[family]].map(([reason, count]) => ({ family, reason, count })),
+  );
+  const sum = (table: Record<string, number>) => Object.values(table).reduce((a, b) => a + b, 0);
+  const { rssBytes, heapUsedBytes } = memory();
+  const rooms = roomSizes(source);
+  return {
+    at: Date.now(),
+    phase: source.shutdownPhase(),
+    notReady: notReadyReason(source) ?? null,
+    memory: { rssBytes, heapUsedBytes },
+    sessions,
+    received: sum(c.receivedTotal),
+    sent: sum(c.sentTotal),
+    lost,
+    overflows: sum(c.overflows),
+    upgradesRefused: c.upgradesRefused,
+    adapterErrors: source.adapterErrors(),
+    roomCount: rooms.length,
+    rooms: rooms.sort((a, b) => b.members - a.members || a.name.localeCompare(b.name)).slice(0, MAX_ROOMS),
+    queues: deepestQueues(source.queues()),
+    cluster: cluster(source),
+  };
+}
+
+function memory(): { rssBytes: number; heapUsedBytes: number } {
+  const usage = process.memoryUsage();
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed };
+}
+
+/** Named rooms with their local member counts (private rooms are never listed). */
+export function roomSizes(source: Pick<OpsSource, 'adapter'>): Array<{ name: string; members: number }> {
+  const { adapter } = source;
+  const names = adapter.roomNames?.() ?? [];
+  return [...names].map((name) => ({ name, members: adapter.members(name).size }));
+}
+
+/** The few connections with the most waiting, ids cut short (a full id is a bearer credential). */
+function deepestQueues(entries: Iterable<QueueEntry>): QueueEntry[] {
+  const top: QueueEntry[] = [];
+  let scanned = 0;
+  for (const entry of entries) {
+    if (++scanned > MAX_QUEUES_SCANNED) break;
+    if (entry.queued === 0) continue;
+    if (top.length === MAX_QUEUES && entry.queued <= (top[top.length - 1] as QueueEntry).queued) continue;
+    top.push({ ...entry, id: redactSessionId(entry.id) });
+    top.sort((a, b) => b.queued - a.queued);
+    if (top.length > MAX_QUEUES) top.pop();
+  }
+  return top;
+}
+
+function cluster(source: OpsSource): Snapshot['cluster'] {
+  const adapter = source.adapter as { serverName?: unknown; isForwarding?: unknown; constructor: { name: string } };
+  const view: { adapter: string; serverName?: string; isForwarding?: boolean } = {
+    adapter: adapter.constructor.name,
+  };
+  if (typeof adapter.serverName === 'string') view.serverName = adapter.serverName;
+  if (typeof adapter.isForwarding === 'boolean') view.isForwarding = adapter.isForwarding;
+  return view;
+}
