@@ -109,7 +109,7 @@ export interface SessionStore {
   /** How often `touch` must run for a live session's record never to expire. */
   readonly touchEveryMs: number;
 
-  /** Where a session is, or null when no node has it. */
+  /** Where a session is, or null when no node has it; rejects (ERR_ADAPTER_UNAVAILABLE) when the store cannot say. */
   find(sessionId: string): Promise<SessionLocation | null>;
   /** Takes a session over from `fromNode` (dead); null when another node was first or it is gone. */
   claim(sessionId: string, fromNode: string): Promise<ClaimedSession | null>;

@@ -81,7 +81,14 @@ export async function seatExisting(
   isPoll: boolean,
 ): Promise<Seated | RealtimeError> {
   const ackedSeq = context.cookie === null ? undefined : ackedSeqOf(req, context.cookie.prefix, sessionId);
-  const where = await locate(context, sessionId);
+  let where: Conn | string | null;
+  try {
+    where = await locate(context, sessionId);
+  } catch (error) {
+    // The store cannot say where the session is (Redis is down): 503, and the client tries again.
+    if (error instanceof RealtimeError) return error;
+    throw error;
+  }
   if (where === null) return UNKNOWN();
   let conn: SessionPort;
   if (typeof where === 'string') {
@@ -167,7 +174,8 @@ async function findResumable(
 ): Promise<{ resume: SessionPort | null; stale: string[] }> {
   const settings = context.cookie;
   if (settings === null || named.length === 0) return { resume: null, stale: [] };
-  const candidates = await Promise.all(named.map((entry) => candidateOf(context, entry)));
+  // A session the store cannot look up now (Redis is down) is no candidate: the handshake goes on.
+  const candidates = await Promise.all(named.map((entry) => candidateOf(context, entry).catch(() => 'in-use' as const)));
   const stale = named.filter((_, i) => candidates[i] === 'gone').map((entry) => expiredCookie(settings, entry.name));
   let best: Candidate | null = null;
   for (const candidate of candidates) {

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisCluster, type RedisClusterBackend } from '../../src/adapters/redis/cluster.js';
 import type { Conn, ResumeInfo } from '../../src/session/conn.js';
+import type { DisconnectInfo } from '../../src/hub/results.js';
 import { JarPollClient } from '../helpers/jar-poll.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
 import { WebSocket } from 'ws';
@@ -19,6 +20,8 @@ import { waitFor } from '../helpers/wait-for.js';
 
 interface Node extends StartedServer {
   readonly backend: RedisClusterBackend;
+  readonly closed: DisconnectInfo[];
+  readonly errors: string[];
   readonly resumed: Array<{ conn: Conn; info: ResumeInfo }>;
   readonly received: Array<{ sessionId: string; data: unknown }>;
 }
@@ -69,9 +72,11 @@ describe('cluster sessions on one Redis', () => {
     const keyPrefix = `t${++prefix}`;
     nodes = await Promise.all(
       Array.from({ length: count }, async () => {
-        const backend = redisCluster({ url: redis.url, keyPrefix, nodeTtlMs: 400 });
+        const backend = redisCluster({ url: redis.url, keyPrefix, nodeTtlMs: 400, maxReconnectDelayMs: 100 });
         const resumed: Node['resumed'] = [];
         const received: Node['received'] = [];
+        const closed: DisconnectInfo[] = [];
+        const errors: string[] = [];
         const started = await startServer(
           {
             cluster: backend,
@@ -82,13 +87,15 @@ describe('cluster sessions on one Redis', () => {
           },
           (server) => {
             server.on('resume', (conn, info) => void resumed.push({ conn, info }));
+            server.onDisconnect((_conn, info) => void closed.push(info));
+            server.on('error', (error) => void errors.push((error as { code?: string }).code ?? error.message));
             server.onMessage((conn, data) => {
               received.push({ sessionId: conn.sessionId, data });
               conn.send(`echo:${String(data)}`);
             });
           },
         );
-        return { ...started, backend, resumed, received };
+        return { ...started, backend, resumed, received, closed, errors };
       }),
     );
     return nodes;
@@ -233,5 +240,35 @@ describe('cluster sessions on one Redis', () => {
     expect(socketViaB.sessionId).toBe(socket.sessionId);
     expect(b!.resumed.map((r) => r.info.adopted)).toEqual([true, true]);
     socketViaB.ws.close();
+  });
+
+  it('Redis restarting empty: no crash, nodes serve on, the cluster sessions end as lost, then it works again', async () => {
+    const [a, b] = await startNodes(2);
+    const polling = new JarPollClient(a!.baseUrl);
+    await polling.handshake();
+    const jar = new CookieJar();
+    const socket = await jarWebSocket(b!.wsUrl, jar);
+    await redis.kill();
+    await waitFor(() => !a!.backend.isUp && !b!.backend.isUp, { what: 'both nodes to see Redis gone' });
+    // Meanwhile every node serves its own sessions, and new ones.
+    a!.server.getConn(polling.sessionId)!.send('while Redis is down');
+    expect(texts(await polling.poll())).toEqual(['while Redis is down']);
+    const local = new JarPollClient(b!.baseUrl);
+    await local.handshake();
+    expect(b!.server.getConn(local.sessionId)).toBeDefined();
+    await redis.restart();
+    // Back empty: what the cluster held is gone, and every node says so and ends its sessions.
+    await waitFor(() => a!.closed.length >= 1 && b!.closed.length >= 2, { what: 'the sessions to end' });
+    expect([...a!.closed, ...b!.closed].map((info) => info.reason)).toEqual(['store-lost', 'store-lost', 'store-lost']);
+    expect(a!.errors).toContain('ERR_ADAPTER_UNAVAILABLE');
+    await waitFor(() => a!.backend.isUp && b!.backend.isUp, { what: 'both nodes back on Redis' });
+    // And the cluster works again: a session made on a, polled through b.
+    const again = new JarPollClient(a!.baseUrl);
+    await again.handshake();
+    a!.server.getConn(again.sessionId)!.send('after');
+    const viaB = new JarPollClient(b!.baseUrl, again.jar);
+    viaB.sessionId = again.sessionId;
+    expect(texts(await viaB.poll())).toEqual(['after']);
+    socket.ws.close();
   });
 });

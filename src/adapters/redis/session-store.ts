@@ -9,6 +9,7 @@
  * nothing behind for long. A command that fails is reported once per outage; an append that
  * fails lets its frames go out all the same ('unavailable').
  */
+import { RealtimeError } from '../../errors.js';
 import { SESSION_FORMAT_VERSION } from '../../hub/session-store.js';
 import type {
   AppendResult,
@@ -137,7 +138,9 @@ export class RedisSessionStore implements SessionStore {
       return { owner, isOwnerAlive, isLost: lost === '1', openedAt: Number(openedAt) || 0 };
     } catch (error) {
       this.link.failed('finding a session', error);
-      return null;
+      throw new RealtimeError('ERR_ADAPTER_UNAVAILABLE', 'the session store cannot be reached; try again', {
+        cause: error,
+      });
     }
   }
 
