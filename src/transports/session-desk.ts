@@ -175,7 +175,9 @@ async function findResumable(
   const settings = context.cookie;
   if (settings === null || named.length === 0) return { resume: null, stale: [] };
   // A session the store cannot look up now (Redis is down) is no candidate: the handshake goes on.
-  const candidates = await Promise.all(named.map((entry) => candidateOf(context, entry).catch(() => 'in-use' as const)));
+  const candidates = await Promise.all(
+    named.map((entry) => candidateOf(context, entry).catch(() => 'in-use' as const)),
+  );
   const stale = named.filter((_, i) => candidates[i] === 'gone').map((entry) => expiredCookie(settings, entry.name));
   let best: Candidate | null = null;
   for (const candidate of candidates) {
