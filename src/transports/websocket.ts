@@ -71,9 +71,10 @@ export class WebSocketTransport implements Transport, SocketOwner {
   }
 
   close(code = 1000, reason = ''): void {
-    // A backed-up peer would not read a close frame either: cut it off rather than hold its
-    // buffer — except in a graceful shutdown, which lets the buffer drain up to its deadline.
-    if (reason !== 'shutdown' && this.ws.bufferedAmount > this.highWaterMarkBytes) {
+    // A peer that reads nothing (its queue overflowed) would not read a close frame either: cut
+    // it off rather than hold its buffer until ws's close timeout. Any other close (a protocol
+    // error, a shutdown) sends its close frame behind what is buffered, so the peer learns why.
+    if (reason === 'queue-overflow') {
       this.ws.terminate();
       return;
     }
