@@ -27,40 +27,23 @@
  * it never reached the socket: no duplicates, and what is lost is counted.
  */
 import { EventEmitter } from 'node:events';
-import type { DisconnectInfo, DisconnectReason, QueueOverflowPolicy, SendResult } from '../hub/results.js';
-import type { Codec, InboundMessage, PayloadDecoder } from '../codecs/types.js';
+import type { DisconnectInfo, DisconnectReason, SendResult } from '../hub/results.js';
+import type { Codec, PayloadDecoder } from '../codecs/types.js';
 import { RealtimeError } from '../errors.js';
 import type { Transport, TransportName } from './transport.js';
 import { encodeValue, PreparedMessage, type EncodedFrame } from '../hub/prepared.js';
-import type { SendQueueLimits } from './send-queue.js';
 import { FAMILY, SessionOutbox, type OutboxOwner } from './outbox.js';
 import { SessionJournal, type JournalOwner } from './journal.js';
 import type { ClaimedSession, SessionStore } from '../hub/session-store.js';
 import { jsonTextOf } from '../hub/prepared.js';
-import { allowOne, type Bucket } from '../http/rate-limit.js';
+import type { Bucket } from '../http/rate-limit.js';
+import { receivePayload, type InboundSession } from './inbound.js';
 import type { Member } from '../hub/member.js';
 import type { TimerList, TimerLists } from '../hub/timer-lists.js';
+import type { ConnEvents, ConnState, Resumability, ResumeInfo, SessionOptions } from './conn-types.js';
+
+export type { ConnEvents, ConnState, Resumability, ResumeInfo, SessionOptions } from './conn-types.js';
 import type { Instruments } from '../hub/instruments.js';
-
-export type ConnState = 'connecting' | 'open' | 'detached' | 'closed';
-
-export interface SessionOptions extends SendQueueLimits {
-  readonly heartbeatIntervalMs: number;
-  readonly heartbeatTimeoutMs: number;
-  readonly reconnectWindowMs: number;
-  readonly queueOverflow: QueueOverflowPolicy;
-  /** Longest frame accepted from the client, in the codec's length unit. */
-  readonly maxFrameLength: number;
-  /** Deepest nesting of a client's JSON message; deeper is refused (ERR_JSON_TOO_DEEP). */
-  readonly maxJsonDepth: number;
-  /** Messages per second from the client; over it they are dropped and counted. 0 = no limit. */
-  readonly maxMessagesPerSecond: number;
-  /** Largest `conn.data`, as JSON text, in UTF-8 bytes. */
-  readonly maxSessionDataBytes: number;
-  /** A polling session whose client has not polled again this long after an answer counts as lost. */
-  readonly lostPollGapMs: number;
-  readonly codec: Codec;
-}
 
 /** How a Conn reports to the server that owns it. */
 export interface ConnHooks {
@@ -80,37 +63,7 @@ export interface ConnHooks {
   onError(conn: Conn, error: RealtimeError): void;
 }
 
-/** See `Conn.resumability`. */
-export interface Resumability {
-  readonly resumable: boolean;
-  readonly gone?: boolean;
-  readonly via?: string;
-  readonly idleMs?: number;
-}
-
-/** What a resumed session reports: how many messages went out again, or were lost meanwhile. */
-export interface ResumeInfo {
-  /**
-   * Messages delivered on resuming: what waited in the queue, and what the lost transport
-   * had been handed but the client never acknowledged (sent again).
-   */
-  readonly replayedMessages: number;
-  /** Of those, messages sent again (a lost poll answer, or writes no socket confirmed). */
-  readonly resentMessages: number;
-  /** Messages the session lost before it was resumed (`drop-oldest`), since it began. */
-  readonly lostMessages: number;
-  /** The session was taken over from another node (its own node died or shut down). */
-  readonly adopted: boolean;
-}
-
-export interface ConnEvents {
-  resume: [info: ResumeInfo];
-  message: [data: unknown];
-  disconnect: [info: DisconnectInfo];
-  error: [error: RealtimeError];
-}
-
-export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwner, JournalOwner {
+export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwner, JournalOwner, InboundSession {
   private stateValue: ConnState = 'connecting';
   /** @internal (OutboxOwner) the transport now attached, or null */
   current: Transport | null = null;
@@ -146,7 +99,8 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
   private isAdopted = false;
   /** Set by `prepareResume`: the next attach resumes the session. */
   private resumeAck: number | undefined | null = null;
-  private readonly decoder: PayloadDecoder;
+  /** @internal (InboundSession) */
+  readonly inboundDecoder: PayloadDecoder;
 
   constructor(
     readonly sessionId: string,
@@ -164,7 +118,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     // listen on a session itself, and this is memory every idle session pays.
     (this as unknown as { _events: undefined })._events = undefined;
     this.lastTransport = transport;
-    this.decoder = hooks.sharedDecoder ?? options.codec.createDecoder(options);
+    this.inboundDecoder = hooks.sharedDecoder ?? options.codec.createDecoder(options);
     this.outbox = new SessionOutbox(this, options);
   }
 
@@ -508,33 +462,33 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     this.outbox.flush();
   }
 
-  /**
-   * One payload from the client. Every frame is handled, heartbeat echoes included. A
-   * payload that does not decode is refused whole: nothing of it is delivered, and the
-   * error comes back for the transport to answer (400, or close 1007).
-   */
+  /** One payload from the client (see inbound.ts): null, or the error to answer it with. */
   receive(payload: string): RealtimeError | null {
-    if (this.stateValue === 'closed') return new RealtimeError('ERR_CLOSED', 'the session is closed');
-    const result = this.decoder.push(payload);
-    if (!result.ok) {
-      this.hooks.onError(this, result.error);
-      return result.error;
+    return receivePayload(this, payload);
+  }
+
+  /** @internal (InboundSession) */
+  heartbeatAnswered(n: number): void {
+    if (this.awaitedHeartbeat !== 0 && n === this.awaitedHeartbeat) {
+      this.awaitedHeartbeat = 0;
+      this.clearTimer();
+      this.scheduleHeartbeat();
     }
-    for (const message of result.value) {
-      // A message handler may have closed the session; the rest of the payload is moot.
-      if (this.state === 'closed') break;
-      try {
-        this.handle(message);
-      } catch (cause) {
-        // The fault boundary of one inbound message: application code is guarded where it
-        // runs, so whatever gets here is ours (measuring, dispatch). The client hears of it,
-        // the process and every other session go on.
-        const error = new RealtimeError('ERR_HANDLER_FAILED', 'a message could not be handled', { cause });
-        this.hooks.onError(this, error);
-        return error;
-      }
-    }
-    return null;
+  }
+
+  /** @internal (InboundSession) */
+  messageIn(data: unknown): void {
+    this.hooks.onMessage(this, data);
+  }
+
+  /** @internal (InboundSession) */
+  inboundError(error: RealtimeError): void {
+    this.hooks.onError(this, error);
+  }
+
+  /** @internal (InboundSession) */
+  get maxMessagesPerSecond(): number {
+    return this.options.maxMessagesPerSecond;
   }
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────
@@ -562,48 +516,6 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     } catch (error) {
       this.reportHandlerFailure(error);
     }
-  }
-
-  private handle(message: InboundMessage): void {
-    switch (message.type) {
-      case 'heartbeat':
-        if (this.awaitedHeartbeat !== 0 && Number(message.data) === this.awaitedHeartbeat) {
-          this.awaitedHeartbeat = 0;
-          this.clearTimer();
-          this.scheduleHeartbeat();
-        }
-        return;
-      case 'text':
-      case 'json':
-        if (this.isOverRate()) return;
-        this.messagesReceived++;
-        this.hooks.instruments.received(FAMILY, 1);
-        this.hooks.onMessage(this, message.data);
-        return;
-      case 'json-invalid':
-        if (this.isOverRate()) return;
-        this.messagesReceived++;
-        this.hooks.instruments.received(FAMILY, 1);
-        // `~j~` followed by bad JSON is most likely a text message that starts with "~j~":
-        // the protocol has no escaping. Deliver it as the text it was.
-        this.hooks.onMessage(this, '~j~' + message.data);
-        return;
-      case 'disconnect':
-        this.close('client');
-        return;
-      case 'handshake':
-        return;
-    }
-  }
-
-  /**
-   * Over `maxMessagesPerSecond`, a message is dropped and counted — never answered with a
-   * status: the 0.6 client would drop its whole session over a refused POST.
-   */
-  private isOverRate(): boolean {
-    if (allowOne(this, this.options.maxMessagesPerSecond)) return false;
-    this.rateLimitedMessages++;
-    return true;
   }
 
   /** `shared`: the prepared message `frame` encodes, handed to the transport for its wire cache. */
