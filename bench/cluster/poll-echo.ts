@@ -38,7 +38,7 @@ interface Answer {
 class EchoSession {
   private sessionId = '';
   private readonly jar = new CookieJar();
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 2 });
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 2, noDelay: true });
   roundTrips = 0;
   failures = 0;
 
