@@ -12,7 +12,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { freePort } from './processes.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 import { waitFor } from './wait-for.js';
@@ -30,6 +30,8 @@ export interface RedisClusterServers {
   readonly servers: readonly RedisServer[];
   /** A plain connection to one node (for CLUSTER KEYSLOT and the like); the caller disconnects it. */
   connect(index?: number): Redis;
+  /** A Cluster client (each command to the shard of its key); the caller disconnects it. */
+  client(): Cluster;
   /** Ends every process and removes its directory. For afterAll. */
   stop(): Promise<void>;
 }
@@ -58,6 +60,7 @@ export async function startRedisCluster(): Promise<RedisClusterServers> {
       nodes,
       servers,
       connect: (index = 0) => new Redis(servers[index]!.port, '127.0.0.1'),
+      client: () => new Cluster(servers.map((server) => ({ host: '127.0.0.1', port: server.port }))),
       stop,
     };
   } catch (error) {

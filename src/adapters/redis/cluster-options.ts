@@ -2,11 +2,10 @@
  * The options of `redisCluster()`: sessions shared by several nodes on one Redis. Every
  * duration is in milliseconds, every size in bytes; each has a working default.
  */
-import { Cluster, Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../codecs/json-depth.js';
 import { RealtimeError } from '../../errors.js';
-import { isRedisUrl, type RedisClient } from './connections.js';
+import { connectionOptionProblem, type RedisClient } from './connections.js';
 
 /**
  * Which pub/sub the node bus and the fan-out channels use on a Redis Cluster: `auto` takes
@@ -98,10 +97,8 @@ export function resolveRedisClusterOptions(options: RedisClusterOptions = {}): R
   if (!Number.isSafeInteger(merged.maxJsonDepth) || merged.maxJsonDepth < 0) {
     invalid(`maxJsonDepth must be an integer ≥ 0, got ${String(merged.maxJsonDepth)}`);
   }
-  if (!isRedisUrl(merged.url)) invalid('url must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL');
-  if (merged.client !== undefined && !(merged.client instanceof Redis) && !(merged.client instanceof Cluster)) {
-    invalid('client must be an ioredis Redis or Cluster client');
-  }
+  const connectionProblem = connectionOptionProblem(merged.url, merged.client);
+  if (connectionProblem !== undefined) invalid(connectionProblem);
   if (merged.pubSub !== 'auto' && merged.pubSub !== 'classic') invalid(`pubSub must be 'auto' or 'classic'`);
   // Node ids and the prefix go into key names and channels: keep them plain.
   if (!/^[\w.-]{1,64}$/.test(merged.nodeId)) invalid('nodeId must be 1–64 of [A-Za-z0-9_.-]');

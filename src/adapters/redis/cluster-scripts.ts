@@ -5,7 +5,7 @@
  * of its keys' slot; a script given keys of two slots is refused (CROSSSLOT, reported as
  * ERR_CROSS_SLOT), so every call names the keys of one session, or of one node's log.
  */
-import type { Result } from 'ioredis';
+import { Cluster, type Result } from 'ioredis';
 import type { RedisClient } from './connections.js';
 
 /**
@@ -112,6 +112,15 @@ declare module 'ioredis' {
 /** Teaches a connection the classic PUBLISH routed by a key (RedisAdapter on a Redis Cluster). */
 export function definePublishVia(redis: RedisClient): void {
   redis.defineCommand('syPublishVia', { numberOfKeys: 1, lua: PUBLISH_VIA });
+}
+
+/**
+ * A classic PUBLISH; on a Redis Cluster through the shard of `sender`'s slot (definePublishVia
+ * first), so that one sender's messages keep their order.
+ */
+export function classicPublish(redis: RedisClient, channel: string, message: string, sender: string): Promise<number> {
+  if (!(redis instanceof Cluster)) return redis.publish(channel, message);
+  return redis.syPublishVia(`switchyard:sender:{${sender}}`, channel, message);
 }
 
 /** Teaches a connection the scripts (sent by SHA, loaded on first use). */

@@ -69,6 +69,15 @@ export function isRedisUrl(url: unknown): boolean {
   return /^rediss?:\/\/[^\s]+$/.test(url) || parseClusterUrl(url) !== null;
 }
 
+/** What is wrong with the `url` and `client` options of RedisAdapter or redisCluster, if anything. */
+export function connectionOptionProblem(url: unknown, client: unknown): string | undefined {
+  if (!isRedisUrl(url)) return 'url must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL';
+  if (client !== undefined && !(client instanceof Redis) && !(client instanceof Cluster)) {
+    return 'client must be an ioredis Redis or Cluster client';
+  }
+  return undefined;
+}
+
 export function redisConnection(
   settings: ConnectionSettings,
   role: string,

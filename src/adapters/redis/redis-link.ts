@@ -15,15 +15,7 @@ import { Cluster } from 'ioredis';
 import { RealtimeError } from '../../errors.js';
 import { defineScripts } from './cluster-scripts.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
-import {
-  isCluster,
-  isCrossSlot,
-  messageOf,
-  quit,
-  redisConnection,
-  whereOf,
-  type RedisClient,
-} from './connections.js';
+import { isCluster, isCrossSlot, messageOf, quit, redisConnection, whereOf, type RedisClient } from './connections.js';
 
 type State = 'starting' | 'up' | 'down' | 'closed';
 
@@ -99,8 +91,8 @@ export class RedisLink {
   }
 
   /** Publishes on one of the link's channels (sharded or classic, as the link is). */
-  publish(channel: string, payload: string): Promise<number> {
-    return this.sharded ? this.commands.spublish(channel, payload) : this.commands.publish(channel, payload);
+  async publish(channel: string, payload: string): Promise<void> {
+    await (this.sharded ? this.commands.spublish(channel, payload) : this.commands.publish(channel, payload));
   }
 
   /** How many connections (of every node) are subscribed to `channel`, on every shard. */
