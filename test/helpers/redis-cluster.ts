@@ -13,6 +13,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../../src/adapters/redis/connections.js';
 import { freePort } from './processes.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 import { waitFor } from './wait-for.js';
@@ -100,3 +101,47 @@ async function isJoined(port: number): Promise<boolean> {
     redis.disconnect();
   }
 }
+
+/** Where a test's nodes keep their state: one redis-server, or a Redis Cluster of three shards. */
+export interface RedisBackend {
+  readonly url: string;
+  /** A connection of the test's own (to look at keys); the caller disconnects it. */
+  connect(): RedisClient;
+  /** The one redis-server (to kill and restart); undefined for a Redis Cluster. */
+  readonly single: RedisServer | undefined;
+  /** A plain connection to one server: the one redis-server, or a shard of the Redis Cluster. */
+  shard(index: number): Redis;
+  stop(): Promise<void>;
+}
+
+/**
+ * The two backends, for `describe.each(REDIS_BACKENDS)('… on $name', ({ start, isSingle }) => …)`;
+ * `isSingle` is known when tests are defined, so tests of one redis-server alone (a restart)
+ * are defined for it alone.
+ */
+export const REDIS_BACKENDS = [
+  {
+    name: 'one Redis',
+    isSingle: true,
+    async start(): Promise<RedisBackend> {
+      const server = await startRedisServer();
+      const connect = () => new Redis(server.url);
+      return { url: server.url, connect, single: server, shard: connect, stop: () => server.stop() };
+    },
+  },
+  {
+    name: 'a Redis Cluster (three shards)',
+    isSingle: false,
+    async start(): Promise<RedisBackend> {
+      const cluster = await startRedisCluster();
+      const { url, stop } = cluster;
+      return {
+        url,
+        connect: () => cluster.client(),
+        single: undefined,
+        shard: (index) => cluster.connect(index),
+        stop,
+      };
+    },
+  },
+];

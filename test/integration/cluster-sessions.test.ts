@@ -6,8 +6,6 @@
  * with their queue, rooms and data — the client keeps its session id. (Separate processes
  * behind HAProxy, killed for real, are in test/cluster/.)
  */
-import { Redis } from 'ioredis';
-import type { RedisClient } from '../../src/adapters/redis/connections.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisCluster, type RedisClusterBackend } from '../../src/adapters/redis/cluster.js';
 import type { Conn, ResumeInfo } from '../../src/session/conn.js';
@@ -16,8 +14,7 @@ import { JarPollClient } from '../helpers/jar-poll.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
 import { WebSocket } from 'ws';
 import { decode, encodeFrame } from '../../src/codecs/sio.js';
-import { startRedisCluster } from '../helpers/redis-cluster.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { REDIS_BACKENDS, type RedisBackend } from '../helpers/redis-cluster.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -55,37 +52,8 @@ async function jarWebSocket(
 const texts = (answer: { messages: Array<{ type: string; data: unknown }> }) =>
   answer.messages.filter((m) => m.type === 'text').map((m) => m.data);
 
-/** Where the nodes keep their sessions: one redis-server, or a Redis Cluster of three shards. */
-interface Backend {
-  readonly url: string;
-  /** A connection of the test's own, to look at the keys. */
-  connect(): RedisClient;
-  /** The one redis-server (killed and restarted by one test); undefined for a Redis Cluster. */
-  readonly single: RedisServer | undefined;
-  stop(): Promise<void>;
-}
-
-const BACKENDS = [
-  {
-    name: 'one Redis',
-    isSingle: true,
-    async start(): Promise<Backend> {
-      const server = await startRedisServer();
-      return { url: server.url, connect: () => new Redis(server.url), single: server, stop: () => server.stop() };
-    },
-  },
-  {
-    name: 'a Redis Cluster (three shards)',
-    isSingle: false,
-    async start(): Promise<Backend> {
-      const cluster = await startRedisCluster();
-      return { url: cluster.url, connect: () => cluster.client(), single: undefined, stop: () => cluster.stop() };
-    },
-  },
-];
-
-describe.each(BACKENDS)('cluster sessions on $name', ({ start, isSingle }) => {
-  let redis: Backend;
+describe.each(REDIS_BACKENDS)('cluster sessions on $name', ({ start, isSingle }) => {
+  let redis: RedisBackend;
   let nodes: Node[] = [];
   let prefix = 0;
 

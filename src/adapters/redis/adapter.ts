@@ -36,7 +36,15 @@ import type { Member } from '../../hub/member.js';
 import type { PreparedMessage } from '../../hub/prepared.js';
 import { channelNames, decodeEnvelope, DEFAULT_SERVER_GROUP, encodeEnvelope, type ChannelKind } from './envelope.js';
 import { classicPublish, definePublishVia } from './cluster-scripts.js';
-import { connectionOptionProblem, messageOf, quit, redisConnection, whereOf, type RedisClient } from './connections.js';
+import {
+  connectClient,
+  connectionOptionProblem,
+  messageOf,
+  quit,
+  redisConnection,
+  whereOf,
+  type RedisClient,
+} from './connections.js';
 
 export interface RedisAdapterOptions {
   /**
@@ -281,7 +289,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
   }
 
   private async connectBoth(): Promise<void> {
-    await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
+    await Promise.all([connectClient(this.publisher), connectClient(this.subscriber)]);
     // ssredis checks Redis with PING before anything else (docs/protocol/sac-sock.md §5.2).
     await this.publisher.ping();
     await this.subscriber.subscribe(this.channels.roomcasts, this.channels.broadcasts);

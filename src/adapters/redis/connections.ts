@@ -119,12 +119,16 @@ export function redisConnection(
  * ioredis resubscribes a Cluster's subscriptions itself when it moves them to another node.
  */
 function clusterConnection(settings: ConnectionSettings, options: RedisOptions, shardedSubscribers: boolean): Cluster {
+  // Nothing waits while the Cluster is down (its own enableOfflineQueue); a shard's connection
+  // may hold a command while it connects, so that a command is never sent to another shard
+  // meanwhile (ioredis would retry it there, then follow MOVED: out of order).
   const {
     lazyConnect,
     enableOfflineQueue,
     enableAutoPipelining,
     retryStrategy: _perNode,
     autoResubscribe: _resubscribedByCluster,
+    enableOfflineQueue: _queuedPerNodeWhileConnecting,
     ...redisOptions
   } = options;
   const clusterOptions: ClusterOptions = {
@@ -162,9 +166,13 @@ export function whereOf(redis: RedisClient): string {
   return `${host ?? '?'}:${port ?? '?'}`;
 }
 
-/** True once the connection (every node of it, for a Cluster) is ready for commands. */
-export function isReady(redis: RedisClient): boolean {
-  return redis.status === 'ready';
+/**
+ * Connects; on a Redis Cluster also every shard's connection (PING), so that the first commands
+ * to a shard do not find it still connecting (ioredis would send them to another shard).
+ */
+export async function connectClient(redis: RedisClient): Promise<void> {
+  await redis.connect();
+  if (redis instanceof Cluster) await Promise.all(redis.nodes('master').map((node) => node.ping()));
 }
 
 /**

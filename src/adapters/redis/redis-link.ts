@@ -15,7 +15,16 @@ import { Cluster } from 'ioredis';
 import { RealtimeError } from '../../errors.js';
 import { defineScripts } from './cluster-scripts.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
-import { isCluster, isCrossSlot, messageOf, quit, redisConnection, whereOf, type RedisClient } from './connections.js';
+import {
+  connectClient,
+  isCluster,
+  isCrossSlot,
+  messageOf,
+  quit,
+  redisConnection,
+  whereOf,
+  type RedisClient,
+} from './connections.js';
 
 type State = 'starting' | 'up' | 'down' | 'closed';
 
@@ -175,7 +184,7 @@ export class RedisLink {
   }
 
   private async connect(): Promise<void> {
-    await Promise.all([this.commands.connect(), this.subscriber.connect()]);
+    await Promise.all([connectClient(this.commands), connectClient(this.subscriber)]);
     await this.commands.ping();
     this.sharded = this.mayShard && (await this.majorVersion()) >= SHARDED_SINCE_MAJOR;
     await this.subscribe([...this.handlers.keys()]);
