@@ -172,7 +172,13 @@ export function whereOf(redis: RedisClient): string {
  */
 export async function connectClient(redis: RedisClient): Promise<void> {
   await redis.connect();
+  await pingEvery(redis);
+}
+
+/** PING; on a Redis Cluster every shard's connection (any one of them may be the one down). */
+export async function pingEvery(redis: RedisClient): Promise<void> {
   if (redis instanceof Cluster) await Promise.all(redis.nodes('master').map((node) => node.ping()));
+  else await redis.ping();
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   isCluster,
   isCrossSlot,
   messageOf,
+  pingEvery,
   quit,
   redisConnection,
   whereOf,
@@ -165,7 +166,7 @@ export class RedisLink {
       new RealtimeError('ERR_ADAPTER_UNAVAILABLE', `Redis at ${this.where()}: ${what} failed (${messageOf(error)})`),
     );
     // A command that timed out does not close the connection: watch for the next success.
-    void this.commands.ping().then(
+    void pingEvery(this.commands).then(
       () => this.recovered(),
       () => undefined,
     );
