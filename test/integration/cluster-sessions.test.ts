@@ -14,6 +14,7 @@ import { JarPollClient } from '../helpers/jar-poll.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
 import { WebSocket } from 'ws';
 import { decode, encodeFrame } from '../../src/codecs/sio.js';
+import type { PubSubMode } from '../../src/adapters/redis/cluster-options.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../helpers/redis-cluster.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -52,7 +53,13 @@ async function jarWebSocket(
 const texts = (answer: { messages: Array<{ type: string; data: unknown }> }) =>
   answer.messages.filter((m) => m.type === 'text').map((m) => m.data);
 
-describe.each(REDIS_BACKENDS)('cluster sessions on $name', ({ start, isSingle }) => {
+/** Each backend with the default pub/sub (sharded on the Redis Cluster), and the Redis Cluster with classic pub/sub. */
+const BACKENDS: Array<(typeof REDIS_BACKENDS)[number] & { pubSub: PubSubMode }> = [
+  ...REDIS_BACKENDS.map((backend) => ({ ...backend, pubSub: 'auto' as const })),
+  { ...REDIS_BACKENDS[1]!, name: `${REDIS_BACKENDS[1]!.name}, classic pub/sub`, pubSub: 'classic' },
+];
+
+describe.each(BACKENDS)('cluster sessions on $name', ({ start, isSingle, pubSub }) => {
   let redis: RedisBackend;
   let nodes: Node[] = [];
   let prefix = 0;
@@ -74,7 +81,7 @@ describe.each(REDIS_BACKENDS)('cluster sessions on $name', ({ start, isSingle })
     const keyPrefix = `t${++prefix}`;
     nodes = await Promise.all(
       Array.from({ length: count }, async () => {
-        const backend = redisCluster({ url: redis.url, keyPrefix, nodeTtlMs: 400, maxReconnectDelayMs: 100 });
+        const backend = redisCluster({ url: redis.url, keyPrefix, pubSub, nodeTtlMs: 400, maxReconnectDelayMs: 100 });
         const resumed: Node['resumed'] = [];
         const received: Node['received'] = [];
         const closed: DisconnectInfo[] = [];

@@ -41,6 +41,18 @@ describe('the cluster link on a Redis Cluster', () => {
     }
   });
 
+  it("takes classic pub/sub when told (pubSub: 'classic')", async () => {
+    const classic = new RedisLink(resolveRedisClusterOptions({ url: redis.url, nodeId: 'n2', pubSub: 'classic' }));
+    classic.on('sy:bus:n2', () => undefined);
+    try {
+      await classic.start();
+      expect(classic.isSharded).toBe(false);
+      expect(await classic.subscriberCount('sy:bus:n2')).toBe(1);
+    } finally {
+      await classic.close();
+    }
+  });
+
   it('reports keys of two slots as ERR_CROSS_SLOT, once per kind of command, and stays up', async () => {
     const byClient = await link.commands.del(...KEYS).catch((error: unknown) => error);
     const shard: Redis = redis.connect(0);
