@@ -1,5 +1,5 @@
 // Makes sure what the test suite needs beyond npm is on the machine: Debian's Chromium for
-// the browser tests, redis-server for the multi-instance and cluster tests, HAProxy for the
+// the browser tests, redis-server (and redis-cli) for the multi-instance and cluster tests, HAProxy for the
 // cluster tests (a load balancer in front of several nodes), and openssl for the self-signed
 // certificate of the TLS tests.
 // As root it installs what is missing with apt-get; otherwise it stops with one line naming
@@ -10,6 +10,8 @@ import { existsSync } from 'node:fs';
 const NEEDS = [
   { binary: '/usr/bin/chromium', pkg: 'chromium' },
   { binary: '/usr/bin/redis-server', pkg: 'redis-server' },
+  // redis-cli joins the test's own Redis Cluster (test/helpers/redis-cluster.ts).
+  { binary: '/usr/bin/redis-cli', pkg: 'redis-tools' },
   { binary: '/usr/sbin/haproxy', pkg: 'haproxy' },
   { binary: '/usr/bin/openssl', pkg: 'openssl' },
 ];

@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   ERR_REQUEST_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
   // Several instances (src/adapters/redis/): the broker is unreachable or a publish failed.
   ERR_ADAPTER_UNAVAILABLE: { httpStatus: 503, closeCode: 1011 },
+  // A Redis Cluster refused a command or script over keys of two hash slots (a key-layout bug).
+  ERR_CROSS_SLOT: { httpStatus: 500, closeCode: 1011 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -24,14 +24,14 @@ await requireIoredis();
 const adapterModule = await import('./adapters/redis/adapter.js');
 const clusterModule = await import('./adapters/redis/cluster.js');
 
-/** Fan-out shared by every instance on one Redis (docs/cluster.md). */
+/** Fan-out shared by every instance on one Redis or a Redis Cluster (docs/cluster.md). */
 export const RedisAdapter = adapterModule.RedisAdapter;
 export type RedisAdapter = import('./adapters/redis/adapter.js').RedisAdapter;
 export const resolveRedisAdapterOptions = adapterModule.resolveRedisAdapterOptions;
 /** Sessions on Redis, shared by every node (the `cluster` server option; docs/cluster.md). */
 export const redisCluster = clusterModule.redisCluster;
 export type { RedisClusterBackend } from './adapters/redis/cluster.js';
-export type { RedisClusterOptions } from './adapters/redis/cluster-options.js';
+export type { PubSubMode, RedisClusterOptions } from './adapters/redis/cluster-options.js';
 export type { RedisAdapterEvents, RedisAdapterOptions, RedisAdapterStats } from './adapters/redis/adapter.js';
 export { channelNames, decodeEnvelope, encodeEnvelope, DEFAULT_SERVER_GROUP } from './adapters/redis/envelope.js';
 export type { ChannelKind, Envelope, ForwardedMessage } from './adapters/redis/envelope.js';

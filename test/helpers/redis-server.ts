@@ -36,15 +36,22 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Starts a redis-server on a free 127.0.0.1 port, retrying with another port if bind fails. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * Starts a redis-server on a free 127.0.0.1 port, retrying with another port if bind fails.
+ * `extraArgs` are added to its command line (a Redis Cluster node's settings: its ports are
+ * chosen here, so it gets them).
+ */
+export async function startRedisServer(
+  extraArgs: (port: number) => Promise<string[]> | string[] = () => [],
+): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-redis-'));
   let lastError: unknown;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
     try {
-      const child = await launch(port, dir);
-      return handle(port, dir, child);
+      const args = await extraArgs(port);
+      const child = await launch(port, dir, args);
+      return handle(port, dir, child, args);
     } catch (error) {
       lastError = error;
     }
@@ -53,7 +60,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   throw new Error(`redis-server did not start after ${PORT_ATTEMPTS} ports: ${String(lastError)}`);
 }
 
-function handle(port: number, dir: string, first: ChildProcess): RedisServer {
+function handle(port: number, dir: string, first: ChildProcess, args: readonly string[]): RedisServer {
   let child: ChildProcess | undefined = first;
   let isFrozen = false;
   const signal = (name: NodeJS.Signals): void => {
@@ -75,7 +82,7 @@ function handle(port: number, dir: string, first: ChildProcess): RedisServer {
     },
     async restart() {
       if (child !== undefined) throw new Error('redis-server is still running');
-      child = await launch(port, dir);
+      child = await launch(port, dir, args);
     },
     async stop() {
       // A stopped process would hold SIGTERM until it runs again.
@@ -87,9 +94,9 @@ function handle(port: number, dir: string, first: ChildProcess): RedisServer {
   };
 }
 
-async function launch(port: number, dir: string): Promise<ChildProcess> {
+async function launch(port: number, dir: string, extraArgs: readonly string[]): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn(REDIS_SERVER_BINARY, [...args, '--dir', dir, '--loglevel', 'warning'], {
+  const child = spawn(REDIS_SERVER_BINARY, [...args, '--dir', dir, '--loglevel', 'warning', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,11 +1,11 @@
 /**
- * Cluster sessions with a real redis-server and several nodes in this process: any node
+ * Cluster sessions with a real redis-server, and again with a real Redis Cluster of three
+ * shards (test/helpers/redis-cluster.ts), and several nodes in this process: any node
  * serves any request of any 0.6 session (polls, sends and resumes alternate between nodes),
  * fan-out reaches every node's sessions, and a node that vanishes has its sessions taken over
  * with their queue, rooms and data — the client keeps its session id. (Separate processes
  * behind HAProxy, killed for real, are in test/cluster/.)
  */
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisCluster, type RedisClusterBackend } from '../../src/adapters/redis/cluster.js';
 import type { Conn, ResumeInfo } from '../../src/session/conn.js';
@@ -14,7 +14,8 @@ import { JarPollClient } from '../helpers/jar-poll.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
 import { WebSocket } from 'ws';
 import { decode, encodeFrame } from '../../src/codecs/sio.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import type { PubSubMode } from '../../src/adapters/redis/cluster-options.js';
+import { REDIS_BACKENDS, type RedisBackend } from '../helpers/redis-cluster.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -52,19 +53,27 @@ async function jarWebSocket(
 const texts = (answer: { messages: Array<{ type: string; data: unknown }> }) =>
   answer.messages.filter((m) => m.type === 'text').map((m) => m.data);
 
-describe('cluster sessions on one Redis', () => {
-  let redis: RedisServer;
+/** Each backend with the default pub/sub (sharded on the Redis Cluster), and the Redis Cluster with classic pub/sub. */
+const BACKENDS: Array<(typeof REDIS_BACKENDS)[number] & { pubSub: PubSubMode }> = [
+  ...REDIS_BACKENDS.map((backend) => ({ ...backend, pubSub: 'auto' as const })),
+  { ...REDIS_BACKENDS[1]!, name: `${REDIS_BACKENDS[1]!.name}, classic pub/sub`, pubSub: 'classic' },
+];
+
+describe.each(BACKENDS)('cluster sessions on $name', ({ start, isSingle, pubSub }) => {
+  let redis: RedisBackend;
   let nodes: Node[] = [];
   let prefix = 0;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-  });
+    redis = await start();
+  }, 60_000);
   afterAll(async () => {
     await redis.stop();
   });
   afterEach(async () => {
     await Promise.all(nodes.map((node) => node.close().catch(() => undefined)));
+    // Every command and script kept to one hash slot (a Redis Cluster would refuse another).
+    expect(nodes.flatMap((node) => node.errors)).not.toContain('ERR_CROSS_SLOT');
     nodes = [];
   });
 
@@ -72,7 +81,7 @@ describe('cluster sessions on one Redis', () => {
     const keyPrefix = `t${++prefix}`;
     nodes = await Promise.all(
       Array.from({ length: count }, async () => {
-        const backend = redisCluster({ url: redis.url, keyPrefix, nodeTtlMs: 400, maxReconnectDelayMs: 100 });
+        const backend = redisCluster({ url: redis.url, keyPrefix, pubSub, nodeTtlMs: 400, maxReconnectDelayMs: 100 });
         const resumed: Node['resumed'] = [];
         const received: Node['received'] = [];
         const closed: DisconnectInfo[] = [];
@@ -155,7 +164,7 @@ describe('cluster sessions on one Redis', () => {
     conn.data = { user: 'ada' };
     conn.send('before');
     // A frame is the store's once its append is done: only then may a crash not lose it.
-    const store = new Redis(redis.url);
+    const store = redis.connect();
     await waitFor(async () => (await store.xlen(a!.backend.options.keyPrefix + `:f:{${sessionId}}`)) === 1);
     await waitFor(
       async () => (await store.hget(a!.backend.options.keyPrefix + `:s:{${sessionId}}`, 'rooms')) === '["lobby"]',
@@ -242,13 +251,16 @@ describe('cluster sessions on one Redis', () => {
     socketViaB.ws.close();
   });
 
+  // One redis-server that restarts empty (a Redis Cluster losing a shard: docs/cluster.md).
+  if (!isSingle) return;
   it('Redis restarting empty: no crash, nodes serve on, the cluster sessions end as lost, then it works again', async () => {
+    const single = redis.single!;
     const [a, b] = await startNodes(2);
     const polling = new JarPollClient(a!.baseUrl);
     await polling.handshake();
     const jar = new CookieJar();
     const socket = await jarWebSocket(b!.wsUrl, jar);
-    await redis.kill();
+    await single.kill();
     await waitFor(() => !a!.backend.isUp && !b!.backend.isUp, { what: 'both nodes to see Redis gone' });
     // Meanwhile every node serves its own sessions, and new ones.
     a!.server.getConn(polling.sessionId)!.send('while Redis is down');
@@ -256,7 +268,7 @@ describe('cluster sessions on one Redis', () => {
     const local = new JarPollClient(b!.baseUrl);
     await local.handshake();
     expect(b!.server.getConn(local.sessionId)).toBeDefined();
-    await redis.restart();
+    await single.restart();
     // Back empty: what the cluster held is gone, and every node says so and ends its sessions.
     await waitFor(() => a!.closed.length >= 1 && b!.closed.length >= 2, { what: 'the sessions to end' });
     expect([...a!.closed, ...b!.closed].map((info) => info.reason)).toEqual(['store-lost', 'store-lost', 'store-lost']);

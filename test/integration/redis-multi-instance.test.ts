@@ -1,5 +1,6 @@
 /**
- * Several Switchyard servers sharing one real redis-server behave as one for fan-out:
+ * Several Switchyard servers sharing one real redis-server (and again a real Redis Cluster of
+ * three shards, classic pub/sub as ssredis) behave as one for fan-out:
  * broadcast, roomcast, except, socketcast and events reach 0.6 sessions, sac-sock sockets
  * and plain websocket connections on every instance exactly once, values byte for byte;
  * Redis going away leaves local fan-out working and is reported; forwarding resumes when
@@ -12,20 +13,13 @@ import type { InboundMessage } from '../../src/codecs/types.js';
 import type { RealtimeError } from '../../src/errors.js';
 import type { Switchyard } from '../../src/server.js';
 import { RedisAdapter } from '../../src/adapters/redis/adapter.js';
+import { channelNames } from '../../src/adapters/redis/envelope.js';
 import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { PlainClient } from '../helpers/plain-ws.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { REDIS_BACKENDS, type RedisBackend } from '../helpers/redis-cluster.js';
 import { SacSockTestClient, splitServerFrame } from '../helpers/sac-sock-client.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
 
 /** One instance: its server, adapter, the ids of its sockets and the errors it reported. */
 interface Instance extends StartedServer {
@@ -73,7 +67,14 @@ const isEvent =
   (message: InboundMessage): boolean =>
     message.type === 'json' && (message.data as { event?: unknown }).event === event;
 
-describe('several instances through Redis', () => {
+describe.each(REDIS_BACKENDS)('several instances through $name', ({ start, isSingle }) => {
+  let redis: RedisBackend;
+  beforeAll(async () => {
+    redis = await start();
+  }, 60_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
   const instances: Instance[] = [];
   const clients: Array<{ close(): void }> = [];
   const sacIdsByServer = new Map<Switchyard, string[]>();
@@ -249,6 +250,26 @@ describe('several instances through Redis', () => {
     expect(onB.sacLobby.frames[2]!.isBinary).toBe(true);
   });
 
+  if (!isSingle) {
+    it('on a Redis Cluster, keeps the ssredis channels on classic pub/sub: a plain SUBSCRIBE on any shard hears them', async () => {
+      const [a] = await startInstances(2);
+      const channels = channelNames(a!.adapter.options.serverGroup);
+      const shards = [0, 1, 2].map((index) => redis.shard(index));
+      try {
+        // A Go peer (ssredis) subscribes with SUBSCRIBE on whichever node it knows.
+        const heard = await Promise.all(shards.map((shard) => subscribeOne(shard, channels.broadcasts)));
+        a!.server.broadcast('to go');
+        const envelopes = await Promise.all(heard.map((subscribed) => subscribed.first));
+        for (const envelope of envelopes) expect(JSON.parse(envelope)).toMatchObject({ e: 'message', s: 'node-0' });
+        const sharded = await Promise.all(shards.map((shard) => shard.call('PUBSUB', 'SHARDCHANNELS')));
+        expect(sharded.flat()).toEqual([]);
+      } finally {
+        shards.forEach((shard) => shard.disconnect());
+      }
+    });
+    // The rest kill one connection, then Redis itself: one redis-server's.
+    return;
+  }
   it('reports a lost subscription, still publishes meanwhile, and subscribes again by itself', async () => {
     const [a, b] = await startInstances(2);
     const sacA = await connectSac(a!, 'lobby');
@@ -280,7 +301,7 @@ describe('several instances through Redis', () => {
     const [a, b] = await startInstances(2);
     const sacA = await connectSac(a!, 'lobby');
     const sacB = await connectSac(b!, 'lobby');
-    await redis.kill();
+    await redis.single!.kill();
     await waitFor(() => unavailable(a!.errors) && unavailable(b!.errors), { what: 'both instances report the loss' });
     expect(a!.adapter.isForwarding).toBe(false);
 
@@ -288,7 +309,7 @@ describe('several instances through Redis', () => {
     expect((await sacA.client.next('local')).payload.toString()).toBe('still here');
     expect(a!.adapter.stats.publishDropped).toBe(1);
 
-    await redis.restart();
+    await redis.single!.restart();
     await waitFor(() => a!.adapter.isForwarding && b!.adapter.isForwarding, {
       timeoutMs: 10_000,
       what: 'both adapters forwarding again',
@@ -298,3 +319,12 @@ describe('several instances through Redis', () => {
     expect(sacB.client.frames.some((frame) => splitServerFrame(frame).event === 'local')).toBe(false);
   });
 });
+
+/** Subscribes `redis` to `channel`; resolves once subscribed, with the promise of its first message. */
+async function subscribeOne(redis: Redis, channel: string): Promise<{ first: Promise<string> }> {
+  const first = new Promise<string>((resolve) =>
+    redis.once('message', (_channel: string, text: string) => resolve(text)),
+  );
+  await redis.subscribe(channel);
+  return { first };
+}

@@ -21,7 +21,7 @@
  * ERR_ADAPTER_UNAVAILABLE; ioredis reconnects, and the adapter subscribes again.
  */
 import { EventEmitter } from 'node:events';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../codecs/json-depth.js';
 import { RealtimeError } from '../../errors.js';
@@ -35,16 +35,28 @@ import {
 import type { Member } from '../../hub/member.js';
 import type { PreparedMessage } from '../../hub/prepared.js';
 import { channelNames, decodeEnvelope, DEFAULT_SERVER_GROUP, encodeEnvelope, type ChannelKind } from './envelope.js';
-import { messageOf, quit, redisConnection } from './connections.js';
+import { classicPublish, definePublishVia } from './cluster-scripts.js';
+import {
+  connectClient,
+  connectionOptionProblem,
+  messageOf,
+  quit,
+  redisConnection,
+  whereOf,
+  type RedisClient,
+} from './connections.js';
 
 export interface RedisAdapterOptions {
-  /** Where Redis is (`redis://[user:password@]host:port[/db]`, or `rediss://` for TLS). Default `redis://127.0.0.1:6379`. */
+  /**
+   * Where Redis is (`redis://[user:password@]host:port[/db]`, or `rediss://` for TLS), or a Redis
+   * Cluster (`redis+cluster://host:port[,host:port…]`, classic pub/sub). Default `redis://127.0.0.1:6379`.
+   */
   url?: string;
   /**
-   * An ioredis client whose connection settings to reuse instead of `url`: the adapter opens
-   * its two connections with `client.duplicate()` and never uses or closes `client` itself.
+   * An ioredis client (`Redis` or `Cluster`) whose connection settings to reuse instead of `url`: the
+   * adapter opens its two connections with `client.duplicate()` and never uses or closes `client` itself.
    */
-  client?: Redis;
+  client?: RedisClient;
   /** This instance's name, unique in the group: the echo filter. Default: a new nanoid. */
   serverName?: string;
   /** Instances see only messages of their own group. Default `ss-rmhb-group-default`. */
@@ -63,7 +75,7 @@ export interface RedisAdapterOptions {
   maxJsonDepth?: number;
 }
 
-export type ResolvedRedisAdapterOptions = Required<Omit<RedisAdapterOptions, 'client'>> & { client?: Redis };
+export type ResolvedRedisAdapterOptions = Required<Omit<RedisAdapterOptions, 'client'>> & { client?: RedisClient };
 
 const DEFAULTS = {
   url: 'redis://127.0.0.1:6379',
@@ -99,10 +111,8 @@ export function resolveRedisAdapterOptions(options: RedisAdapterOptions = {}): R
   if (!Number.isSafeInteger(merged.maxJsonDepth) || merged.maxJsonDepth < 0) {
     invalid(`maxJsonDepth must be an integer ≥ 0, got ${String(merged.maxJsonDepth)}`);
   }
-  if (typeof merged.url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(merged.url)) {
-    invalid('url must be a redis:// or rediss:// URL');
-  }
-  if (merged.client !== undefined && !(merged.client instanceof Redis)) invalid('client must be an ioredis client');
+  const connectionProblem = connectionOptionProblem(merged.url, merged.client);
+  if (connectionProblem !== undefined) invalid(connectionProblem);
   for (const key of ['serverName', 'serverGroup'] as const) {
     const value = merged[key];
     if (typeof value !== 'string' || value === '' || value.length > 256) {
@@ -141,8 +151,8 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
   readonly stats: RedisAdapterStats = { published: 0, publishDropped: 0, received: 0, echoes: 0, malformed: 0 };
   private readonly local = new MemoryAdapter();
   private readonly channels: Record<ChannelKind, string>;
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly publisher: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly started: Promise<void>;
   private link: Link = 'starting';
   private isSubscribed = false;
@@ -159,6 +169,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
     this.options = resolveRedisAdapterOptions(options);
     this.channels = channelNames(this.options.serverGroup);
     this.publisher = this.connection('publish', { commandTimeout: this.options.publishTimeoutMs });
+    definePublishVia(this.publisher);
     this.subscriber = this.connection('subscribe', {});
     this.started = this.start();
     // The outcome reaches whoever awaits ready() (the server always does); this copy only
@@ -241,7 +252,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────
 
-  private connection(role: string, extra: RedisOptions): Redis {
+  private connection(role: string, extra: RedisOptions): RedisClient {
     const { client, url, connectTimeoutMs, maxReconnectDelayMs, serverName } = this.options;
     const settings = { url, client, connectTimeoutMs, maxReconnectDelayMs, name: serverName };
     return redisConnection(settings, role, extra, (error) => this.onConnectionError(error));
@@ -278,7 +289,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
   }
 
   private async connectBoth(): Promise<void> {
-    await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
+    await Promise.all([connectClient(this.publisher), connectClient(this.subscriber)]);
     // ssredis checks Redis with PING before anything else (docs/protocol/sac-sock.md §5.2).
     await this.publisher.ping();
     await this.subscriber.subscribe(this.channels.roomcasts, this.channels.broadcasts);
@@ -286,9 +297,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
   }
 
   private where(): string {
-    // The URL may carry a password: name only host and port.
-    const { host, port } = this.publisher.options;
-    return `${host ?? '?'}:${port ?? '?'}`;
+    return whereOf(this.publisher);
   }
 
   /** Not when no target room exists, nor for a socketcast to a member of this instance. */
@@ -327,7 +336,8 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
       return;
     }
     this.pendingPublishes++;
-    this.publisher.publish(this.channels[envelope.kind], envelope.json).then(
+    // Classic pub/sub always (Go peers); on a Redis Cluster routed by this instance's name (cluster-scripts.ts).
+    classicPublish(this.publisher, this.channels[envelope.kind], envelope.json, this.options.serverName).then(
       () => this.onPublished(),
       (error: unknown) => this.onPublishError(error),
     );

@@ -7,7 +7,9 @@
  *     ├──► local.fanOut (message.logPosition = {node, id}) ──► members here; a 0.6 session
  *     │      journals the frame with its position (session/journal.ts)
  *     └──► one script: XADD <p>:log:{node} id (trimmed by age) + PUBLISH <p>:fanout node|id|envelope
+ *          (sharded pub/sub: SPUBLISH <p>:fanout:{node}, in the log's slot, so the script stays on one shard)
  *   <p>:fanout message from another node ──► decode ──► local.fanOut (its position) ──► members here
+ *     (sharded: every node subscribes to the channel of every node listed in <p>:nodes)
  *   a session taken over ──► for each node's log: the entries after the session's position
  *     for that node (from before its old node died) that target it, in order, then what
  *     arrived meanwhile
@@ -32,6 +34,7 @@ import type { ClusterKeys } from './cluster-keys.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
 import { messageOf } from './connections.js';
 import { decodeEnvelope, encodeEnvelope, type ForwardedMessage } from './envelope.js';
+import { FanOutChannels } from './fan-out-channels.js';
 import type { RedisLink } from './redis-link.js';
 
 /** What went through the adapter since it was made. */
@@ -56,13 +59,29 @@ export class ClusterAdapter implements Adapter {
   private readonly local = new MemoryAdapter();
   private lastMs = 0;
   private lastN = 0;
+  private readonly channels: FanOutChannels;
 
   constructor(
     private readonly link: RedisLink,
     private readonly keys: ClusterKeys,
     private readonly options: ResolvedRedisClusterOptions,
   ) {
-    link.on(keys.fanOut, (payload) => this.onRemote(payload));
+    this.channels = new FanOutChannels(link, keys, options, (payload) => this.onRemote(payload));
+  }
+
+  /** Once the link is up: subscribes to the fan-out (fan-out-channels.ts). */
+  start(): Promise<void> {
+    return this.channels.start();
+  }
+
+  /** The nodes listed in the cluster now (sharded pub/sub follows each one's channel). */
+  follow(nodeIds: readonly string[]): void {
+    this.channels.follow(nodeIds);
+  }
+
+  /** Resolves once the other live nodes hear this one (sharded pub/sub), bounded. */
+  heard(othersAlive: number): Promise<void> {
+    return this.channels.heard(othersAlive);
   }
 
   /** True while this node's link to Redis is up: fan-out and the relay reach the other nodes. */
@@ -197,8 +216,10 @@ export class ClusterAdapter implements Adapter {
     }
     const { nodeId, fanOutLogRetentionMs } = this.options;
     const minId = `${Math.max(0, Date.now() - fanOutLogRetentionMs)}-0`;
+    const channel = this.channels.publishedOn(nodeId);
+    const ttlMs = fanOutLogRetentionMs * 2;
     this.link.commands
-      .syFanOut(this.keys.log(nodeId), id, minId, json, this.keys.fanOut, nodeId, fanOutLogRetentionMs * 2)
+      .syFanOut(this.keys.log(nodeId), id, minId, json, channel, nodeId, ttlMs, this.link.publishCommand)
       .then(
         () => this.stats.published++,
         (error: unknown) => {

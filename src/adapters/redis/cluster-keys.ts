@@ -11,6 +11,7 @@
  *   <p>:log:{<node>}      STREAM  the node's fan-out log, id <ms>-<n>, trimmed by age
  *   <p>:epoch             STRING  set once per Redis: gone means Redis came back empty
  *   <p>:fanout            channel every node's fan-out, `<node>|<log id>|<envelope>`
+ *   <p>:fanout:{<node>}   channel the same, one node's, sharded (Redis Cluster ≥ 7: in its log's slot)
  *   <p>:bus:<node>        channel the relay's messages to one node
  */
 export class ClusterKeys {
@@ -42,6 +43,11 @@ export class ClusterKeys {
 
   log(nodeId: string): string {
     return `${this.prefix}:log:{${nodeId}}`;
+  }
+
+  /** A node's own fan-out channel, in its log's slot (sharded pub/sub). */
+  fanOutOf(nodeId: string): string {
+    return `${this.prefix}:fanout:{${nodeId}}`;
   }
 
   bus(nodeId: string): string {

@@ -2,16 +2,30 @@
  * The options of `redisCluster()`: sessions shared by several nodes on one Redis. Every
  * duration is in milliseconds, every size in bytes; each has a working default.
  */
-import { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../codecs/json-depth.js';
 import { RealtimeError } from '../../errors.js';
+import { connectionOptionProblem, type RedisClient } from './connections.js';
+
+/**
+ * Which pub/sub the node bus and the fan-out channels use on a Redis Cluster: `auto` takes
+ * sharded pub/sub (SPUBLISH/SSUBSCRIBE: each message goes to one shard, not to all) when
+ * Redis is 7 or newer and the installed ioredis has sharded subscribers, classic otherwise;
+ * `classic` always takes classic pub/sub. One Redis always uses classic pub/sub.
+ */
+export type PubSubMode = 'auto' | 'classic';
 
 export interface RedisClusterOptions {
-  /** Where Redis is (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS). Default `redis://127.0.0.1:6379`. */
+  /**
+   * Where Redis is: `redis://[user:password@]host:port[/db]` (`rediss://` for TLS) for one
+   * Redis, `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://`) for a
+   * Redis Cluster, with some of its nodes to start from. Default `redis://127.0.0.1:6379`.
+   */
   url?: string;
-  /** An ioredis client whose settings to reuse (`duplicate()`); it is never used or closed itself. */
-  client?: Redis;
+  /** An ioredis client (`Redis` or `Cluster`) whose settings to reuse (`duplicate()`); it is never used or closed itself. */
+  client?: RedisClient;
+  /** Sharded pub/sub on a Redis Cluster where it can (`auto`), or classic pub/sub always. Default `auto`. */
+  pubSub?: PubSubMode;
   /** This node's id, unique in the cluster. Default: a new nanoid. */
   nodeId?: string;
   /** Prefix of every key and channel, so that several clusters can share one Redis. Default `sy`. */
@@ -41,10 +55,11 @@ export interface RedisClusterOptions {
   maxJsonDepth?: number;
 }
 
-export type ResolvedRedisClusterOptions = Required<Omit<RedisClusterOptions, 'client'>> & { client?: Redis };
+export type ResolvedRedisClusterOptions = Required<Omit<RedisClusterOptions, 'client'>> & { client?: RedisClient };
 
 const DEFAULTS = {
   url: 'redis://127.0.0.1:6379',
+  pubSub: 'auto',
   keyPrefix: 'sy',
   nodeTtlMs: 2_000,
   fanOutLogRetentionMs: 60_000,
@@ -82,10 +97,9 @@ export function resolveRedisClusterOptions(options: RedisClusterOptions = {}): R
   if (!Number.isSafeInteger(merged.maxJsonDepth) || merged.maxJsonDepth < 0) {
     invalid(`maxJsonDepth must be an integer ≥ 0, got ${String(merged.maxJsonDepth)}`);
   }
-  if (typeof merged.url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(merged.url)) {
-    invalid('url must be a redis:// or rediss:// URL');
-  }
-  if (merged.client !== undefined && !(merged.client instanceof Redis)) invalid('client must be an ioredis client');
+  const connectionProblem = connectionOptionProblem(merged.url, merged.client);
+  if (connectionProblem !== undefined) invalid(connectionProblem);
+  if (merged.pubSub !== 'auto' && merged.pubSub !== 'classic') invalid(`pubSub must be 'auto' or 'classic'`);
   // Node ids and the prefix go into key names and channels: keep them plain.
   if (!/^[\w.-]{1,64}$/.test(merged.nodeId)) invalid('nodeId must be 1–64 of [A-Za-z0-9_.-]');
   if (!/^[\w.-]{1,32}$/.test(merged.keyPrefix)) invalid('keyPrefix must be 1–32 of [A-Za-z0-9_.-]');

@@ -1,9 +1,12 @@
 /**
  * The Lua scripts of the cluster store, each on the keys of one session (one hash slot), each
  * fenced by the owner: a node that is no longer a session's owner (another took it over while
- * this one was cut off) changes nothing of it.
+ * this one was cut off) changes nothing of it. On a Redis Cluster a script runs on the shard
+ * of its keys' slot; a script given keys of two slots is refused (CROSSSLOT, reported as
+ * ERR_CROSS_SLOT), so every call names the keys of one session, or of one node's log.
  */
-import type { Redis, Result } from 'ioredis';
+import { Cluster, type Result } from 'ioredis';
+import type { RedisClient } from './connections.js';
 
 /**
  * KEYS record, frames · ARGV owner, ttlMs, through, n, then n × (seq, frame), then (node, log
@@ -68,15 +71,25 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return {redis.call('HGETALL', KEYS[1]), redis.call('XRANGE', KEYS[2], '-', '+')}`;
 
 /**
- * KEYS log · ARGV log id, min id kept, envelope, channel, node, ttlMs. One fan-out: into the
- * node's log (trimmed by age) and out to every node, atomically, so that the log and what
- * the nodes heard never disagree.
+ * KEYS log · ARGV log id, min id kept, envelope, channel, node, ttlMs, PUBLISH or SPUBLISH.
+ * One fan-out: into the node's log (trimmed by age) and out to every node, atomically, so
+ * that the log and what the nodes heard never disagree. SPUBLISH (sharded pub/sub) names the
+ * node's own channel, in the log's slot: the script stays on one shard.
  */
 const FANOUT = `
 redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[2], ARGV[1], 'e', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('PUBLISH', ARGV[4], ARGV[5] .. '|' .. ARGV[1] .. '|' .. ARGV[3])
+local publish = ARGV[7] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH'
+redis.call(publish, ARGV[4], ARGV[5] .. '|' .. ARGV[1] .. '|' .. ARGV[3])
 return 1`;
+
+/**
+ * KEYS a key of the slot to publish from · ARGV channel, message. A classic PUBLISH that a
+ * Redis Cluster routes by a key's slot, so that every message of one sender goes through the
+ * same shard, in order (a PUBLISH without a key would go to any shard, and Redis Cluster
+ * forwards from each shard on its own link). Touches no key.
+ */
+const PUBLISH_VIA = `return redis.call('PUBLISH', ARGV[1], ARGV[2])`;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -92,11 +105,26 @@ declare module 'ioredis' {
       ttlMs: number,
     ): Result<[string[], Array<[string, string[]]>] | null, Context>;
     syFanOut(log: string, ...args: (string | number)[]): Result<number, Context>;
+    syPublishVia(slotKey: string, channel: string, message: string): Result<number, Context>;
   }
 }
 
+/** Teaches a connection the classic PUBLISH routed by a key (RedisAdapter on a Redis Cluster). */
+export function definePublishVia(redis: RedisClient): void {
+  redis.defineCommand('syPublishVia', { numberOfKeys: 1, lua: PUBLISH_VIA });
+}
+
+/**
+ * A classic PUBLISH; on a Redis Cluster through the shard of `sender`'s slot (definePublishVia
+ * first), so that one sender's messages keep their order.
+ */
+export function classicPublish(redis: RedisClient, channel: string, message: string, sender: string): Promise<number> {
+  if (!(redis instanceof Cluster)) return redis.publish(channel, message);
+  return redis.syPublishVia(`switchyard:sender:{${sender}}`, channel, message);
+}
+
 /** Teaches a connection the scripts (sent by SHA, loaded on first use). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   redis.defineCommand('syAppend', { numberOfKeys: 2, lua: APPEND });
   redis.defineCommand('syForget', { numberOfKeys: 2, lua: FORGET });
   redis.defineCommand('syUpdate', { numberOfKeys: 1, lua: UPDATE });

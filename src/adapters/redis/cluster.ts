@@ -1,9 +1,11 @@
 /**
- * `redisCluster()`: several Switchyard nodes on one Redis as one server for the 0.6 sessions.
+ * `redisCluster()`: several Switchyard nodes on one Redis (or one Redis Cluster) as one server
+ * for the 0.6 sessions.
  *
  *   import { createServer } from 'switchyard';
  *   import { redisCluster } from 'switchyard/redis';
  *   const server = createServer({ cluster: redisCluster({ url: process.env.REDIS_URL }) });
+ *   // a Redis Cluster: url 'redis+cluster://10.0.0.1:6379,10.0.0.2:6379' (connections.ts)
  *
  * Any node serves any request of any session (behind any load balancer, no stickiness), a
  * session outlives its node, and the unmodified 0.6 client comes back to its own session.
@@ -40,6 +42,8 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
   const nodes = new NodeRegistry(link, keys, resolved);
   const store = new RedisSessionStore(link, keys, nodes, resolved);
   const adapter = new ClusterAdapter(link, keys, resolved);
+  // Sharded pub/sub: each node's fan-out has a channel of its own; follow the nodes listed.
+  nodes.onNodesListed((nodeIds) => adapter.follow(nodeIds));
   let started: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
   return {
@@ -51,7 +55,13 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
       return link.isUp;
     },
     ready() {
-      started ??= link.start().then(() => nodes.join());
+      started ??= (async () => {
+        await link.start();
+        await adapter.start();
+        await nodes.join();
+        // Sharded pub/sub: the live nodes hear this one's first fan-out.
+        await adapter.heard(nodes.othersAlive);
+      })();
       return started;
     },
     close() {

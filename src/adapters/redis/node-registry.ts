@@ -23,6 +23,7 @@ export class NodeRegistry {
   private readonly dead = new Set<string>();
   private readonly downListeners: Array<(nodeId: string) => void> = [];
   private readonly lostListeners: Array<() => void> = [];
+  private readonly listedListeners: Array<(nodeIds: readonly string[]) => void> = [];
   private readonly startedAt = Date.now();
   private epoch = '';
   private timer: NodeJS.Timeout | undefined;
@@ -44,6 +45,16 @@ export class NodeRegistry {
 
   onStoreLost(listener: () => void): void {
     this.lostListeners.push(listener);
+  }
+
+  /** Every node listed (alive or dead, not yet forgotten), this one included, after each look. */
+  onNodesListed(listener: (nodeIds: readonly string[]) => void): void {
+    this.listedListeners.push(listener);
+  }
+
+  /** The live nodes other than this one, as of the last look. */
+  get othersAlive(): number {
+    return this.alive.size;
   }
 
   /** This node's last view: whether `nodeId`'s liveness key was there. */
@@ -114,6 +125,7 @@ export class NodeRegistry {
   private async look(): Promise<void> {
     const redis = this.link.commands;
     const listed = await redis.hgetall(this.keys.nodes);
+    for (const listener of this.listedListeners) listener(Object.keys(listed));
     const others = Object.keys(listed).filter((id) => id !== this.nodeId);
     if (others.length === 0) return;
     const exists = await Promise.all(others.map((id) => redis.exists(this.keys.alive(id))));

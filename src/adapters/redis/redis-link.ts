@@ -4,21 +4,46 @@
  * writes and what it publishes reach Redis in the order it did them), one subscribed. A loss
  * of either is reported once per outage (ERR_ADAPTER_UNAVAILABLE); ioredis reconnects, and
  * the link subscribes again.
+ *
+ * On a Redis Cluster both are ioredis Cluster clients (a connection per shard each), and the
+ * channels are sharded (SPUBLISH/SSUBSCRIBE: a message goes to its channel's shard only, one
+ * subscribed connection per shard) when Redis is 7 or newer, the installed ioredis has sharded
+ * subscribers and `pubSub` is `auto`; otherwise classic pub/sub, which Redis Cluster forwards to
+ * every shard. ioredis moves a Cluster's subscriptions to another node itself.
  */
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { RealtimeError } from '../../errors.js';
 import { defineScripts } from './cluster-scripts.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
-import { messageOf, quit, redisConnection } from './connections.js';
+import {
+  connectClient,
+  isCluster,
+  isCrossSlot,
+  messageOf,
+  pingEvery,
+  quit,
+  redisConnection,
+  whereOf,
+  type RedisClient,
+} from './connections.js';
 
 type State = 'starting' | 'up' | 'down' | 'closed';
 
+/** ioredis' Cluster has sharded subscribers (the `shardedSubscribers` option) since 5.x; older ones ignore it. */
+const HAS_SHARDED_SUBSCRIBERS = 'createShardedSubscriberGroup' in Cluster.prototype;
+/** Sharded pub/sub came with Redis 7.0. */
+const SHARDED_SINCE_MAJOR = 7;
+
 export class RedisLink {
-  readonly commands: Redis;
-  private readonly subscriber: Redis;
+  readonly commands: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly handlers = new Map<string, (payload: string) => void>();
   private state: State = 'starting';
   private lastError: string | undefined;
+  private readonly mayShard: boolean;
+  private sharded = false;
+  /** Cross-slot failures already reported, by what failed: a bug, reported once per kind. */
+  private readonly crossSlot = new Set<string>();
   private reporter: (error: RealtimeError) => void = (error) =>
     process.emitWarning(error.message, { code: error.code });
 
@@ -27,6 +52,7 @@ export class RedisLink {
     const onError = (error: Error) => {
       this.lastError = messageOf(error);
     };
+    this.mayShard = isCluster(options) && options.pubSub === 'auto' && HAS_SHARDED_SUBSCRIBERS;
     this.commands = redisConnection(
       settings,
       'cluster',
@@ -34,12 +60,22 @@ export class RedisLink {
       onError,
     );
     defineScripts(this.commands);
-    this.subscriber = redisConnection(settings, 'cluster-subscribe', {}, onError);
+    this.subscriber = redisConnection(settings, 'cluster-subscribe', { shardedSubscribers: this.mayShard }, onError);
   }
 
   /** True while both connections are up and subscribed. */
   get isUp(): boolean {
     return this.state === 'up';
+  }
+
+  /** True when the channels are sharded (a Redis Cluster ≥ 7): known once `start` resolved. */
+  get isSharded(): boolean {
+    return this.sharded;
+  }
+
+  /** The command that publishes on this link's channels: PUBLISH or SPUBLISH. */
+  get publishCommand(): 'PUBLISH' | 'SPUBLISH' {
+    return this.sharded ? 'SPUBLISH' : 'PUBLISH';
   }
 
   setReporter(report: (error: RealtimeError) => void): void {
@@ -49,6 +85,32 @@ export class RedisLink {
   /** Where messages on `channel` go (before `start`). */
   on(channel: string, handler: (payload: string) => void): void {
     this.handlers.set(channel, handler);
+  }
+
+  /** Subscribes to `channel` now (after `start`): messages go to `handler`. */
+  async listen(channel: string, handler: (payload: string) => void): Promise<void> {
+    if (this.handlers.has(channel)) return;
+    this.handlers.set(channel, handler);
+    await this.subscribe([channel]);
+  }
+
+  /** Stops listening to `channel`. */
+  async unlisten(channel: string): Promise<void> {
+    if (!this.handlers.delete(channel)) return;
+    await (this.sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel));
+  }
+
+  /** Publishes on one of the link's channels (sharded or classic, as the link is). */
+  async publish(channel: string, payload: string): Promise<void> {
+    await (this.sharded ? this.commands.spublish(channel, payload) : this.commands.publish(channel, payload));
+  }
+
+  /** How many connections (of every node) are subscribed to `channel`, on every shard. */
+  async subscriberCount(channel: string): Promise<number> {
+    const kind = this.sharded ? 'SHARDNUMSUB' : 'NUMSUB';
+    const shards = this.commands instanceof Cluster ? this.commands.nodes('master') : [this.commands];
+    const answers = await Promise.all(shards.map((shard) => shard.call('PUBSUB', kind, channel)));
+    return answers.reduce<number>((sum, answer) => sum + Number((answer as unknown[])[1] ?? 0), 0);
   }
 
   /** Connects both, checks Redis, subscribes; rejects with ERR_ADAPTER_UNAVAILABLE after `connectTimeoutMs`. */
@@ -75,23 +137,36 @@ export class RedisLink {
     } finally {
       clearTimeout(timer);
     }
-    this.subscriber.on('message', (channel: string, payload: string) => this.handlers.get(channel)?.(payload));
-    this.subscriber.on('ready', () => this.resubscribe());
+    const deliver = (channel: string, payload: string) => this.handlers.get(channel)?.(payload);
+    this.subscriber.on(this.sharded ? 'smessage' : 'message', deliver);
+    // A Cluster client resubscribes itself; one Redis is resubscribed here.
+    this.subscriber.on('ready', () => (this.subscriber instanceof Cluster ? this.recovered() : this.resubscribe()));
     this.subscriber.on('close', () => this.lost('subscription'));
     this.commands.on('ready', () => this.recovered());
     this.commands.on('close', () => this.lost('connection'));
     this.state = 'up';
   }
 
-  /** Reports a failure of a command (once per outage). */
+  /**
+   * Reports a failure of a command (once per outage). Keys of two slots (a Redis Cluster
+   * refusing a command or script) are no outage: ERR_CROSS_SLOT, once per kind of command.
+   */
   failed(what: string, error: unknown): void {
+    if (isCrossSlot(error)) {
+      if (this.crossSlot.has(what)) return;
+      this.crossSlot.add(what);
+      this.reporter(
+        new RealtimeError('ERR_CROSS_SLOT', `Redis Cluster at ${this.where()}: ${what} failed (${messageOf(error)})`),
+      );
+      return;
+    }
     if (this.state !== 'up') return;
     this.state = 'down';
     this.reporter(
       new RealtimeError('ERR_ADAPTER_UNAVAILABLE', `Redis at ${this.where()}: ${what} failed (${messageOf(error)})`),
     );
     // A command that timed out does not close the connection: watch for the next success.
-    void this.commands.ping().then(
+    void pingEvery(this.commands).then(
       () => this.recovered(),
       () => undefined,
     );
@@ -110,14 +185,28 @@ export class RedisLink {
   }
 
   private async connect(): Promise<void> {
-    await Promise.all([this.commands.connect(), this.subscriber.connect()]);
+    await Promise.all([connectClient(this.commands), connectClient(this.subscriber)]);
     await this.commands.ping();
-    await this.subscriber.subscribe(...this.handlers.keys());
+    this.sharded = this.mayShard && (await this.majorVersion()) >= SHARDED_SINCE_MAJOR;
+    await this.subscribe([...this.handlers.keys()]);
+  }
+
+  /** Redis' major version (of the shard that answers, on a Cluster: they are expected to match). */
+  private async majorVersion(): Promise<number> {
+    const info = await this.commands.info('server');
+    return Number(/redis_version:(\d+)/.exec(info)?.[1] ?? 0);
+  }
+
+  /** Classic channels in one SUBSCRIBE; sharded ones one by one (each may be on another shard). */
+  private async subscribe(channels: string[]): Promise<void> {
+    if (channels.length === 0) return;
+    if (this.sharded) await Promise.all(channels.map((channel) => this.subscriber.ssubscribe(channel)));
+    else await this.subscriber.subscribe(...channels);
   }
 
   private resubscribe(): void {
     if (this.state === 'closed') return;
-    this.subscriber.subscribe(...this.handlers.keys()).then(
+    this.subscribe([...this.handlers.keys()]).then(
       () => this.recovered(),
       (error: unknown) => {
         this.lastError = messageOf(error);
@@ -145,8 +234,6 @@ export class RedisLink {
   }
 
   private where(): string {
-    // The URL may carry a password: name only host and port.
-    const { host, port } = this.commands.options;
-    return `${host ?? '?'}:${port ?? '?'}`;
+    return whereOf(this.commands);
   }
 }

@@ -117,13 +117,16 @@ export class RedisSessionStore implements SessionStore {
   }
 
   touch(sessionIds: readonly string[]): void {
-    const pipeline = this.link.commands.pipeline();
+    const redis = this.link.commands;
     const ttl = this.options.recordTtlMs;
-    for (const sessionId of sessionIds) {
-      pipeline.pexpire(this.keys.record(sessionId), ttl).pexpire(this.keys.frames(sessionId), ttl);
-    }
-    pipeline.pexpire(this.keys.owned(this.nodeId), ttl);
-    pipeline.exec().catch((error: unknown) => this.link.failed('touching sessions', error));
+    // One command per key, not a pipeline: on a Redis Cluster the sessions' keys live on every
+    // shard, and a pipeline must stay on one. Auto-pipelining batches them per connection.
+    const touched = sessionIds.flatMap((sessionId) => [
+      redis.pexpire(this.keys.record(sessionId), ttl),
+      redis.pexpire(this.keys.frames(sessionId), ttl),
+    ]);
+    touched.push(redis.pexpire(this.keys.owned(this.nodeId), ttl));
+    Promise.all(touched).catch((error: unknown) => this.link.failed('touching sessions', error));
   }
 
   async find(sessionId: string): Promise<SessionLocation | null> {
@@ -207,7 +210,7 @@ class RedisBus implements NodeBus {
   }
 
   send(nodeId: string, message: BusMessage): void {
-    this.link.commands
+    this.link
       .publish(this.keys.bus(nodeId), JSON.stringify(message))
       .catch((error: unknown) => this.link.failed('relaying to another node', error));
   }
