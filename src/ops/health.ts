@@ -2,7 +2,9 @@
  * `/healthz` and `/readyz`, for a load balancer or an orchestrator. Healthy: the process
  * answers (200 while it serves at all). Ready: it should be sent new clients — it listens,
  * is not draining or closed, and a configured broker adapter still forwards (a RedisAdapter
- * that lost Redis would give its clients a server that hears only itself).
+ * that lost Redis would give its clients a server that hears only itself), and in a cluster
+ * the node's own standing there: its link up, its liveness written recently (a node whose
+ * liveness lapsed is dead to the others, which take its sessions over).
  */
 import type { FastifyInstance } from 'fastify';
 import type { OpsSource } from './source.js';
@@ -14,7 +16,7 @@ export function notReadyReason(source: OpsSource): string | undefined {
   if (!source.isListening()) return 'the server is not listening yet';
   const { adapter } = source;
   if ('isForwarding' in adapter && adapter.isForwarding === false) return 'the adapter has lost its broker';
-  return undefined;
+  return source.cluster?.notReadyReason();
 }
 
 export function mountHealth(scope: FastifyInstance, source: OpsSource): void {

@@ -1,8 +1,10 @@
 /**
  * What the dashboard shows, made once a second while a dashboard is open: sessions by family
  * and transport, message totals (the page turns them into rates), losses, overflows and
- * refusals, the busiest rooms, the deepest queues (ids redacted), and the cluster.
+ * refusals, the busiest rooms, the deepest queues (ids redacted), and the cluster: every node
+ * with its sessions and load (read by `readNodes` before the snapshot is made).
  */
+import type { NodeView } from '../hub/cluster-view.js';
 import { redactSessionId } from '../hub/ids.js';
 import { FAMILIES } from './counters.js';
 import { notReadyReason } from './health.js';
@@ -30,9 +32,16 @@ export interface Snapshot {
   readonly rooms: ReadonlyArray<{ name: string; members: number }>;
   readonly queues: ReadonlyArray<QueueEntry>;
   readonly cluster: { adapter: string; serverName?: string; isForwarding?: boolean };
+  /** Every node of the cluster with its last stats (empty without a cluster view). */
+  readonly nodes: readonly NodeView[];
 }
 
-export function makeSnapshot(source: OpsSource): Snapshot {
+/** The cluster's nodes for a snapshot: none without a cluster view, or while its broker cannot say. */
+export async function readNodes(source: Pick<OpsSource, 'cluster'>): Promise<readonly NodeView[]> {
+  return (await source.cluster?.nodes().catch(() => undefined)) ?? [];
+}
+
+export function makeSnapshot(source: OpsSource, nodes: readonly NodeView[] = []): Snapshot {
   const c = source.counters;
   const sessions = FAMILIES.flatMap((family) =>
     [...c.open[family]].filter(([, open]) => open > 0).map(([transport, open]) => ({ family, transport, open })),
@@ -59,6 +68,7 @@ export function makeSnapshot(source: OpsSource): Snapshot {
     rooms: rooms.sort((a, b) => b.members - a.members || a.name.localeCompare(b.name)).slice(0, MAX_ROOMS),
     queues: deepestQueues(source.queues()),
     cluster: cluster(source),
+    nodes,
   };
 }
 

@@ -12,6 +12,7 @@
 import type { ClusterBackend } from '../../hub/cluster.js';
 import { ClusterAdapter } from './cluster-adapter.js';
 import { ClusterKeys } from './cluster-keys.js';
+import { RedisClusterView } from './cluster-view.js';
 import {
   resolveRedisClusterOptions,
   type RedisClusterOptions,
@@ -26,6 +27,7 @@ export interface RedisClusterBackend extends ClusterBackend {
   readonly store: RedisSessionStore;
   readonly adapter: ClusterAdapter;
   readonly options: ResolvedRedisClusterOptions;
+  readonly view: RedisClusterView;
   readonly nodeId: string;
   /** True while this node's connections to Redis are up. */
   readonly isUp: boolean;
@@ -40,11 +42,13 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
   const nodes = new NodeRegistry(link, keys, resolved);
   const store = new RedisSessionStore(link, keys, nodes, resolved);
   const adapter = new ClusterAdapter(link, keys, resolved);
+  const view = new RedisClusterView(link, keys, nodes, resolved);
   let started: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
   return {
     store,
     adapter,
+    view,
     options: resolved,
     nodeId: resolved.nodeId,
     get isUp() {
