@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   ERR_REQUEST_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
   // Several instances (src/adapters/redis/): the broker is unreachable or a publish failed.
   ERR_ADAPTER_UNAVAILABLE: { httpStatus: 503, closeCode: 1011 },
+  // `/readyz`: the server does not listen yet, or its cluster may count it dead (liveness late).
+  ERR_NOT_READY: { httpStatus: 503, closeCode: 1013 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

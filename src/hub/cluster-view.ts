@@ -16,7 +16,14 @@ export interface NodeStats {
   /** CPU time per second of wall time (1 = one core busy). */
   readonly cpuRatio: number;
   readonly rssBytes: number;
+  /** Named rooms with a member here. */
+  readonly roomCount: number;
+  /** The largest of them with their members here, at most `MAX_PUBLISHED_ROOMS` (all when `roomCount` is no more). */
+  readonly rooms: ReadonlyArray<readonly [name: string, members: number]>;
 }
+
+/** Rooms a node lists in its stats record, at most (the record is rewritten every liveness round). */
+export const MAX_PUBLISHED_ROOMS = 1_000;
 
 /** One node as this node last read it. */
 export interface NodeView {
@@ -35,6 +42,13 @@ export interface NodeView {
   readonly stats: NodeStats | undefined;
 }
 
+/** Why a server should not be sent new clients (`/readyz`): a stable code and words for people. */
+export interface NotReady {
+  /** `ERR_ADAPTER_UNAVAILABLE` (the broker is unreachable), `ERR_NOT_READY`, `ERR_SHUTTING_DOWN`. */
+  readonly code: 'ERR_ADAPTER_UNAVAILABLE' | 'ERR_NOT_READY' | 'ERR_SHUTTING_DOWN';
+  readonly reason: string;
+}
+
 export interface ClusterView {
   readonly nodeId: string;
   /** Where this node's stats come from (the server sets it; called once per liveness round). */
@@ -42,5 +56,5 @@ export interface ClusterView {
   /** Every node the cluster lists, read from the broker at most once per liveness round. */
   nodes(): Promise<readonly NodeView[]>;
   /** Why the cluster should not count on this node now (link down, liveness lapsing), or undefined. */
-  notReadyReason(): string | undefined;
+  notReady(): NotReady | undefined;
 }

@@ -127,6 +127,7 @@ const page = (base: string): string => `<!doctype html>
 <section class="card"><h2>Rooms <span id="room-count" class="count"></span></h2><table id="rooms"><thead><tr><th>room</th><th>members</th></tr></thead><tbody></tbody></table></section>
 <section class="card"><h2>Deepest queues</h2><table id="queues"><thead><tr><th>id</th><th>family</th><th>transport</th><th>queued</th></tr></thead><tbody></tbody></table></section>
 <section class="card"><h2>Node and cluster</h2><dl id="cluster"></dl></section>
+<section class="card" id="cluster-rooms-card" hidden><h2>Rooms in the cluster <span id="cluster-room-count" class="count"></span></h2><table id="cluster-rooms"><thead><tr><th>room</th><th>members</th></tr></thead><tbody></tbody></table></section>
 <section class="card wide" id="nodes-card" hidden><h2>Nodes <span id="node-count" class="count"></span></h2><table id="nodes"><thead><tr><th>node</th><th>host</th><th>pid</th><th>state</th><th>sessions</th><th>connections</th><th>in/s</th><th>out/s</th><th>CPU</th><th>memory</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script src="${base}/assets/uPlot.iife.min.js"></script>

@@ -3,10 +3,12 @@
  * every node the cluster lists, with the stats record it last published. Every node exports
  * the whole cluster, so a scrape of any one of them shows all; summed over nodes or machines
  * they would count each node once per scraped node: use `max by (node)`. Across the workers
- * of one machine they aggregate with `first` (every worker reads the same records).
+ * of one machine they aggregate with `first` (every worker reads the same records). So does
+ * the cluster-wide room count, `switchyard_cluster_rooms`.
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { ClusterView, NodeStats, NodeView } from '../hub/cluster-view.js';
+import { clusterRooms } from './node-stats.js';
 
 type Read = (stats: NodeStats) => number;
 
@@ -40,6 +42,15 @@ export function registerNodeGauges(registry: Registry, view: ClusterView): void 
     async collect() {
       this.reset();
       for (const node of await nodes()) this.set({ node: node.nodeId }, node.isAlive ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_cluster_rooms',
+    help: 'Named rooms with a member on any live node of the cluster (a lower bound past 1000 rooms on one node).',
+    registers: [registry],
+    aggregator: 'first',
+    async collect() {
+      this.set(clusterRooms(await nodes()).count);
     },
   });
   for (const [name, help, read] of GAUGES) {

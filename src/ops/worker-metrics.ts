@@ -13,13 +13,7 @@
  * (`switchyard_workers_answered` says how many did). One server per worker process.
  */
 import type { Cluster, Worker } from 'node:cluster';
-import {
-  AggregatorRegistry,
-  Gauge,
-  type MetricObjectWithValues,
-  type MetricValue,
-  type Registry,
-} from 'prom-client';
+import { AggregatorRegistry, Gauge, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 
 /** One registry as JSON (`registry.getMetricsAsJSON()`), what travels over IPC. */
 type MetricJson = MetricObjectWithValues<MetricValue<string>>;

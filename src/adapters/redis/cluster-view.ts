@@ -9,7 +9,7 @@
  * key (any slot of a Redis Cluster).
  */
 import { hostname } from 'node:os';
-import type { ClusterView, NodeStats, NodeView } from '../../hub/cluster-view.js';
+import type { ClusterView, NodeStats, NodeView, NotReady } from '../../hub/cluster-view.js';
 import type { ClusterKeys } from './cluster-keys.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
 import type { NodeRegistry } from './node-registry.js';
@@ -65,15 +65,21 @@ export class RedisClusterView implements ClusterView {
     return this.read.nodes;
   }
 
-  notReadyReason(): string | undefined {
-    if (!this.link.isUp) return 'the link to the cluster’s Redis is down';
+  notReady(): NotReady | undefined {
+    if (!this.link.isUp) return { code: 'ERR_ADAPTER_UNAVAILABLE', reason: 'the link to the cluster’s Redis is down' };
     const writtenAt = this.registry.livenessWrittenAt;
-    if (writtenAt === 0) return 'this node has not joined the cluster yet';
+    if (writtenAt === 0) return { code: 'ERR_NOT_READY', reason: 'this node has not joined the cluster yet' };
     const ageMs = Date.now() - writtenAt;
     const { nodeTtlMs } = this.options;
-    if (ageMs >= nodeTtlMs) return `this node's liveness lapsed ${ageMs} ms ago: the cluster counts it as dead`;
+    // Redis answers nothing (frozen, or the link is half-open): as unreachable, to a balancer.
+    if (ageMs >= nodeTtlMs) {
+      const reason = `this node's liveness lapsed ${ageMs} ms ago: the cluster counts it as dead`;
+      return { code: 'ERR_ADAPTER_UNAVAILABLE', reason };
+    }
     // Two rounds missed: the cluster will count it dead unless the next write gets through.
-    if (ageMs >= nodeTtlMs / 2) return `this node's liveness was last written ${ageMs} ms ago`;
+    if (ageMs >= nodeTtlMs / 2) {
+      return { code: 'ERR_NOT_READY', reason: `this node's liveness was last written ${ageMs} ms ago` };
+    }
     return undefined;
   }
 
@@ -103,8 +109,9 @@ export class RedisClusterView implements ClusterView {
 }
 
 function statsPart(record: StatsRecord): NodeStats {
-  const { sessions, connections, messagesInPerSecond, messagesOutPerSecond, cpuRatio, rssBytes } = record;
-  return { sessions, connections, messagesInPerSecond, messagesOutPerSecond, cpuRatio, rssBytes };
+  const { sessions, connections, messagesInPerSecond, messagesOutPerSecond, cpuRatio, rssBytes, roomCount, rooms } =
+    record;
+  return { sessions, connections, messagesInPerSecond, messagesOutPerSecond, cpuRatio, rssBytes, roomCount, rooms };
 }
 
 const NUMBERS = [
@@ -116,6 +123,7 @@ const NUMBERS = [
   'messagesOutPerSecond',
   'cpuRatio',
   'rssBytes',
+  'roomCount',
 ] as const;
 
 /** A stats record, or undefined when there is none or it is not one this node can read. */
@@ -125,11 +133,16 @@ function statsOf(json: string | null): StatsRecord | undefined {
     const value = JSON.parse(json) as Partial<Record<string, unknown>>;
     if (typeof value.v !== 'number' || value.v < 1 || typeof value.host !== 'string') return undefined;
     for (const key of NUMBERS) if (typeof value[key] !== 'number') return undefined;
+    if (!Array.isArray(value.rooms) || !value.rooms.every(isRoomEntry)) return undefined;
     return value as unknown as StatsRecord;
   } catch {
     // Not ours (another writer under the same prefix): shown without stats.
     return undefined;
   }
+}
+
+function isRoomEntry(entry: unknown): boolean {
+  return Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'number';
 }
 
 function infoOf(json: string | undefined): { startedAt: number; seenAt: number } {
