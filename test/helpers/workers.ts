@@ -32,16 +32,18 @@ export interface StartedWorkers {
 }
 
 export interface WorkersOptions {
-  readonly redisUrl: string;
+  /** Redis for the workers (`--redis`); without it only `workers: 1` starts. */
+  readonly redisUrl?: string;
   readonly workers?: number;
   /** More flags (`--heartbeat-interval-ms`, …). */
   readonly args?: readonly string[];
 }
 
-const LISTENING = /Switchyard listening on (http:\/\/\S+) \((\d+) workers\)/;
+const LISTENING = /Switchyard listening on (http:\/\/\S+)/;
 
 export async function startWorkers(options: WorkersOptions): Promise<StartedWorkers> {
-  const args = ['--workers', String(options.workers ?? 2), '--redis', options.redisUrl, '--port', '0'];
+  const redis = options.redisUrl === undefined ? [] : ['--redis', options.redisUrl];
+  const args = ['--workers', String(options.workers ?? 2), ...redis, '--port', '0'];
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli.ts', ...args, '--log-level', 'warn', ...(options.args ?? [])],
