@@ -106,8 +106,8 @@ class Primary {
     this.serving.delete(worker);
     if (this.isStopping) return this.finishWhenAllGone();
     if (!this.hasStarted) {
-      // A worker that cannot start: neither can the others (same settings). Stop, exit 1.
-      this.exitCode = 1;
+      // A worker that cannot start: neither can the others (same settings). Stop, with its code.
+      this.exitCode = code !== null && code !== 0 ? code : 1;
       return this.stopAll('SIGTERM');
     }
     const now = Date.now();
