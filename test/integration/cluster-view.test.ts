@@ -15,7 +15,8 @@ import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { samples } from '../helpers/workers.js';
 
-const NODE_TTL_MS = 600;
+/** The default: a shorter one lapses on a loaded machine, and a takeover would move sessions mid-test. */
+const NODE_TTL_MS = 2_000;
 
 let redis: RedisServer;
 let store: Redis;
