@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   ERR_ADAPTER_UNAVAILABLE: { httpStatus: 503, closeCode: 1011 },
   // A Redis Cluster refused a command or script over keys of two hash slots (a key-layout bug).
   ERR_CROSS_SLOT: { httpStatus: 500, closeCode: 1011 },
+  // `/readyz`: the server does not listen yet, or its cluster may count it dead (liveness late).
+  ERR_NOT_READY: { httpStatus: 503, closeCode: 1013 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

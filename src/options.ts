@@ -139,8 +139,10 @@ export interface ServerOptions {
   /**
    * Serve Prometheus metrics at `/metrics` (prom-client, one registry per server; every metric
    * in docs/operations.md). Off a loopback address it needs `adminToken`. Default false.
+   * `'across-workers'`: in a node:cluster worker of `switchyard --workers N`, whose primary
+   * merges every worker's registry, `/metrics` answers for the whole machine.
    */
-  metrics?: boolean;
+  metrics?: boolean | 'across-workers';
   /** Serve `/healthz` (200 while the process serves) and `/readyz` (503 unless ready). Default false. */
   health?: boolean;
   /** Serve the live dashboard at `/dashboard` (updated every second). Off loopback it needs `adminToken`. Default false. */

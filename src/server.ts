@@ -355,6 +355,7 @@ export class Switchyard<
     return new Operations({
       options: this.options,
       adapter: this.adapter,
+      cluster: this.options.cluster?.view,
       hostParts: this.hostCallbacks(),
       phase: () => this.shutdown.phase,
       httpServer: () => this.httpServer,

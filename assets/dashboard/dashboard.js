@@ -128,10 +128,49 @@
       cluster.push(['forwarding', snapshot.cluster.isForwarding ? 'yes' : 'no (broker lost)']);
     }
     list('cluster', cluster);
+    showNodes(snapshot);
     $('phase').textContent = snapshot.notReady === null ? 'ready' : 'not ready: ' + snapshot.notReady;
     $('phase').className = 'phase ' + (snapshot.notReady === null ? 'ok' : 'bad');
     $('updated').textContent = 'updated ' + new Date(snapshot.at).toLocaleTimeString();
     plot(snapshot);
+  }
+
+  // Every node of the cluster (from Redis, each node's record of its last liveness round) and
+  // the cluster's rooms summed over them; hidden on a server without a cluster.
+  function showNodes(snapshot) {
+    var nodes = snapshot.nodes || [];
+    $('nodes-card').hidden = nodes.length === 0;
+    $('node-count').textContent = String(nodes.length);
+    fill(
+      'nodes',
+      nodes.map(function (node) {
+        var s = node.stats;
+        var state = (node.isAlive ? 'alive' : 'dead') + (node.isSelf ? ' (this one)' : '');
+        if (!s) return [node.nodeId, node.host, node.pid || '', state, '', '', '', '', '', ''];
+        return [
+          node.nodeId,
+          node.host,
+          node.pid,
+          state,
+          s.sessions,
+          s.connections,
+          s.messagesInPerSecond.toFixed(1),
+          s.messagesOutPerSecond.toFixed(1),
+          Math.round(s.cpuRatio * 100) + '%',
+          megabytes(s.rssBytes),
+        ];
+      }),
+    );
+    var rooms = snapshot.clusterRooms;
+    $('cluster-rooms-card').hidden = rooms === null || rooms === undefined;
+    if (!rooms) return;
+    $('cluster-room-count').textContent = rooms.isExact ? String(rooms.count) : '≥ ' + rooms.count;
+    fill(
+      'cluster-rooms',
+      rooms.rooms.map(function (row) {
+        return [row.name, row.members];
+      }),
+    );
   }
 
   function connect() {

@@ -4,6 +4,7 @@
  * failure is one line on stderr and an exit code — 2 for a usage mistake, 1 for anything
  * else — never a stack trace.
  */
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
@@ -13,11 +14,9 @@ import type { ClusterBackend } from '../hub/cluster.js';
 import { isLoopbackAddress } from '../ops/admin.js';
 import type { CreateServerOptions } from '../server.js';
 import { resolveSettings, usage, UsageError, type Settings } from './settings.js';
+import { runPrimary, type Io, type WorkerNotice } from './workers.js';
 
-export interface Io {
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
-}
+export type { Io } from './workers.js';
 
 /** Runs the command; resolves with the exit code once it should exit (a signal drained it). */
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
@@ -32,14 +31,32 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: I
   }
   if (settings.help) return print(io, usage());
   if (settings.version) return print(io, version());
+  const isWorker = settings.workers > 1 && cluster.isWorker;
+  if (settings.workers > 1 && cluster.isPrimary) {
+    // One token for every worker (each would make its own otherwise).
+    const adminToken =
+      settings.server.adminToken ?? (isLoopbackAddress(settings.host) ? undefined : generatedToken(io));
+    if (adminToken !== undefined) process.env.SWITCHYARD_ADMIN_TOKEN = adminToken;
+    return runPrimary(settings, io);
+  }
+  const out = isWorker ? workerIo(io) : io;
   let app: FastifyInstance;
   try {
-    app = await start(settings, io);
+    app = await start(settings, out, isWorker);
   } catch (error) {
-    io.err(`switchyard: ${startFailure(error, settings)}`);
+    out.err(`switchyard: ${startFailure(error, settings)}`);
     return error instanceof RealtimeError && error.code === 'ERR_INVALID_OPTION' ? 2 : 1;
   }
-  return waitForSignal(app, io);
+  return waitForSignal(app, io, isWorker);
+}
+
+/** A worker tells its primary instead of printing: the primary prints one line for all. */
+function workerIo(io: Io): Io {
+  const tell = (notice: WorkerNotice): void => void process.send?.(notice);
+  return {
+    out: io.out,
+    err: (line) => tell({ switchyard: 'failed', line }),
+  };
 }
 
 function print(io: Io, text: string): number {
@@ -52,7 +69,7 @@ function version(): string {
   return `switchyard ${pkg.version}`;
 }
 
-async function start(settings: Settings, io: Io): Promise<FastifyInstance> {
+async function start(settings: Settings, io: Io, isWorker: boolean): Promise<FastifyInstance> {
   const server: CreateServerOptions & { cluster?: ClusterBackend } = { ...settings.server };
   const { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, connectionTimeoutMs, ...own } =
     server;
@@ -67,6 +84,8 @@ async function start(settings: Settings, io: Io): Promise<FastifyInstance> {
     settings.tlsCert === undefined || settings.tlsKey === undefined
       ? undefined
       : { cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) };
+  // A worker's /metrics answers for every worker of the machine (its primary merges them).
+  if (isWorker && own.metrics !== false) own.metrics = 'across-workers';
   const app = await buildDemoApp({
     server: { ...own, adminToken, handleSignals: false },
     http,
@@ -80,6 +99,10 @@ async function start(settings: Settings, io: Io): Promise<FastifyInstance> {
     throw error;
   }
   const url = app.switchyard.url.replace(/^http:/, https === undefined ? 'http:' : 'https:');
+  if (isWorker) {
+    process.send?.({ switchyard: 'listening', url, dashboard: own.dashboard !== false } satisfies WorkerNotice);
+    return app;
+  }
   io.out(`Switchyard listening on ${url}`);
   if (own.dashboard !== false) io.out(`Dashboard: ${url}/dashboard`);
   return app;
@@ -105,13 +128,19 @@ function startFailure(error: unknown, settings: Settings): string {
   return `cannot start: ${message.split('\n')[0]}`;
 }
 
-/** Drains on the first SIGINT or SIGTERM; a second one exits at once. */
-function waitForSignal(app: FastifyInstance, io: Io): Promise<number> {
+/**
+ * Drains on the first SIGINT or SIGTERM; a second one exits at once. A worker drains on
+ * SIGTERM only, which its primary sends: a Ctrl-C reaches the whole process group, and the
+ * primary's SIGTERM that follows must not count as a second signal.
+ */
+function waitForSignal(app: FastifyInstance, io: Io, isWorker: boolean): Promise<number> {
+  const ignore = (): void => undefined;
+  if (isWorker) process.on('SIGINT', ignore);
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      process.once('SIGINT', () => resolve(130));
+      if (!isWorker) process.once('SIGINT', () => resolve(130));
       process.once('SIGTERM', () => resolve(143));
       app.log.info({ signal }, 'shutting down');
       void app.switchyard
@@ -125,7 +154,7 @@ function waitForSignal(app: FastifyInstance, io: Io): Promise<number> {
           },
         );
     };
-    process.on('SIGINT', onSignal);
+    if (!isWorker) process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
 }

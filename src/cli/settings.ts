@@ -24,6 +24,8 @@ export interface Settings {
   readonly host: string;
   readonly logLevel: string;
   readonly redis: string | undefined;
+  /** Worker processes (node:cluster) serving as one server; 1: this process serves. */
+  readonly workers: number;
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
   readonly help: boolean;
@@ -158,6 +160,9 @@ function isStringList(value: unknown): boolean {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
+/** Worker processes at most (a bound, well above the cores of one machine). */
+const MAX_WORKERS = 64;
+
 /** Flags over environment over config file over defaults. */
 export function resolveSettings(
   argv: readonly string[],
@@ -173,6 +178,15 @@ export function resolveSettings(
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--port must be a port number (0 picks a free one), got ${String(port)}`);
   }
+  const workers = merged.workers as number;
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new UsageError(`--workers must be a whole number from 1 to ${MAX_WORKERS}, got ${String(workers)}`);
+  }
+  // Without a shared store each worker would be a server of its own behind one port: a poll
+  // landing on another worker than its session's would be refused.
+  if (workers > 1 && merged.redis === undefined) {
+    throw new UsageError('--workers needs --redis: the workers share their sessions through Redis');
+  }
   if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together');
   }
@@ -185,6 +199,7 @@ export function resolveSettings(
     host: merged.host as string,
     logLevel: merged.logLevel as string,
     redis: merged.redis as string | undefined,
+    workers,
     tlsCert: merged.tlsCert as string | undefined,
     tlsKey: merged.tlsKey as string | undefined,
     help: merged.help === true,
@@ -214,6 +229,7 @@ export function usage(): string {
     '  --port N                 port to listen on (default 8080; 0 picks a free one)     PORT',
     '  --host HOST              address to bind (default 127.0.0.1; 0.0.0.0 exposes it)    HOST',
     '  --redis URL              share rooms and fan-out through Redis (needs ioredis)     REDIS_URL',
+    '  --workers N              N worker processes as one server (needs --redis; default 1)',
     '  --log-level LEVEL        fatal, error, warn, info (default), debug, trace, silent  LOG_LEVEL',
     '  --flash-policy-port N    separate Flash policy listener (default off)',
     '  --admin-token TOKEN      what /metrics and /dashboard ask for off loopback',

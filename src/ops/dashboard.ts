@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Rooms } from '../hub/rooms.js';
 import type { AdminGate } from './admin.js';
-import { makeSnapshot } from './snapshot.js';
+import { makeSnapshot, readNodes } from './snapshot.js';
 import type { OpsSource } from './source.js';
 
 /** How often an open dashboard is sent a snapshot. */
@@ -56,11 +56,16 @@ export function mountDashboard(scope: FastifyInstance, source: OpsSource, gate: 
       accept: (pending) => gate.allows(pending.request),
     },
     async (conn) => {
-      conn.send(makeSnapshot(source)).catch(() => undefined);
+      conn.send(await snapshotOf(source)).catch(() => undefined);
       await conn.done;
     },
   );
   return startTicking(source, rooms);
+}
+
+/** A snapshot with the cluster's nodes (read from the broker at most once per liveness round). */
+async function snapshotOf(source: OpsSource): Promise<ReturnType<typeof makeSnapshot>> {
+  return makeSnapshot(source, await readNodes(source));
 }
 
 /** Sends every open dashboard a snapshot each tick; returns the stop function. */
@@ -68,7 +73,7 @@ function startTicking(source: OpsSource, rooms: Rooms): () => void {
   const timer = setInterval(() => {
     // Nothing to make while no dashboard is open.
     if (rooms.adapter.size === 0) return;
-    rooms.target().send(makeSnapshot(source));
+    void snapshotOf(source).then((snapshot) => rooms.target().send(snapshot));
   }, DASHBOARD_TICK_MS);
   timer.unref();
   return () => clearInterval(timer);
@@ -122,6 +127,8 @@ const page = (base: string): string => `<!doctype html>
 <section class="card"><h2>Rooms <span id="room-count" class="count"></span></h2><table id="rooms"><thead><tr><th>room</th><th>members</th></tr></thead><tbody></tbody></table></section>
 <section class="card"><h2>Deepest queues</h2><table id="queues"><thead><tr><th>id</th><th>family</th><th>transport</th><th>queued</th></tr></thead><tbody></tbody></table></section>
 <section class="card"><h2>Node and cluster</h2><dl id="cluster"></dl></section>
+<section class="card" id="cluster-rooms-card" hidden><h2>Rooms in the cluster <span id="cluster-room-count" class="count"></span></h2><table id="cluster-rooms"><thead><tr><th>room</th><th>members</th></tr></thead><tbody></tbody></table></section>
+<section class="card wide" id="nodes-card" hidden><h2>Nodes <span id="node-count" class="count"></span></h2><table id="nodes"><thead><tr><th>node</th><th>host</th><th>pid</th><th>state</th><th>sessions</th><th>connections</th><th>in/s</th><th>out/s</th><th>CPU</th><th>memory</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script src="${base}/assets/uPlot.iife.min.js"></script>
 <script src="${base}/assets/dashboard.js"></script>

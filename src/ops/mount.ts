@@ -9,16 +9,18 @@ import { AdminGate } from './admin.js';
 import { mountDashboard } from './dashboard.js';
 import { mountHealth } from './health.js';
 import { Metrics } from './metrics.js';
+import { registerNodeGauges } from './node-metrics.js';
 import { roomSizes } from './snapshot.js';
 import type { OpsOptions, OpsSource } from './source.js';
+import { WorkerMetrics } from './worker-metrics.js';
 
 /** Largest login form body. */
 const LOGIN_BODY_BYTES = 4096;
 
 /** Returns the function that stops the dashboard's timer (call it when the server closes). */
 export async function mountOps(app: FastifyInstance, source: OpsSource, options: OpsOptions): Promise<() => void> {
-  let stop = (): void => undefined;
-  if (!options.health && !options.metrics && !options.dashboard) return stop;
+  const stops: Array<() => void> = [];
+  if (!options.health && !options.metrics && !options.dashboard) return () => undefined;
   const gate = new AdminGate(options.adminToken, () => source.isLoopback());
   await app.register(async (scope) => {
     scope.addContentTypeParser(
@@ -27,18 +29,23 @@ export async function mountOps(app: FastifyInstance, source: OpsSource, options:
       (_request, body, done) => done(null, body),
     );
     if (options.health) mountHealth(scope, source);
-    if (options.metrics) mountMetrics(scope, source, gate);
-    if (options.dashboard) stop = mountDashboard(scope, source, gate);
+    if (options.metrics) stops.push(mountMetrics(scope, source, gate, options.aggregateWorkerMetrics));
+    if (options.dashboard) stops.push(mountDashboard(scope, source, gate));
   });
-  return () => stop();
+  return () => stops.forEach((stop) => stop());
 }
 
-function mountMetrics(scope: FastifyInstance, source: OpsSource, gate: AdminGate): void {
+/** Returns the function that stops answering the primary (a worker's metrics). */
+function mountMetrics(scope: FastifyInstance, source: OpsSource, gate: AdminGate, acrossWorkers: boolean): () => void {
   const metrics = new Metrics({
     counters: source.counters,
     roomCount: () => roomSizes(source).length,
     adapterErrors: () => source.adapterErrors(),
   });
+  if (source.cluster !== undefined) registerNodeGauges(metrics.registry, source.cluster);
+  const workers = acrossWorkers ? new WorkerMetrics(metrics.registry) : undefined;
+  const scrape = async (): Promise<string> =>
+    workers === undefined ? (await metrics.scrape()).body : workers.scrape();
   scope.get('/metrics', async (request, reply) => {
     if (!gate.allows(request.raw)) {
       const message = gate.hasToken
@@ -46,7 +53,14 @@ function mountMetrics(scope: FastifyInstance, source: OpsSource, gate: AdminGate
         : 'this server listens beyond loopback and has no adminToken: /metrics is closed';
       return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ code: 'ERR_UNAUTHORIZED', message });
     }
-    const { body, contentType } = await metrics.scrape();
-    return reply.type(contentType).header('Cache-Control', 'no-store').send(body);
+    let body: string;
+    try {
+      body = await scrape();
+    } catch (error) {
+      const message = `cannot gather the workers' metrics: ${error instanceof Error ? error.message : String(error)}`;
+      return reply.code(500).send({ code: 'ERR_HANDLER_FAILED', message });
+    }
+    return reply.type(metrics.registry.contentType).header('Cache-Control', 'no-store').send(body);
   });
+  return () => workers?.stop();
 }

@@ -1,11 +1,14 @@
 /**
  * What the dashboard shows, made once a second while a dashboard is open: sessions by family
  * and transport, message totals (the page turns them into rates), losses, overflows and
- * refusals, the busiest rooms, the deepest queues (ids redacted), and the cluster.
+ * refusals, the busiest rooms, the deepest queues (ids redacted), and the cluster: every node
+ * with its sessions and load (read by `readNodes` before the snapshot is made).
  */
+import type { NodeStats, NodeView } from '../hub/cluster-view.js';
 import { redactSessionId } from '../hub/ids.js';
 import { FAMILIES } from './counters.js';
-import { notReadyReason } from './health.js';
+import { notReady } from './health.js';
+import { clusterRooms, type RoomSize } from './node-stats.js';
 import type { OpsSource, QueueEntry } from './source.js';
 
 /** Rows of the rooms table and of the queues table, at most. */
@@ -30,9 +33,18 @@ export interface Snapshot {
   readonly rooms: ReadonlyArray<{ name: string; members: number }>;
   readonly queues: ReadonlyArray<QueueEntry>;
   readonly cluster: { adapter: string; serverName?: string; isForwarding?: boolean };
+  /** Every node of the cluster with its last stats (empty without a cluster view). */
+  readonly nodes: readonly NodeView[];
+  /** The cluster's rooms from the live nodes' records (null without a cluster view). */
+  readonly clusterRooms: { count: number; isExact: boolean; rooms: readonly RoomSize[] } | null;
 }
 
-export function makeSnapshot(source: OpsSource): Snapshot {
+/** The cluster's nodes for a snapshot: none without a cluster view, or while its broker cannot say. */
+export async function readNodes(source: Pick<OpsSource, 'cluster'>): Promise<readonly NodeView[]> {
+  return (await source.cluster?.nodes().catch(() => undefined)) ?? [];
+}
+
+export function makeSnapshot(source: OpsSource, nodes: readonly NodeView[] = []): Snapshot {
   const c = source.counters;
   const sessions = FAMILIES.flatMap((family) =>
     [...c.open[family]].filter(([, open]) => open > 0).map(([transport, open]) => ({ family, transport, open })),
@@ -46,7 +58,7 @@ export function makeSnapshot(source: OpsSource): Snapshot {
   return {
     at: Date.now(),
     phase: source.shutdownPhase(),
-    notReady: notReadyReason(source) ?? null,
+    notReady: notReady(source)?.reason ?? null,
     memory: { rssBytes, heapUsedBytes },
     sessions,
     received: sum(c.receivedTotal),
@@ -59,7 +71,22 @@ export function makeSnapshot(source: OpsSource): Snapshot {
     rooms: rooms.sort((a, b) => b.members - a.members || a.name.localeCompare(b.name)).slice(0, MAX_ROOMS),
     queues: deepestQueues(source.queues()),
     cluster: cluster(source),
+    nodes: nodes.map(({ stats, ...node }) => ({
+      ...node,
+      stats: stats === undefined ? undefined : withoutRooms(stats),
+    })),
+    clusterRooms: source.cluster === undefined ? null : topClusterRooms(nodes),
   };
+}
+
+/** A node's stats without its room list (the snapshot has the cluster's rooms on their own). */
+function withoutRooms(stats: NodeStats): NodeStats {
+  return { ...stats, rooms: [] };
+}
+
+function topClusterRooms(nodes: readonly NodeView[]): NonNullable<Snapshot['clusterRooms']> {
+  const { count, isExact, rooms } = clusterRooms(nodes);
+  return { count, isExact, rooms: rooms.slice(0, MAX_ROOMS) };
 }
 
 function memory(): { rssBytes: number; heapUsedBytes: number } {
@@ -68,7 +95,7 @@ function memory(): { rssBytes: number; heapUsedBytes: number } {
 }
 
 /** Named rooms with their local member counts (private rooms are never listed). */
-export function roomSizes(source: Pick<OpsSource, 'adapter'>): Array<{ name: string; members: number }> {
+export function roomSizes(source: Pick<OpsSource, 'adapter'>): RoomSize[] {
   const { adapter } = source;
   const names = adapter.roomNames?.() ?? [];
   return [...names].map((name) => ({ name, members: adapter.members(name).size }));

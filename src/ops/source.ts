@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ConnectionHandler } from '../endpoints/endpoint.js';
 import type { WebSocketEndpointOptions } from '../endpoints/options.js';
 import type { Adapter } from '../hub/adapter.js';
+import type { ClusterView } from '../hub/cluster-view.js';
 import type { Family } from '../hub/instruments.js';
 import type { Rooms } from '../hub/rooms.js';
 import type { ShutdownPhase } from '../server/shutdown.js';
@@ -23,6 +24,8 @@ export interface QueueEntry {
 export interface OpsSource {
   readonly counters: OpsCounters;
   readonly adapter: Adapter;
+  /** In a cluster whose backend offers one: every node, and this node's standing. */
+  readonly cluster: ClusterView | undefined;
   log(): FastifyBaseLogger | undefined;
   shutdownPhase(): ShutdownPhase;
   /** Whether the HTTP server this is mounted on listens (the host's, in plugin mode). */
@@ -45,4 +48,6 @@ export interface OpsOptions {
   readonly health: boolean;
   readonly dashboard: boolean;
   readonly adminToken: string | undefined;
+  /** In a node:cluster worker: `/metrics` answers for every worker of the machine (worker-metrics.ts). */
+  readonly aggregateWorkerMetrics: boolean;
 }

@@ -11,6 +11,7 @@ import { WebSocketEndpoint, type ConnectionHandler } from '../endpoints/endpoint
 import type { WebSocketEndpointOptions } from '../endpoints/options.js';
 import type { UpgradeOutcome, UpgradeRoute } from '../http/upgrades.js';
 import type { Adapter } from '../hub/adapter.js';
+import type { ClusterView } from '../hub/cluster-view.js';
 import { ConnectionBudget } from '../http/budget.js';
 import { MemoryAdapter } from '../hub/adapter.js';
 import { EventHub } from '../hub/events.js';
@@ -20,6 +21,8 @@ import { Rooms } from '../hub/rooms.js';
 import { isLoopbackAddress } from '../ops/admin.js';
 import { OpsCounters } from '../ops/counters.js';
 import { mountOps } from '../ops/mount.js';
+import { NodeStatsMeter } from '../ops/node-stats.js';
+import { roomSizes } from '../ops/snapshot.js';
 import type { OpsOptions, OpsSource, QueueEntry } from '../ops/source.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SacSockEndpoint } from '../sacsock/endpoint.js';
@@ -77,6 +80,8 @@ export function listensOnLoopback(server: HttpServer | undefined): boolean {
 export interface OperationsParts {
   readonly options: ResolvedOptions;
   readonly adapter: Adapter;
+  /** In a cluster whose backend offers one: every node, and this node's standing. */
+  readonly cluster: ClusterView | undefined;
   readonly hostParts: Pick<HostParts, 'log' | 'isShuttingDown' | 'reportError'>;
   readonly phase: () => ShutdownPhase;
   readonly httpServer: () => HttpServer | undefined;
@@ -101,14 +106,26 @@ export class Operations {
 
   constructor(private readonly parts: OperationsParts) {
     const { metrics, dashboard } = parts.options;
-    this.counters = metrics || dashboard ? new OpsCounters() : undefined;
+    // In a cluster the node's stats record (its sessions and load) is read from the counters too.
+    const isCounting = metrics !== false || dashboard || parts.cluster !== undefined;
+    this.counters = isCounting ? new OpsCounters() : undefined;
+    if (parts.cluster !== undefined && this.counters !== undefined) {
+      const meter = new NodeStatsMeter(this.counters, () => roomSizes(parts));
+      parts.cluster.setStatsSource(() => meter.read());
+    }
   }
 
   /** Mounts what the options ask for on `app` (the scope the server is registered in). */
   async mount(app: FastifyInstance): Promise<void> {
     const { metrics, health, dashboard, adminToken } = this.parts.options;
     if (!metrics && !health && !dashboard) return;
-    const options: OpsOptions = { metrics, health, dashboard, adminToken: adminToken === '' ? undefined : adminToken };
+    const options: OpsOptions = {
+      metrics: metrics !== false,
+      health,
+      dashboard,
+      adminToken: adminToken === '' ? undefined : adminToken,
+      aggregateWorkerMetrics: metrics === 'across-workers',
+    };
     this.stopDashboard = await mountOps(app, this.source(), options);
   }
 
@@ -145,6 +162,7 @@ export class Operations {
     return {
       counters: this.counters ?? new OpsCounters(),
       adapter: parts.adapter,
+      cluster: parts.cluster,
       log: parts.hostParts.log,
       shutdownPhase: parts.phase,
       isListening: () => parts.httpServer()?.listening === true,

@@ -36,7 +36,11 @@ describe('readiness with a RedisAdapter', () => {
     await redis.kill();
     await waitFor(async () => (await status(`${baseUrl}/readyz`)) === 503, { what: '/readyz to say not ready' });
     const body = await (await fetch(`${baseUrl}/readyz`)).json();
-    expect(body).toEqual({ status: 'not ready', reason: 'the adapter has lost its broker' });
+    expect(body).toEqual({
+      status: 'not ready',
+      code: 'ERR_ADAPTER_UNAVAILABLE',
+      reason: 'the adapter has lost its broker',
+    });
     expect(await status(`${baseUrl}/healthz`)).toBe(200);
     const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
     expect(Number(/^switchyard_adapter_errors_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);

@@ -50,7 +50,11 @@ describe('health', () => {
     const closing = s.server.close();
     const draining = await fetch(`${s.baseUrl}/readyz`);
     expect(draining.status).toBe(503);
-    expect(await draining.json()).toEqual({ status: 'not ready', reason: 'the server is draining' });
+    expect(await draining.json()).toEqual({
+      status: 'not ready',
+      code: 'ERR_SHUTTING_DOWN',
+      reason: 'the server is draining',
+    });
     client.ws.resume();
     client.close();
     await closing;

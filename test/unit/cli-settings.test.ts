@@ -59,6 +59,9 @@ describe('command line settings', () => {
     [['--metrics', 'maybe'], 'unexpected argument "maybe"'],
     [['--tls-cert', 'c.pem'], '--tls-cert and --tls-key go together'],
     [['--config', 'missing.json'], 'cannot read missing.json: ENOENT'],
+    [['--workers', '2'], '--workers needs --redis: the workers share their sessions through Redis'],
+    [['--workers', '0', '--redis', 'redis://r'], '--workers must be a whole number from 1 to 64, got 0'],
+    [['--workers', '1.5', '--redis', 'redis://r'], '--workers must be a whole number from 1 to 64, got 1.5'],
     [['positional'], 'unexpected argument "positional"'],
   ])('refuses %j in one line', (argv, message) => {
     expect(() => resolveSettings(argv, {}, noFile)).toThrow(new UsageError(message));

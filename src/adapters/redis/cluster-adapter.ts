@@ -126,6 +126,11 @@ export class ClusterAdapter implements Adapter {
     return this.local.members(room);
   }
 
+  /** Named rooms with a member on this node (the dashboard, `switchyard_rooms`, the node's stats). */
+  roomNames(): Iterable<string> {
+    return this.local.roomNames();
+  }
+
   fanOut(message: PreparedMessage, target: FanOutTarget): FanOutReport {
     const id = this.nextId();
     message.logPosition = { node: this.options.nodeId, id };

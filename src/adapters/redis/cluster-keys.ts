@@ -8,6 +8,7 @@
  *   <p>:nodes             HASH    node id → {"startedAt","seenAt"} of every node that joined
  *   <p>:alive:<node>      STRING  the node's liveness (PX nodeTtlMs, refreshed)
  *   <p>:owned:<node>      SET     the sessions the node owns
+ *   <p>:stats:{<node>}    STRING  the node's stats record (JSON, PX nodeTtlMs, with its liveness)
  *   <p>:log:{<node>}      STREAM  the node's fan-out log, id <ms>-<n>, trimmed by age
  *   <p>:epoch             STRING  set once per Redis: gone means Redis came back empty
  *   <p>:fanout            channel every node's fan-out, `<node>|<log id>|<envelope>`
@@ -39,6 +40,10 @@ export class ClusterKeys {
 
   owned(nodeId: string): string {
     return `${this.prefix}:owned:${nodeId}`;
+  }
+
+  stats(nodeId: string): string {
+    return `${this.prefix}:stats:{${nodeId}}`;
   }
 
   log(nodeId: string): string {

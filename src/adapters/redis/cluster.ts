@@ -14,6 +14,7 @@
 import type { ClusterBackend } from '../../hub/cluster.js';
 import { ClusterAdapter } from './cluster-adapter.js';
 import { ClusterKeys } from './cluster-keys.js';
+import { RedisClusterView } from './cluster-view.js';
 import {
   resolveRedisClusterOptions,
   type RedisClusterOptions,
@@ -28,6 +29,7 @@ export interface RedisClusterBackend extends ClusterBackend {
   readonly store: RedisSessionStore;
   readonly adapter: ClusterAdapter;
   readonly options: ResolvedRedisClusterOptions;
+  readonly view: RedisClusterView;
   readonly nodeId: string;
   /** True while this node's connections to Redis are up. */
   readonly isUp: boolean;
@@ -44,11 +46,13 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
   const adapter = new ClusterAdapter(link, keys, resolved);
   // Sharded pub/sub: each node's fan-out has a channel of its own; follow the nodes listed.
   nodes.onNodesListed((nodeIds) => adapter.follow(nodeIds));
+  const view = new RedisClusterView(link, keys, nodes, resolved);
   let started: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
   return {
     store,
     adapter,
+    view,
     options: resolved,
     nodeId: resolved.nodeId,
     get isUp() {

@@ -28,6 +28,11 @@ export class NodeRegistry {
   private epoch = '';
   private timer: NodeJS.Timeout | undefined;
   private isTicking = false;
+  /** This node's stats record (JSON), written with its liveness; none until a view asks. */
+  private statsRecord: (() => string) | undefined;
+  /** When this node's liveness was last written (0: never), and how often it had lapsed by then. */
+  private writtenAt = 0;
+  private lapses = 0;
 
   constructor(
     private readonly link: RedisLink,
@@ -64,6 +69,26 @@ export class NodeRegistry {
     return this.alive.has(nodeId) ? true : undefined;
   }
 
+  /** Publishes `record()` with every liveness round (cluster-view.ts). */
+  publishStats(record: () => string): void {
+    this.statsRecord = record;
+  }
+
+  /** When this node's liveness was last written (ms since the epoch; 0 before it joined). */
+  get livenessWrittenAt(): number {
+    return this.writtenAt;
+  }
+
+  /** How many times this node's liveness had lapsed (the others counted it dead) before it wrote it again. */
+  get livenessLapses(): number {
+    return this.lapses;
+  }
+
+  /** The pause between two liveness rounds. */
+  get roundMs(): number {
+    return Math.max(25, Math.floor(this.options.nodeTtlMs / 4));
+  }
+
   /** Registers this node (its first liveness) and starts the rounds. */
   async join(): Promise<void> {
     const redis = this.link.commands;
@@ -71,7 +96,7 @@ export class NodeRegistry {
     this.epoch = (await redis.get(this.keys.epoch)) ?? '';
     await this.refresh();
     await this.look();
-    this.timer = setInterval(() => void this.tick(), Math.max(25, Math.floor(this.options.nodeTtlMs / 4)));
+    this.timer = setInterval(() => void this.tick(), this.roundMs);
     this.timer.unref();
   }
 
@@ -79,9 +104,11 @@ export class NodeRegistry {
   async leave(): Promise<void> {
     clearInterval(this.timer);
     const redis = this.link.commands;
-    await Promise.all([redis.del(this.keys.alive(this.nodeId)), redis.hdel(this.keys.nodes, this.nodeId)]).catch(
-      () => undefined,
-    );
+    await Promise.all([
+      redis.del(this.keys.alive(this.nodeId)),
+      redis.del(this.keys.stats(this.nodeId)),
+      redis.hdel(this.keys.nodes, this.nodeId),
+    ]).catch(() => undefined);
   }
 
   /** Stops the rounds without a word (the node is going away as if it died: tests). */
@@ -105,10 +132,17 @@ export class NodeRegistry {
 
   private async refresh(): Promise<void> {
     const info: NodeInfo = { startedAt: this.startedAt, seenAt: Date.now() };
+    const redis = this.link.commands;
+    const stats = this.statsRecord?.();
+    const ttlMs = this.options.nodeTtlMs;
     await Promise.all([
-      this.link.commands.set(this.keys.alive(this.nodeId), String(info.seenAt), 'PX', this.options.nodeTtlMs),
-      this.link.commands.hset(this.keys.nodes, this.nodeId, JSON.stringify(info)),
+      redis.set(this.keys.alive(this.nodeId), String(info.seenAt), 'PX', ttlMs),
+      redis.hset(this.keys.nodes, this.nodeId, JSON.stringify(info)),
+      stats === undefined ? undefined : redis.set(this.keys.stats(this.nodeId), stats, 'PX', ttlMs),
     ]);
+    // Written after the key had lapsed: the others may have counted this node dead meanwhile.
+    if (this.writtenAt > 0 && info.seenAt - this.writtenAt >= ttlMs) this.lapses++;
+    this.writtenAt = info.seenAt;
   }
 
   private async checkEpoch(): Promise<void> {
