@@ -27,8 +27,10 @@ import {
   type FanOutTarget,
 } from '../../hub/adapter.js';
 import type { Member } from '../../hub/member.js';
+import type { MembershipQueries, PresenceEvent, RemovalReason } from '../../hub/membership.js';
 import type { PreparedMessage } from '../../hub/prepared.js';
 import type { ClusterKeys } from './cluster-keys.js';
+import { ClusterMembership } from './cluster-membership.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
 import { messageOf } from './connections.js';
 import { decodeEnvelope, encodeEnvelope, type ForwardedMessage } from './envelope.js';
@@ -53,6 +55,8 @@ interface LogEntry {
 
 export class ClusterAdapter implements Adapter {
   readonly stats: ClusterAdapterStats = { published: 0, publishDropped: 0, received: 0, malformed: 0, recovered: 0 };
+  /** Rooms of the whole cluster and presence, written as this node's members join and leave. */
+  readonly membership: ClusterMembership;
   private readonly local = new MemoryAdapter();
   private lastMs = 0;
   private lastN = 0;
@@ -63,6 +67,21 @@ export class ClusterAdapter implements Adapter {
     private readonly options: ResolvedRedisClusterOptions,
   ) {
     link.on(keys.fanOut, (payload) => this.onRemote(payload));
+    this.membership = new ClusterMembership(link, keys, options, this.local);
+    this.local.observe(this.membership);
+  }
+
+  get queries(): MembershipQueries {
+    return this.membership;
+  }
+
+  onPresence(listener: (event: PresenceEvent) => void): void {
+    this.membership.onPresence(listener);
+  }
+
+  /** Named rooms with members on this node. */
+  roomNames(): Iterable<string> {
+    return this.local.roomNames();
   }
 
   /** True while this node's link to Redis is up: fan-out and the relay reach the other nodes. */
@@ -87,8 +106,8 @@ export class ClusterAdapter implements Adapter {
     this.local.addMember(member);
   }
 
-  removeMember(id: string): void {
-    this.local.removeMember(id);
+  removeMember(id: string, reason?: RemovalReason): void {
+    this.local.removeMember(id, reason);
   }
 
   join(id: string, room: string): boolean {
@@ -151,6 +170,7 @@ export class ClusterAdapter implements Adapter {
   }
 
   async close(): Promise<void> {
+    this.membership.stop();
     await this.local.close();
   }
 
@@ -266,6 +286,10 @@ class HoldingMember implements Member {
 
   roomsChanged(rooms: ReadonlySet<string>): void {
     this.member.roomsChanged?.(rooms);
+  }
+
+  get outlivesNode(): boolean | undefined {
+    return this.member.outlivesNode;
   }
 
   /** Delivers what was held (those `isNew` accepts: not already given from the log), then passes through. */

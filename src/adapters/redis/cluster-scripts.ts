@@ -1,7 +1,7 @@
 /**
  * The Lua scripts of the cluster store, each on the keys of one session (one hash slot), each
  * fenced by the owner: a node that is no longer a session's owner (another took it over while
- * this one was cut off) changes nothing of it.
+ * this one was cut off) changes nothing of it. The membership scripts each touch one room's key.
  */
 import type { Redis, Result } from 'ioredis';
 
@@ -78,6 +78,24 @@ redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PUBLISH', ARGV[4], ARGV[5] .. '|' .. ARGV[1] .. '|' .. ARGV[3])
 return 1`;
 
+/**
+ * KEYS room · ARGV member, ttlMs. A member joins a room of the cluster: 1 when it was not in
+ * it (news: a presence join), 0 when it was (a session taken over by another node).
+ */
+const JOIN = `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return added`;
+
+/**
+ * KEYS room · ARGV member. A member leaves a room of the cluster: 0 when it was not in it
+ * (another node was first: no news), 1 when it left, 2 when it left and the room is empty.
+ */
+const LEAVE = `
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('SCARD', KEYS[1]) == 0 then return 2 end
+return 1`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     syAppend(record: string, frames: string, ...args: (string | number)[]): Result<number, Context>;
@@ -92,6 +110,8 @@ declare module 'ioredis' {
       ttlMs: number,
     ): Result<[string[], Array<[string, string[]]>] | null, Context>;
     syFanOut(log: string, ...args: (string | number)[]): Result<number, Context>;
+    syJoin(room: string, member: string, ttlMs: number): Result<number, Context>;
+    syLeave(room: string, member: string): Result<number, Context>;
   }
 }
 
@@ -103,4 +123,6 @@ export function defineScripts(redis: Redis): void {
   redis.defineCommand('syRemove', { numberOfKeys: 2, lua: REMOVE });
   redis.defineCommand('syClaim', { numberOfKeys: 2, lua: CLAIM });
   redis.defineCommand('syFanOut', { numberOfKeys: 1, lua: FANOUT });
+  redis.defineCommand('syJoin', { numberOfKeys: 1, lua: JOIN });
+  redis.defineCommand('syLeave', { numberOfKeys: 1, lua: LEAVE });
 }

@@ -40,6 +40,9 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
   const nodes = new NodeRegistry(link, keys, resolved);
   const store = new RedisSessionStore(link, keys, nodes, resolved);
   const adapter = new ClusterAdapter(link, keys, resolved);
+  // Members that go with their node leave their rooms when it dies; an empty Redis gets them back.
+  nodes.onNodeDown((nodeId) => void adapter.membership.nodeDown(nodeId));
+  nodes.onStoreLost(() => adapter.membership.restore());
   let started: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
   return {
@@ -51,7 +54,10 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
       return link.isUp;
     },
     ready() {
-      started ??= link.start().then(() => nodes.join());
+      started ??= link
+        .start()
+        .then(() => nodes.join())
+        .then(() => adapter.membership.start());
       return started;
     },
     close() {
