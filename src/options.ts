@@ -116,12 +116,6 @@ export interface ServerOptions {
   /** In a cluster: how long a send relayed to the node that owns its session may wait for its answer. Default 5 000 ms. */
   relayTimeoutMs?: number;
   /**
-   * How long a cluster-wide query (`fetchMembers`, `fetchMemberCount`, `fetchRooms`,
-   * `fetchInRoom`, `fetchSession`, `fetchRoomCount`) may wait for its answer before it rejects
-   * with `ERR_QUERY_TIMEOUT`. Default 1 000 ms.
-   */
-  clusterQueryTimeoutMs?: number;
-  /**
    * Told by every family what happens to its connections: opened, closed, messages in, out
    * and lost, overflows, fan-out (see `Instruments`). Default: none (counting costs nothing).
    */
@@ -199,7 +193,6 @@ const DEFAULTS = {
   drainTimeoutMs: 5_000,
   closeGraceMs: 1_000,
   relayTimeoutMs: 5_000,
-  clusterQueryTimeoutMs: 1_000,
   handleSignals: false,
   flashPolicyPort: 843 as number | false,
   metrics: false,
@@ -276,7 +269,6 @@ const NON_NEGATIVE_OPTIONS = [
   'drainTimeoutMs',
   'closeGraceMs',
   'relayTimeoutMs',
-  'clusterQueryTimeoutMs',
 ] as const;
 
 function withDefaults(options: ServerOptions) {
@@ -290,7 +282,6 @@ function validate(merged: ReturnType<typeof withDefaults>): void {
   for (const key of NON_NEGATIVE_OPTIONS) nonNegative(key, merged[key]);
   if (merged.pollDurationMs <= 0) invalid('pollDurationMs must be > 0');
   if (merged.hixieHandshakeTimeoutMs <= 0) invalid('hixieHandshakeTimeoutMs must be > 0');
-  if (merged.clusterQueryTimeoutMs <= 0) invalid('clusterQueryTimeoutMs must be > 0');
   const policyPort = merged.flashPolicyPort;
   if (policyPort !== false && (!Number.isInteger(policyPort) || policyPort < 0 || policyPort > 65535)) {
     invalid(`flashPolicyPort must be a port number (0 = ephemeral) or false, got ${String(policyPort)}`);

@@ -52,7 +52,7 @@ import type { Conn, ConnHooks, ResumeInfo } from './session/conn.js';
 import { ClusterSessions } from './session/cluster-sessions.js';
 import type { ClaimedSession, SessionDescriptor } from './hub/session-store.js';
 import type { PresenceEvent } from './hub/membership.js';
-import { describeConn, withQueryTimeout } from './server/queries.js';
+import { describeConn } from './server/queries.js';
 import { LegacySocket } from './session/legacy-socket.js';
 import { Registry } from './session/registry.js';
 import {
@@ -163,7 +163,11 @@ export class Switchyard<
       this.reportError(error);
     });
     this.roomApi = new Rooms(this.adapter, this.instruments);
-    this.adapter.onPresence?.((event) => this.errors.dispatch(this, 'presence', [event]));
+    this.adapter.onPresence?.((event) => {
+      // A session's event carries its Conn (the room model may hold a stand-in for it).
+      const conn = this.registry.get(event.memberId);
+      this.errors.dispatch(this, 'presence', [conn === undefined ? event : { ...event, member: conn }]);
+    });
     this.events = new EventHub((error, socket) =>
       this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
     );
@@ -232,18 +236,14 @@ export class Switchyard<
 
   /**
    * A 0.6 session of any node, described (not a Conn: it may live elsewhere), or null when no
-   * node has it. Bounded by `clusterQueryTimeoutMs` (`ERR_QUERY_TIMEOUT`).
+   * node has it. Bounded by redisCluster's `queryTimeoutMs` (`ERR_QUERY_TIMEOUT`).
    */
   fetchSession(sessionId: string): Promise<SessionDescriptor | null> {
     const conn = this.registry.get(sessionId);
     const nodeId = this.cluster?.nodeId ?? 'local';
     if (conn !== undefined) return Promise.resolve(describeConn(conn, nodeId, this.adapter.rooms(sessionId)));
     if (this.cluster === null) return Promise.resolve(null);
-    return withQueryTimeout(this.cluster.describe(sessionId), this.options.clusterQueryTimeoutMs, 'fetchSession');
-  }
-
-  protected get queryTimeoutMs(): number {
-    return this.options.clusterQueryTimeoutMs;
+    return this.cluster.describe(sessionId);
   }
 
   /** Number of live sessions. */

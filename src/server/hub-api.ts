@@ -11,7 +11,7 @@ import type { DisconnectInfo } from '../hub/results.js';
 import type { Member } from '../hub/member.js';
 import { localQueries, type MembershipQueries } from '../hub/membership.js';
 import { memberIds, type MemberRef, type Rooms, type Socket, type Target } from '../hub/rooms.js';
-import { checkQueryRoom, withQueryTimeout } from './queries.js';
+import { checkQueryRoom } from './queries.js';
 
 /** Tallies of one broadcast: recipients reached, and sends their queue policy refused. */
 export type BroadcastReport = FanOutReport;
@@ -39,8 +39,6 @@ export abstract class HubApi<
    * for what arrives, and `events.disconnected(socket, info)` after `removeMember`.
    */
   abstract readonly events: EventHub;
-  /** How long a cluster-wide query may wait (`clusterQueryTimeoutMs`). */
-  protected abstract readonly queryTimeoutMs: number;
 
   /** Sends a plain message to every connection; it is encoded once per wire format. */
   broadcast(value: MessageOf<EmitEvents>): BroadcastReport {
@@ -115,40 +113,38 @@ export abstract class HubApi<
   /**
    * The rooms of a member on any node, its private room included (`rooms` answers for this
    * node's members only). Fresh as Redis is: see docs/cluster.md. Rejects with
-   * `ERR_QUERY_TIMEOUT` after `clusterQueryTimeoutMs`, `ERR_ADAPTER_UNAVAILABLE` while Redis is down.
+   * `ERR_QUERY_TIMEOUT` after redisCluster's `queryTimeoutMs`, `ERR_ADAPTER_UNAVAILABLE` while Redis is down.
    */
   fetchRooms(member: MemberRef): Promise<string[]> {
     const id = typeof member === 'string' ? member : member.id;
-    return this.ask('fetchRooms', (queries) => queries.roomsOf(id));
+    return this.ask((queries) => queries.roomsOf(id));
   }
 
   /** Whether a member of any node is in `room`. */
   fetchInRoom(member: MemberRef, room: string): Promise<boolean> {
     const id = typeof member === 'string' ? member : member.id;
-    return this.ask('fetchInRoom', (queries) => queries.isInRoom(id, checkQueryRoom(room)));
+    return this.ask((queries) => queries.isInRoom(id, checkQueryRoom(room)));
   }
 
   /** The ids of `room`'s members on every node. */
   fetchMembers(room: string): Promise<string[]> {
-    return this.ask('fetchMembers', (queries) => queries.membersOf(checkQueryRoom(room)));
+    return this.ask((queries) => queries.membersOf(checkQueryRoom(room)));
   }
 
   /** How many members `room` has on every node. */
   fetchMemberCount(room: string): Promise<number> {
-    return this.ask('fetchMemberCount', (queries) => queries.countOf(checkQueryRoom(room)));
+    return this.ask((queries) => queries.countOf(checkQueryRoom(room)));
   }
 
   /** How many named rooms have a member on some node. */
   fetchRoomCount(): Promise<number> {
-    return this.ask('fetchRoomCount', (queries) => queries.roomCount());
+    return this.ask((queries) => queries.roomCount());
   }
 
-  /** Asks the adapter's cluster-wide queries, bounded; without them, this node's answer at once. */
-  protected ask<T>(what: string, query: (queries: MembershipQueries) => Promise<T>): Promise<T> {
-    const queries = this.adapter.queries;
+  /** Asks the adapter's cluster-wide queries (bounded by the cluster); without them, this node's answer. */
+  protected ask<T>(query: (queries: MembershipQueries) => Promise<T>): Promise<T> {
     try {
-      if (queries === undefined) return query(localQueries(this.adapter));
-      return withQueryTimeout(query(queries), this.queryTimeoutMs, what);
+      return query(this.adapter.queries ?? localQueries(this.adapter));
     } catch (error) {
       return Promise.reject(error);
     }

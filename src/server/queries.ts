@@ -1,24 +1,11 @@
 /**
- * What the cluster-wide queries share: the deadline every one of them has
- * (`clusterQueryTimeoutMs`, then `ERR_QUERY_TIMEOUT`), the check of a room argument, and the
+ * What the cluster-wide queries of the facade share: the check of a room argument, and the
  * descriptor of a 0.6 session held by this node (`fetchSession`).
  */
 import { RealtimeError } from '../errors.js';
 import { PRIVATE_ROOM_PREFIX } from '../hub/adapter.js';
 import type { SessionDescriptor } from '../hub/session-store.js';
 import type { Conn } from '../session/conn.js';
-
-/** `promise`, or a rejection with `ERR_QUERY_TIMEOUT` once `timeoutMs` has passed without its answer. */
-export function withQueryTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new RealtimeError('ERR_QUERY_TIMEOUT', `${what}: no answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 /** A room argument of a query: a non-empty string (private rooms may be asked about). */
 export function checkQueryRoom(room: unknown): string {

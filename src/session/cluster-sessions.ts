@@ -79,6 +79,7 @@ export class ClusterSessions {
     try {
       return await this.store.describe(sessionId);
     } catch (cause) {
+      if (cause instanceof RealtimeError) throw cause; // ERR_QUERY_TIMEOUT, ERR_ADAPTER_UNAVAILABLE
       throw storeDown(`the session store cannot be reached (${String(cause)})`);
     }
   }

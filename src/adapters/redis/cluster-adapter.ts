@@ -31,6 +31,7 @@ import type { MembershipQueries, PresenceEvent, RemovalReason } from '../../hub/
 import type { PreparedMessage } from '../../hub/prepared.js';
 import type { ClusterKeys } from './cluster-keys.js';
 import { ClusterMembership } from './cluster-membership.js';
+import { ClusterQueries } from './cluster-queries.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
 import { messageOf } from './connections.js';
 import { decodeEnvelope, encodeEnvelope, type ForwardedMessage } from './envelope.js';
@@ -57,6 +58,8 @@ export class ClusterAdapter implements Adapter {
   readonly stats: ClusterAdapterStats = { published: 0, publishDropped: 0, received: 0, malformed: 0, recovered: 0 };
   /** Rooms of the whole cluster and presence, written as this node's members join and leave. */
   readonly membership: ClusterMembership;
+  /** The cluster-wide questions, answered from what `membership` writes. */
+  readonly queries: MembershipQueries;
   private readonly local = new MemoryAdapter();
   private lastMs = 0;
   private lastN = 0;
@@ -69,10 +72,7 @@ export class ClusterAdapter implements Adapter {
     link.on(keys.fanOut, (payload) => this.onRemote(payload));
     this.membership = new ClusterMembership(link, keys, options, this.local);
     this.local.observe(this.membership);
-  }
-
-  get queries(): MembershipQueries {
-    return this.membership;
+    this.queries = new ClusterQueries(link, keys, options, this.local);
   }
 
   onPresence(listener: (event: PresenceEvent) => void): void {

@@ -25,6 +25,7 @@ import type {
   StoredFrames,
 } from '../../hub/session-store.js';
 import type { ClusterKeys } from './cluster-keys.js';
+import { askRedis, parseRooms } from './cluster-queries.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
 import type { NodeRegistry } from './node-registry.js';
 import type { RedisLink } from './redis-link.js';
@@ -120,17 +121,20 @@ export class RedisSessionStore implements SessionStore {
     ]).catch((error: unknown) => this.link.failed('letting a session go', error));
   }
 
+  /** One HMGET (and, for an owner this node has not seen alive, one EXISTS), bounded by queryTimeoutMs. */
   async describe(sessionId: string): Promise<SessionDescriptor | null> {
     const redis = this.link.commands;
     const fields = ['owner', 'tr', 'rooms', 'data', 'lost', 'at'] as const;
-    const [owner, transport, rooms, data, lost, openedAt] = await redis.hmget(this.keys.record(sessionId), ...fields);
+    const [owner, transport, rooms, data, lost, openedAt] = await askRedis(this.link, this.options.queryTimeoutMs, () =>
+      redis.hmget(this.keys.record(sessionId), ...fields),
+    );
     if (owner === null || owner === undefined) return null;
     const isOwnerAlive = owner !== '' && (await this.isAlive(owner));
     return {
       id: sessionId,
       nodeId: owner,
       transport: transport ?? 'xhr-polling',
-      rooms: parseJson(rooms ?? undefined, []) as string[],
+      rooms: parseRooms(rooms),
       ...(data === null || data === undefined || data === '' ? {} : { data: parseJson(data, undefined) }),
       connected: isOwnerAlive && lost !== '1',
       openedAt: Number(openedAt) || 0,
