@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   ERR_REQUEST_TIMEOUT: { httpStatus: 408, closeCode: 1001 },
   // Several instances (src/adapters/redis/): the broker is unreachable or a publish failed.
   ERR_ADAPTER_UNAVAILABLE: { httpStatus: 503, closeCode: 1011 },
-  // A cluster-wide query (server.fetchMembers and friends) had no answer within clusterQueryTimeoutMs.
+  // A cluster-wide query (server.fetchMembers and friends) had no answer within redisCluster's queryTimeoutMs.
   ERR_QUERY_TIMEOUT: { httpStatus: 504, closeCode: 1011 },
 } as const;
 
