@@ -3,8 +3,8 @@
  * writes the joins and leaves of its own members as they happen (told by its local
  * MemoryAdapter), so any node can answer for the cluster (cluster-queries.ts):
  *
- *   join  ──► syJoin <p>:r:{room} id   1: news → presence 'join' here      + ZADD <p>:rooms
- *   leave ──► syLeave <p>:r:{room} id  1|2: news → presence 'leave' here   (2: ZREM <p>:rooms)
+ *   join  ──► syJoin <p>:r:{room} id   1|2: news → presence 'join' here   (2: ZADD <p>:rooms)
+ *   leave ──► syLeave <p>:r:{room} id  1|2: news → presence 'leave' here  (2: ZREM <p>:rooms)
  *   a member that is not a session ──► HSET <p>:m:{id} {node, rooms} + SADD <p>:members:<node>
  *
  * Every command touches one key (one hash slot). Redis says whether a change is news, so each
@@ -125,11 +125,18 @@ export class ClusterMembership implements MembershipObserver {
     const redis = this.link.commands;
     redis.syJoin(this.keys.room(room), member.id, this.options.recordTtlMs).then(
       (added) => {
-        if (added === 1 && isNews) this.emit({ type: 'join', room, memberId: member.id, nodeId: this.nodeId, member });
+        // The first member of a room puts it in the index (after its SADD: see unindex).
+        if (added === 2) void this.index(room);
+        if (added > 0 && isNews) this.emit({ type: 'join', room, memberId: member.id, nodeId: this.nodeId, member });
       },
       (error: unknown) => this.link.failed('joining a room', error),
     );
-    redis.zadd(this.keys.rooms, Date.now(), room).catch((error: unknown) => this.link.failed('indexing a room', error));
+  }
+
+  private async index(room: string): Promise<void> {
+    await this.link.commands
+      .zadd(this.keys.rooms, Date.now(), room)
+      .catch((error: unknown) => this.link.failed('indexing a room', error));
   }
 
   private leave(id: string, room: string, reason: LeaveReason, member?: Member): void {
@@ -155,7 +162,7 @@ export class ClusterMembership implements MembershipObserver {
     const redis = this.link.commands;
     try {
       await redis.zrem(this.keys.rooms, room);
-      if ((await redis.scard(this.keys.room(room))) > 0) await redis.zadd(this.keys.rooms, Date.now(), room);
+      if ((await redis.scard(this.keys.room(room))) > 0) await this.index(room);
     } catch (error) {
       this.link.failed('indexing a room', error);
     }

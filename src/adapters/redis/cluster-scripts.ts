@@ -80,11 +80,13 @@ return 1`;
 
 /**
  * KEYS room · ARGV member, ttlMs. A member joins a room of the cluster: 1 when it was not in
- * it (news: a presence join), 0 when it was (a session taken over by another node).
+ * it (news: a presence join), 2 when the room had no member before (news, and a new room),
+ * 0 when it was in it already (a session taken over by another node).
  */
 const JOIN = `
 local added = redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if added == 1 and redis.call('SCARD', KEYS[1]) == 1 then return 2 end
 return added`;
 
 /**
