@@ -163,11 +163,7 @@ export class Switchyard<
       this.reportError(error);
     });
     this.roomApi = new Rooms(this.adapter, this.instruments);
-    this.adapter.onPresence?.((event) => {
-      // A session's event carries its Conn (the room model may hold a stand-in for it).
-      const conn = this.registry.get(event.memberId);
-      this.errors.dispatch(this, 'presence', [conn === undefined ? event : { ...event, member: conn }]);
-    });
+    this.adapter.onPresence?.((event) => this.errors.dispatch(this, 'presence', [event]));
     this.events = new EventHub((error, socket) =>
       this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
     );

@@ -25,6 +25,7 @@ import {
   type MembershipQueries,
   type PresenceEvent,
   type RemovalReason,
+  type RoomLog,
 } from './membership.js';
 import type { PreparedMessage } from './prepared.js';
 import type { LogPositions } from './session-store.js';
@@ -80,6 +81,8 @@ export interface Adapter {
    * from `rooms` and `members`: this node's members.
    */
   readonly queries?: MembershipQueries;
+  /** Optional: a room log shared by every node (without it the server keeps one of its own). */
+  readonly roomLog?: RoomLog;
   /** Optional: hears every presence change (once per cluster in a cluster). */
   onPresence?(listener: (event: PresenceEvent) => void): void;
   /** Delivers `message` to the target's members (and, across instances, hands it on). */

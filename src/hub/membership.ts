@@ -62,6 +62,37 @@ export interface MembershipQueries {
   roomCount(): Promise<number>;
 }
 
+/**
+ * A short list of values per room, oldest first, shared by every node of a cluster (a chat's
+ * history): entries are JSON texts; `append` keeps the newest `maxEntries`.
+ */
+export interface RoomLog {
+  append(room: string, entry: string, maxEntries: number): Promise<void>;
+  read(room: string): Promise<string[]>;
+}
+
+/** Rooms a node's own room log remembers at once; the longest unused is forgotten first. */
+const MAX_LOCAL_LOG_ROOMS = 10_000;
+
+/** The room log of one node (no cluster): in this process, bounded in rooms and entries. */
+export class MemoryRoomLog implements RoomLog {
+  private readonly logs = new Map<string, string[]>();
+
+  async append(room: string, entry: string, maxEntries: number): Promise<void> {
+    const log = this.logs.get(room) ?? [];
+    // Re-inserted: the Map's order is the order of last use.
+    this.logs.delete(room);
+    this.logs.set(room, log);
+    log.push(entry);
+    if (log.length > maxEntries) log.splice(0, log.length - maxEntries);
+    if (this.logs.size > MAX_LOCAL_LOG_ROOMS) this.logs.delete(this.logs.keys().next().value as string);
+  }
+
+  async read(room: string): Promise<string[]> {
+    return [...(this.logs.get(room) ?? [])];
+  }
+}
+
 /** The questions answered from the adapter's own (local) members: one node. */
 export function localQueries(adapter: LocalMembership): MembershipQueries {
   return {

@@ -9,9 +9,9 @@ import type { DefaultEventsMap, EventNames, EventsMap, MessageOf } from '../hub/
 import type { EventHub } from '../hub/events.js';
 import type { DisconnectInfo } from '../hub/results.js';
 import type { Member } from '../hub/member.js';
-import { localQueries, type MembershipQueries } from '../hub/membership.js';
+import { localQueries, MemoryRoomLog, type MembershipQueries, type RoomLog } from '../hub/membership.js';
 import { memberIds, type MemberRef, type Rooms, type Socket, type Target } from '../hub/rooms.js';
-import { checkQueryRoom } from './queries.js';
+import { checkQueryRoom, parseRoomLogEntry, roomLogEntry } from './queries.js';
 
 /** Tallies of one broadcast: recipients reached, and sends their queue policy refused. */
 export type BroadcastReport = FanOutReport;
@@ -39,6 +39,8 @@ export abstract class HubApi<
    * for what arrives, and `events.disconnected(socket, info)` after `removeMember`.
    */
   abstract readonly events: EventHub;
+  /** The adapter's room log, or this server's own (made on first use). */
+  private ownRoomLog: RoomLog | undefined;
 
   /** Sends a plain message to every connection; it is encoded once per wire format. */
   broadcast(value: MessageOf<EmitEvents>): BroadcastReport {
@@ -139,6 +141,32 @@ export abstract class HubApi<
   /** How many named rooms have a member on some node. */
   fetchRoomCount(): Promise<number> {
     return this.ask((queries) => queries.roomCount());
+  }
+
+  /**
+   * Adds `value` (anything with a JSON form) to `room`'s log, keeping its newest `maxEntries`
+   * (1–10 000, default 100): a short history every node of a cluster shares (on one node, kept
+   * in this process). Bounded and refused like the queries; an entry over 64 KiB of JSON is
+   * `ERR_TOO_LARGE`.
+   */
+  appendRoomLog(room: string, value: unknown, maxEntries = 100): Promise<void> {
+    try {
+      const entry = roomLogEntry(value, maxEntries);
+      return this.roomLog.append(checkQueryRoom(room), entry, maxEntries);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** `room`'s log, oldest first (values as they were appended, through JSON). */
+  async fetchRoomLog(room: string): Promise<unknown[]> {
+    const entries = await this.roomLog.read(checkQueryRoom(room));
+    return entries.flatMap((entry) => parseRoomLogEntry(entry));
+  }
+
+  private get roomLog(): RoomLog {
+    this.ownRoomLog ??= this.adapter.roomLog ?? new MemoryRoomLog();
+    return this.ownRoomLog;
   }
 
   /** Asks the adapter's cluster-wide queries (bounded by the cluster); without them, this node's answer. */

@@ -27,11 +27,11 @@ import {
   type FanOutTarget,
 } from '../../hub/adapter.js';
 import type { Member } from '../../hub/member.js';
-import type { MembershipQueries, PresenceEvent, RemovalReason } from '../../hub/membership.js';
+import type { MembershipQueries, PresenceEvent, RemovalReason, RoomLog } from '../../hub/membership.js';
 import type { PreparedMessage } from '../../hub/prepared.js';
 import type { ClusterKeys } from './cluster-keys.js';
 import { ClusterMembership } from './cluster-membership.js';
-import { ClusterQueries } from './cluster-queries.js';
+import { ClusterQueries, ClusterRoomLog } from './cluster-queries.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
 import { messageOf } from './connections.js';
 import { decodeEnvelope, encodeEnvelope, type ForwardedMessage } from './envelope.js';
@@ -60,6 +60,8 @@ export class ClusterAdapter implements Adapter {
   readonly membership: ClusterMembership;
   /** The cluster-wide questions, answered from what `membership` writes. */
   readonly queries: MembershipQueries;
+  /** Room logs every node shares (the chat demo's history). */
+  readonly roomLog: RoomLog;
   private readonly local = new MemoryAdapter();
   private lastMs = 0;
   private lastN = 0;
@@ -71,8 +73,14 @@ export class ClusterAdapter implements Adapter {
   ) {
     link.on(keys.fanOut, (payload) => this.onRemote(payload));
     this.membership = new ClusterMembership(link, keys, options, this.local);
-    this.local.observe(this.membership);
+    // A session being restored is held in a stand-in: presence names the session itself.
+    const unwrap = (member: Member): Member => (member instanceof HoldingMember ? member.inner : member);
+    this.local.observe({
+      joined: (member, room) => this.membership.joined(unwrap(member), room),
+      left: (member, room, reason) => this.membership.left(unwrap(member), room, reason),
+    });
     this.queries = new ClusterQueries(link, keys, options, this.local);
+    this.roomLog = new ClusterRoomLog(link, keys, options);
   }
 
   onPresence(listener: (event: PresenceEvent) => void): void {
@@ -276,6 +284,11 @@ class HoldingMember implements Member {
 
   get id(): string {
     return this.member.id;
+  }
+
+  /** The member it stands in for. */
+  get inner(): Member {
+    return this.member;
   }
 
   deliver(message: PreparedMessage) {

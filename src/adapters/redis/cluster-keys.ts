@@ -14,6 +14,7 @@
  *   <p>:m:{<member>}      HASH    a member that is not a session (sac-sock, plain): node, rooms
  *   <p>:members:<node>    SET     those members of the node that are in a room (gone with it)
  *   <p>:rooms             ZSET    every room with members → when a node last saw it so
+ *   <p>:h:{<room>}        LIST    the room's log (appendRoomLog), newest last
  *   <p>:released          ZSET    sessions let go at a shutdown → when their window ends
  *   <p>:fanout            channel every node's fan-out, `<node>|<log id>|<envelope>`
  *   <p>:bus:<node>        channel the relay's messages to one node
@@ -35,6 +36,10 @@ export class ClusterKeys {
 
   room(room: string): string {
     return `${this.prefix}:r:{${room}}`;
+  }
+
+  roomLog(room: string): string {
+    return `${this.prefix}:h:{${room}}`;
   }
 
   member(memberId: string): string {

@@ -15,7 +15,7 @@
  */
 import { RealtimeError } from '../../errors.js';
 import { privateRoom, PRIVATE_ROOM_PREFIX, type MemoryAdapter } from '../../hub/adapter.js';
-import type { MembershipQueries } from '../../hub/membership.js';
+import type { MembershipQueries, RoomLog } from '../../hub/membership.js';
 import type { ClusterKeys } from './cluster-keys.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
 import type { RedisLink } from './redis-link.js';
@@ -75,6 +75,31 @@ export class ClusterQueries implements MembershipQueries {
 
   private ask<T>(query: () => Promise<T>): Promise<T> {
     return askRedis(this.link, this.options.queryTimeoutMs, query);
+  }
+}
+
+/** How long a room log outlives its last entry. */
+const ROOM_LOG_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Room logs in Redis: one list per room, appended to by one script (one key), read by LRANGE. */
+export class ClusterRoomLog implements RoomLog {
+  constructor(
+    private readonly link: RedisLink,
+    private readonly keys: ClusterKeys,
+    private readonly options: ResolvedRedisClusterOptions,
+  ) {}
+
+  async append(room: string, entry: string, maxEntries: number): Promise<void> {
+    const log = this.keys.roomLog(room);
+    await askRedis(this.link, this.options.queryTimeoutMs, () =>
+      this.link.commands.syLogAppend(log, entry, maxEntries, ROOM_LOG_TTL_MS),
+    );
+  }
+
+  read(room: string): Promise<string[]> {
+    return askRedis(this.link, this.options.queryTimeoutMs, () =>
+      this.link.commands.lrange(this.keys.roomLog(room), 0, -1),
+    );
   }
 }
 

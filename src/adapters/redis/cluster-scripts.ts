@@ -98,6 +98,13 @@ if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 if redis.call('SCARD', KEYS[1]) == 0 then return 2 end
 return 1`;
 
+/** KEYS log · ARGV entry, maxEntries, ttlMs. A room log keeps its newest entries, for ttlMs after the last. */
+const LOG_APPEND = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     syAppend(record: string, frames: string, ...args: (string | number)[]): Result<number, Context>;
@@ -114,6 +121,7 @@ declare module 'ioredis' {
     syFanOut(log: string, ...args: (string | number)[]): Result<number, Context>;
     syJoin(room: string, member: string, ttlMs: number): Result<number, Context>;
     syLeave(room: string, member: string): Result<number, Context>;
+    syLogAppend(log: string, entry: string, maxEntries: number, ttlMs: number): Result<number, Context>;
   }
 }
 
@@ -127,4 +135,5 @@ export function defineScripts(redis: Redis): void {
   redis.defineCommand('syFanOut', { numberOfKeys: 1, lua: FANOUT });
   redis.defineCommand('syJoin', { numberOfKeys: 1, lua: JOIN });
   redis.defineCommand('syLeave', { numberOfKeys: 1, lua: LEAVE });
+  redis.defineCommand('syLogAppend', { numberOfKeys: 1, lua: LOG_APPEND });
 }
