@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { encode } from '../../src/codecs/sio.js';
+import type { InboundMessage } from '../../src/codecs/types.js';
 import { buildDemoApp } from '../../src/demo/app.js';
 import { CHAT_LIMITS } from '../../src/demo/chat.js';
-import { next, send, type ChatMessage } from '../helpers/chat-client.js';
 import { LegacyWsClient } from '../helpers/legacy-ws.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -25,10 +26,23 @@ afterAll(async () => {
   await app?.close();
 });
 
+type ChatMessage = Record<string, unknown> & { type: string };
+
 async function connect(): Promise<LegacyWsClient> {
   const client = await LegacyWsClient.connect(`${baseUrl.replace('http', 'ws')}/socket.io/websocket`);
   clients.push(client);
   return client;
+}
+
+function send(client: LegacyWsClient, value: object): void {
+  client.send(encode([value]));
+}
+
+async function next(client: LegacyWsClient, type: string): Promise<ChatMessage> {
+  const message = await client.nextMessage(
+    (m: InboundMessage) => m.type === 'json' && (m.data as ChatMessage).type === type,
+  );
+  return message.data as ChatMessage;
 }
 
 async function join(nick: string, room: string, key = ''): Promise<{ client: LegacyWsClient; welcome: ChatMessage }> {
