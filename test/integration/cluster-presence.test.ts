@@ -154,6 +154,19 @@ describe('cluster-wide queries', () => {
   });
 });
 
+describe('room logs', () => {
+  it('every node reads what any node appended, newest kept; bad entries are refused', async () => {
+    const [a, b] = await startNodes(2);
+    for (let i = 1; i <= 4; i++) await (i % 2 === 0 ? a : b)!.server.appendRoomLog('r', { n: i }, 3);
+    expect(await a!.server.fetchRoomLog('r')).toEqual([{ n: 2 }, { n: 3 }, { n: 4 }]);
+    expect(await b!.server.fetchRoomLog('r')).toEqual([{ n: 2 }, { n: 3 }, { n: 4 }]);
+    await expect(a!.server.appendRoomLog('r', 'x'.repeat(70_000))).rejects.toMatchObject({ code: 'ERR_TOO_LARGE' });
+    await expect(a!.server.appendRoomLog('r', 1, 0)).rejects.toMatchObject({ code: 'ERR_BAD_REQUEST' });
+    await expect(a!.server.appendRoomLog('r', undefined)).rejects.toMatchObject({ code: 'ERR_INVALID_MESSAGE' });
+    await expect(a!.server.fetchRoomLog('')).rejects.toMatchObject({ code: 'ERR_BAD_REQUEST' });
+  });
+});
+
 describe('presence', () => {
   it('one join and one leave in the cluster per member, on the node that saw it', async () => {
     const [a, b] = await startNodes(2);
