@@ -77,8 +77,8 @@ export interface ServerEvents {
   /** A handler threw or rejected, or a session reported a protocol error. */
   error: [error: Error, conn: Conn | undefined];
   /**
-   * A member joined or left a room: once per cluster, on the node that saw it (docs/cluster.md,
-   * "Presence"); on one node, every join and leave.
+   * A member joined or left a room: once per cluster, on the node whose write made it news
+   * (docs/cluster.md, "Rooms and presence across the cluster"); on one node, every join and leave.
    */
   presence: [event: PresenceEvent];
 }
@@ -163,7 +163,13 @@ export class Switchyard<
       this.reportError(error);
     });
     this.roomApi = new Rooms(this.adapter, this.instruments);
-    this.adapter.onPresence?.((event) => this.errors.dispatch(this, 'presence', [event]));
+    // Presence costs nothing until someone listens: the adapter is told on the first listener.
+    const hookPresence = (event: string | symbol): void => {
+      if (event !== 'presence') return;
+      (this as EventEmitter).off('newListener', hookPresence);
+      this.adapter.onPresence?.((change) => this.errors.dispatch(this, 'presence', [change]));
+    };
+    (this as EventEmitter).on('newListener', hookPresence);
     this.events = new EventHub((error, socket) =>
       this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
     );

@@ -50,7 +50,7 @@ export interface MembershipObserver {
   left(member: Member, room: string, reason: 'left' | RemovalReason): void;
 }
 
-/** The cluster-wide questions (see docs/cluster.md, "Cluster-wide rooms and presence"). */
+/** The cluster-wide questions (docs/cluster.md, "Rooms and presence across the cluster"). */
 export interface MembershipQueries {
   /** The member's rooms (its private room included); empty when no node knows it. */
   roomsOf(id: string): Promise<string[]>;
