@@ -71,6 +71,7 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
     },
     async vanish() {
       nodes.stop();
+      adapter.membership.stop();
       await link.close();
     },
   };
