@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   ERR_CROSS_SLOT: { httpStatus: 500, closeCode: 1011 },
   // `/readyz`: the server does not listen yet, or its cluster may count it dead (liveness late).
   ERR_NOT_READY: { httpStatus: 503, closeCode: 1013 },
+  // A cluster-wide query (server.fetchMembers and friends) had no answer within redisCluster's queryTimeoutMs.
+  ERR_QUERY_TIMEOUT: { httpStatus: 504, closeCode: 1011 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

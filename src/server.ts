@@ -50,7 +50,9 @@ import {
 } from './server/shutdown.js';
 import type { Conn, ConnHooks, ResumeInfo } from './session/conn.js';
 import { ClusterSessions } from './session/cluster-sessions.js';
-import type { ClaimedSession } from './hub/session-store.js';
+import type { ClaimedSession, SessionDescriptor } from './hub/session-store.js';
+import type { PresenceEvent } from './hub/membership.js';
+import { describeConn } from './server/queries.js';
 import { LegacySocket } from './session/legacy-socket.js';
 import { Registry } from './session/registry.js';
 import {
@@ -74,6 +76,11 @@ export interface ServerEvents {
   disconnect: [conn: Conn, info: DisconnectInfo];
   /** A handler threw or rejected, or a session reported a protocol error. */
   error: [error: Error, conn: Conn | undefined];
+  /**
+   * A member joined or left a room: once per cluster, on the node whose write made it news
+   * (docs/cluster.md, "Rooms and presence across the cluster"); on one node, every join and leave.
+   */
+  presence: [event: PresenceEvent];
 }
 
 export type { BroadcastReport } from './server/hub-api.js';
@@ -156,6 +163,13 @@ export class Switchyard<
       this.reportError(error);
     });
     this.roomApi = new Rooms(this.adapter, this.instruments);
+    // Presence costs nothing until someone listens: the adapter is told on the first listener.
+    const hookPresence = (event: string | symbol): void => {
+      if (event !== 'presence') return;
+      (this as EventEmitter).off('newListener', hookPresence);
+      this.adapter.onPresence?.((change) => this.errors.dispatch(this, 'presence', [change]));
+    };
+    (this as EventEmitter).on('newListener', hookPresence);
     this.events = new EventHub((error, socket) =>
       this.reportError(error, socket instanceof LegacySocket ? socket.conn : undefined),
     );
@@ -215,6 +229,23 @@ export class Switchyard<
 
   getConn(sessionId: string): Conn | undefined {
     return this.registry.get(sessionId);
+  }
+
+  /** Hears every presence change (`presence` event): a member's join of a room, its leave. */
+  onPresence(listener: (event: PresenceEvent) => unknown): this {
+    return this.on('presence', listener);
+  }
+
+  /**
+   * A 0.6 session of any node, described (not a Conn: it may live elsewhere), or null when no
+   * node has it. Bounded by redisCluster's `queryTimeoutMs` (`ERR_QUERY_TIMEOUT`).
+   */
+  fetchSession(sessionId: string): Promise<SessionDescriptor | null> {
+    const conn = this.registry.get(sessionId);
+    const nodeId = this.cluster?.nodeId ?? 'local';
+    if (conn !== undefined) return Promise.resolve(describeConn(conn, nodeId, this.adapter.rooms(sessionId)));
+    if (this.cluster === null) return Promise.resolve(null);
+    return this.cluster.describe(sessionId);
   }
 
   /** Number of live sessions. */
@@ -394,13 +425,14 @@ export class Switchyard<
       },
       onClose: (conn, info) => {
         logSessionClosed(this.log, conn, info);
-        this.adapter.removeMember(conn.sessionId);
+        // Taken over by another node: it lives on there, in its rooms.
+        this.adapter.removeMember(conn.sessionId, info.reason === 'taken-over' ? 'moved' : 'ended');
         this.errors.dispatch(this, 'disconnect', [conn, info], conn);
         if (this.events.hasSocketListeners) this.events.disconnected(this.socketOf(conn), info);
       },
       onHandOff: (conn) => {
         this.log?.info({ sessionId: redactSessionId(conn.sessionId) }, 'session handed off');
-        this.adapter.removeMember(conn.sessionId);
+        this.adapter.removeMember(conn.sessionId, 'moved');
       },
       onError: (conn, error) => this.reportError(error, conn),
       instruments: this.instruments,

@@ -19,6 +19,14 @@
  */
 import { RealtimeError } from '../errors.js';
 import type { Member } from './member.js';
+import {
+  LocalPresence,
+  type MembershipObserver,
+  type MembershipQueries,
+  type PresenceEvent,
+  type RemovalReason,
+  type RoomLog,
+} from './membership.js';
 import type { PreparedMessage } from './prepared.js';
 import type { LogPositions } from './session-store.js';
 
@@ -50,8 +58,12 @@ export interface FanOutReport {
 export interface Adapter {
   /** A member is connected: it can now join rooms and receive fan-out. */
   addMember(member: Member): void;
-  /** The member is gone: it leaves every room, its private one included. */
-  removeMember(id: string): void;
+  /**
+   * The member is gone: it leaves every room, its private one included. `moved` (a 0.6 session
+   * handed off to, or taken over by, another node): it lives on there, so in a cluster its
+   * rooms stay its own and no one hears it leave. Default `ended`.
+   */
+  removeMember(id: string, reason?: RemovalReason): void;
   /** False when the member is unknown (never added, or removed). */
   join(id: string, room: string): boolean;
   /** False when the member is unknown. */
@@ -64,6 +76,15 @@ export interface Adapter {
   readonly size: number;
   /** Optional: the named rooms with local members (never private rooms), for metrics and the dashboard. */
   roomNames?(): Iterable<string>;
+  /**
+   * Optional: the cluster-wide questions (hub/membership.ts). Without them the server answers
+   * from `rooms` and `members`: this node's members.
+   */
+  readonly queries?: MembershipQueries;
+  /** Optional: a room log shared by every node (without it the server keeps one of its own). */
+  readonly roomLog?: RoomLog;
+  /** Optional: hears every presence change (once per cluster in a cluster). */
+  onPresence?(listener: (event: PresenceEvent) => void): void;
   /** Delivers `message` to the target's members (and, across instances, hands it on). */
   fanOut(message: PreparedMessage, target: FanOutTarget): FanOutReport;
   /** Releases what the adapter holds (connections to a broker). */
@@ -111,6 +132,9 @@ export class MemoryAdapter implements Adapter {
   private readonly joinedRooms = new Map<string, Set<string>>();
   /** The members of every named room (and of any private room joined explicitly). */
   private readonly roomMembers = new Map<string, Set<string>>();
+  /** Told of every named room's change (presence here, or a cluster's shared membership). */
+  private observer: MembershipObserver | undefined;
+  private presence: LocalPresence | undefined;
 
   get size(): number {
     return this.membersById.size;
@@ -123,6 +147,28 @@ export class MemoryAdapter implements Adapter {
     }
   }
 
+  /** Tells `observer` of every change of a named room's members (one observer: a cluster adapter's). */
+  observe(observer: MembershipObserver): void {
+    this.observer = observer;
+  }
+
+  /** Presence on this node alone: every join and leave here is news. */
+  onPresence(listener: (event: PresenceEvent) => void): void {
+    if (this.presence === undefined) {
+      this.presence = new LocalPresence('local');
+      this.observer ??= this.presence;
+    }
+    this.presence.add(listener);
+  }
+
+  /** Every member in a named room, with those rooms (a cluster adapter's rounds). */
+  *joinedMembers(): Generator<[Member, ReadonlySet<string>]> {
+    for (const [id, rooms] of this.joinedRooms) {
+      const member = this.membersById.get(id);
+      if (member !== undefined) yield [member, rooms];
+    }
+  }
+
   addMember(member: Member): void {
     if (this.membersById.has(member.id)) {
       throw new RealtimeError('ERR_BAD_REQUEST', `a member with id ${member.id.slice(0, 4)}… is already added`);
@@ -130,12 +176,17 @@ export class MemoryAdapter implements Adapter {
     this.membersById.set(member.id, member);
   }
 
-  removeMember(id: string): void {
-    if (!this.membersById.delete(id)) return;
+  removeMember(id: string, reason: RemovalReason = 'ended'): void {
+    const member = this.membersById.get(id);
+    if (member === undefined) return;
+    this.membersById.delete(id);
     const joined = this.joinedRooms.get(id);
     if (joined === undefined) return;
-    for (const room of joined) this.removeFromRoom(id, room);
     this.joinedRooms.delete(id);
+    for (const room of joined) {
+      this.removeFromRoom(id, room);
+      this.observer?.left(member, room, reason);
+    }
   }
 
   join(id: string, room: string): boolean {
@@ -154,7 +205,9 @@ export class MemoryAdapter implements Adapter {
       this.roomMembers.set(room, members);
     }
     members.add(id);
-    this.membersById.get(id)?.roomsChanged?.(joined);
+    const member = this.membersById.get(id) as Member;
+    member.roomsChanged?.(joined);
+    this.observer?.joined(member, room);
     return true;
   }
 
@@ -164,7 +217,9 @@ export class MemoryAdapter implements Adapter {
     if (joined?.delete(room) === true) {
       this.removeFromRoom(id, room);
       if (joined.size === 0) this.joinedRooms.delete(id);
-      this.membersById.get(id)?.roomsChanged?.(joined);
+      const member = this.membersById.get(id) as Member;
+      member.roomsChanged?.(joined);
+      this.observer?.left(member, room, 'left');
     }
     return true;
   }

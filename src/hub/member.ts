@@ -16,4 +16,9 @@ export interface Member {
    * outlive its node keeps them in its record).
    */
   roomsChanged?(rooms: ReadonlySet<string>): void;
+  /**
+   * Optional: true for a session kept in a cluster's store, which another node takes over
+   * when this one dies (its rooms travel with its record); members without it go with their node.
+   */
+  readonly outlivesNode?: boolean;
 }

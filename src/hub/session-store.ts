@@ -61,6 +61,25 @@ export interface SessionLocation {
   readonly openedAt: number;
 }
 
+/**
+ * A 0.6 session as any node can describe it (`server.fetchSession(id)`): plain data, not a
+ * Conn — the session lives on its own node.
+ */
+export interface SessionDescriptor {
+  readonly id: string;
+  /** The node that holds it now; '' while it is between nodes (let go at a shutdown). */
+  readonly nodeId: string;
+  /** Its transport now, or the last one it had. */
+  readonly transport: string;
+  /** Named rooms it is in (not its private room). */
+  readonly rooms: readonly string[];
+  /** `conn.data`; undefined when never set. */
+  readonly data?: unknown;
+  /** Its client is connected: not lost, and its node alive (false while it may come back). */
+  readonly connected: boolean;
+  readonly openedAt: number;
+}
+
 /** Fields of a record that change while the session lives. */
 export type SessionChange = Partial<Pick<SessionRecord, 'isLost' | 'transport' | 'rooms' | 'data'>>;
 
@@ -101,9 +120,12 @@ export interface SessionStore {
   remove(sessionId: string): void;
   /**
    * This node is shutting down and lets the session go: any node may take it over at once
-   * (its record is kept, owned by no node), and its client resumes it there.
+   * (its record is kept, owned by no node), and its client resumes it there. Not taken within
+   * `windowMs` (its reconnect window), it ends: its rooms are left.
    */
-  release(sessionId: string): void;
+  release(sessionId: string, windowMs: number): void;
+  /** What any node can tell of a session: a descriptor, or null when no node has it. */
+  describe(sessionId: string): Promise<SessionDescriptor | null>;
   /** Keeps the records of these sessions (this node's) from expiring while they live. */
   touch(sessionIds: readonly string[]): void;
   /** How often `touch` must run for a live session's record never to expire. */

@@ -41,7 +41,7 @@ export class ErrorReporter<S extends Reported & object> {
    * promise is reported with its session and never keeps the other listeners (another
    * handler, the session's own listeners) from running, nor reaches the transport.
    */
-  dispatch(target: object, event: string, args: unknown[], session: S): void {
+  dispatch(target: object, event: string, args: unknown[], session?: S): void {
     const emitter = target as EventEmitter;
     for (const listener of emitter.rawListeners(event) as ((...values: unknown[]) => unknown)[]) {
       try {

@@ -9,7 +9,9 @@ import type { DefaultEventsMap, EventNames, EventsMap, MessageOf } from '../hub/
 import type { EventHub } from '../hub/events.js';
 import type { DisconnectInfo } from '../hub/results.js';
 import type { Member } from '../hub/member.js';
+import { localQueries, MemoryRoomLog, type MembershipQueries, type RoomLog } from '../hub/membership.js';
 import { memberIds, type MemberRef, type Rooms, type Socket, type Target } from '../hub/rooms.js';
+import { checkQueryRoom, parseRoomLogEntry, roomLogEntry } from './queries.js';
 
 /** Tallies of one broadcast: recipients reached, and sends their queue policy refused. */
 export type BroadcastReport = FanOutReport;
@@ -37,6 +39,8 @@ export abstract class HubApi<
    * for what arrives, and `events.disconnected(socket, info)` after `removeMember`.
    */
   abstract readonly events: EventHub;
+  /** The adapter's room log, or this server's own (made on first use). */
+  private ownRoomLog: RoomLog | undefined;
 
   /** Sends a plain message to every connection; it is encoded once per wire format. */
   broadcast(value: MessageOf<EmitEvents>): BroadcastReport {
@@ -104,6 +108,74 @@ export abstract class HubApi<
 
   inRoom(member: MemberRef, room: string): boolean {
     return this.roomApi.inRoom(member, room);
+  }
+
+  // ── Cluster-wide questions (every node's members; this node's alone without a cluster) ──
+
+  /**
+   * The rooms of a member on any node, its private room included (`rooms` answers for this
+   * node's members only). Fresh as Redis is: see docs/cluster.md. Rejects with
+   * `ERR_QUERY_TIMEOUT` after redisCluster's `queryTimeoutMs`, `ERR_ADAPTER_UNAVAILABLE` while Redis is down.
+   */
+  fetchRooms(member: MemberRef): Promise<string[]> {
+    const id = typeof member === 'string' ? member : member.id;
+    return this.ask((queries) => queries.roomsOf(id));
+  }
+
+  /** Whether a member of any node is in `room`. */
+  fetchInRoom(member: MemberRef, room: string): Promise<boolean> {
+    const id = typeof member === 'string' ? member : member.id;
+    return this.ask((queries) => queries.isInRoom(id, checkQueryRoom(room)));
+  }
+
+  /** The ids of `room`'s members on every node. */
+  fetchMembers(room: string): Promise<string[]> {
+    return this.ask((queries) => queries.membersOf(checkQueryRoom(room)));
+  }
+
+  /** How many members `room` has on every node. */
+  fetchMemberCount(room: string): Promise<number> {
+    return this.ask((queries) => queries.countOf(checkQueryRoom(room)));
+  }
+
+  /** How many named rooms have a member on some node. */
+  fetchRoomCount(): Promise<number> {
+    return this.ask((queries) => queries.roomCount());
+  }
+
+  /**
+   * Adds `value` (anything with a JSON form) to `room`'s log, keeping its newest `maxEntries`
+   * (1–10 000, default 100): a short history every node of a cluster shares (on one node, kept
+   * in this process). Bounded and refused like the queries; an entry over 64 KiB of JSON is
+   * `ERR_TOO_LARGE`.
+   */
+  appendRoomLog(room: string, value: unknown, maxEntries = 100): Promise<void> {
+    try {
+      const entry = roomLogEntry(value, maxEntries);
+      return this.roomLog.append(checkQueryRoom(room), entry, maxEntries);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** `room`'s log, oldest first (values as they were appended, through JSON). */
+  async fetchRoomLog(room: string): Promise<unknown[]> {
+    const entries = await this.roomLog.read(checkQueryRoom(room));
+    return entries.flatMap((entry) => parseRoomLogEntry(entry));
+  }
+
+  private get roomLog(): RoomLog {
+    this.ownRoomLog ??= this.adapter.roomLog ?? new MemoryRoomLog();
+    return this.ownRoomLog;
+  }
+
+  /** Asks the adapter's cluster-wide queries (bounded by the cluster); without them, this node's answer. */
+  protected ask<T>(query: (queries: MembershipQueries) => Promise<T>): Promise<T> {
+    try {
+      return query(this.adapter.queries ?? localQueries(this.adapter));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The members of `room`: `to(room).emit(event, data)`, `.send(value)`, `.except(socket)`. */

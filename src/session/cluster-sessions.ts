@@ -7,7 +7,13 @@
  * expiring. Nothing here runs without a store.
  */
 import { RealtimeError } from '../errors.js';
-import type { ClaimedSession, SessionLocation, SessionRecord, SessionStore } from '../hub/session-store.js';
+import type {
+  ClaimedSession,
+  SessionDescriptor,
+  SessionLocation,
+  SessionRecord,
+  SessionStore,
+} from '../hub/session-store.js';
 import type { Conn } from './conn.js';
 import type { Registry } from './registry.js';
 
@@ -66,6 +72,16 @@ export class ClusterSessions {
   /** A session this node is taking over right now (claimed or claiming, not yet restored). */
   isArriving(sessionId: string): boolean {
     return this.claiming.has(sessionId);
+  }
+
+  /** A session this node does not hold, as the store describes it; rejects when the store cannot say. */
+  async describe(sessionId: string): Promise<SessionDescriptor | null> {
+    try {
+      return await this.store.describe(sessionId);
+    } catch (cause) {
+      if (cause instanceof RealtimeError) throw cause; // ERR_QUERY_TIMEOUT, ERR_ADAPTER_UNAVAILABLE
+      throw storeDown(`the session store cannot be reached (${String(cause)})`);
+    }
   }
 
   /** What the store knows of a session this node does not hold. */

@@ -177,6 +177,11 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     this.journal?.update({ rooms: [...rooms] });
   }
 
+  /** @internal (Member) a cluster session: another node takes it over when this one dies. */
+  get outlivesNode(): boolean {
+    return this.journal !== null;
+  }
+
   /** @internal the registry puts the session in the shared store: frames wait for it from now on. */
   useStore(store: SessionStore): void {
     this.journal = new SessionJournal(store, this.sessionId, this);
@@ -355,7 +360,7 @@ export class Conn extends EventEmitter<ConnEvents> implements Member, OutboxOwne
     if (this.journal === null) return this.shutdown();
     this.stateValue = 'closed';
     this.clearTimer();
-    this.journal.releaseToCluster();
+    this.journal.releaseToCluster(this.options.reconnectWindowMs);
     const transport = this.current;
     this.current = null;
     transport?.close(1001, 'shutdown');

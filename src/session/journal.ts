@@ -71,10 +71,13 @@ export class SessionJournal {
     this.store.update(this.sessionId, change);
   }
 
-  /** This node lets the session go (a graceful shutdown): any node may take it over. */
-  releaseToCluster(): void {
+  /**
+   * This node lets the session go (a graceful shutdown): any node may take it over; it ends
+   * if its client is not back within `windowMs`.
+   */
+  releaseToCluster(windowMs: number): void {
     this.write();
-    this.store.release(this.sessionId);
+    this.store.release(this.sessionId, windowMs);
   }
 
   /** The session ended: its record and frames go. */

@@ -14,6 +14,7 @@
  *   GET  /test/requests     what this node received on the 0.6 resource, oldest first, at
  *                           most 1 000: [{method, url, cookie}] (UPGRADE for websockets)
  *   GET  /legacy-test/...   the pages that run the real 0.6 client (test/helpers/legacy-page.ts)
+ *   rooms, cluster-wide queries and presence: membership-routes.ts
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
@@ -21,6 +22,7 @@ import { RedisAdapter } from '../../src/adapters/redis/adapter.js';
 import { redisCluster } from '../../src/adapters/redis/cluster.js';
 import { createServer, type CreateServerOptions, type Switchyard } from '../../src/server.js';
 import { serveLegacyPages } from '../helpers/legacy-page.js';
+import { addMembershipRoutes } from './membership-routes.js';
 
 export interface NodeConfig {
   /** Unique in the cluster: the Redis server name, and what `/test/whoami` answers. */
@@ -80,6 +82,7 @@ export function createNodeServer(config: NodeConfig): Switchyard {
     return { name: config.name, transport: conn.transport, state: conn.state };
   });
   addRequestLog(app, server.options.resource);
+  addMembershipRoutes(app, server);
   return server;
 }
 

@@ -32,6 +32,7 @@ import {
   type FanOutReport,
   type FanOutTarget,
 } from '../../hub/adapter.js';
+import type { PresenceEvent, RemovalReason } from '../../hub/membership.js';
 import type { Member } from '../../hub/member.js';
 import type { PreparedMessage } from '../../hub/prepared.js';
 import { channelNames, decodeEnvelope, DEFAULT_SERVER_GROUP, encodeEnvelope, type ChannelKind } from './envelope.js';
@@ -211,12 +212,17 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Ad
     return this.local.roomNames();
   }
 
+  /** Presence of this instance's members (membership stays local: every instance has its own). */
+  onPresence(listener: (event: PresenceEvent) => void): void {
+    this.local.onPresence(listener);
+  }
+
   addMember(member: Member): void {
     this.local.addMember(member);
   }
 
-  removeMember(id: string): void {
-    this.local.removeMember(id);
+  removeMember(id: string, reason?: RemovalReason): void {
+    this.local.removeMember(id, reason);
   }
 
   join(id: string, room: string): boolean {

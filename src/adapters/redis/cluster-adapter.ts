@@ -29,8 +29,11 @@ import {
   type FanOutTarget,
 } from '../../hub/adapter.js';
 import type { Member } from '../../hub/member.js';
+import type { MembershipQueries, PresenceEvent, RemovalReason, RoomLog } from '../../hub/membership.js';
 import type { PreparedMessage } from '../../hub/prepared.js';
 import type { ClusterKeys } from './cluster-keys.js';
+import { ClusterMembership } from './cluster-membership.js';
+import { ClusterQueries, ClusterRoomLog } from './cluster-queries.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
 import { messageOf } from './connections.js';
 import { decodeEnvelope, encodeEnvelope, type ForwardedMessage } from './envelope.js';
@@ -56,6 +59,12 @@ interface LogEntry {
 
 export class ClusterAdapter implements Adapter {
   readonly stats: ClusterAdapterStats = { published: 0, publishDropped: 0, received: 0, malformed: 0, recovered: 0 };
+  /** Rooms of the whole cluster and presence, written as this node's members join and leave. */
+  readonly membership: ClusterMembership;
+  /** The cluster-wide questions, answered from what `membership` writes. */
+  readonly queries: MembershipQueries;
+  /** Room logs every node shares (the chat demo's history). */
+  readonly roomLog: RoomLog;
   private readonly local = new MemoryAdapter();
   private lastMs = 0;
   private lastN = 0;
@@ -67,6 +76,19 @@ export class ClusterAdapter implements Adapter {
     private readonly options: ResolvedRedisClusterOptions,
   ) {
     this.channels = new FanOutChannels(link, keys, options, (payload) => this.onRemote(payload));
+    this.membership = new ClusterMembership(link, keys, options, this.local);
+    // A session being restored is held in a stand-in: presence names the session itself.
+    const unwrap = (member: Member): Member => (member instanceof HoldingMember ? member.inner : member);
+    this.local.observe({
+      joined: (member, room) => this.membership.joined(unwrap(member), room),
+      left: (member, room, reason) => this.membership.left(unwrap(member), room, reason),
+    });
+    this.queries = new ClusterQueries(link, keys, options, this.local);
+    this.roomLog = new ClusterRoomLog(link, keys, options);
+  }
+
+  onPresence(listener: (event: PresenceEvent) => void): void {
+    this.membership.onPresence(listener);
   }
 
   /** Once the link is up: subscribes to the fan-out (fan-out-channels.ts). */
@@ -106,8 +128,8 @@ export class ClusterAdapter implements Adapter {
     this.local.addMember(member);
   }
 
-  removeMember(id: string): void {
-    this.local.removeMember(id);
+  removeMember(id: string, reason?: RemovalReason): void {
+    this.local.removeMember(id, reason);
   }
 
   join(id: string, room: string): boolean {
@@ -175,6 +197,7 @@ export class ClusterAdapter implements Adapter {
   }
 
   async close(): Promise<void> {
+    this.membership.stop();
     await this.local.close();
   }
 
@@ -284,6 +307,11 @@ class HoldingMember implements Member {
     return this.member.id;
   }
 
+  /** The member it stands in for. */
+  get inner(): Member {
+    return this.member;
+  }
+
   deliver(message: PreparedMessage) {
     if (this.held === null) return this.member.deliver(message);
     this.held.push(message);
@@ -292,6 +320,10 @@ class HoldingMember implements Member {
 
   roomsChanged(rooms: ReadonlySet<string>): void {
     this.member.roomsChanged?.(rooms);
+  }
+
+  get outlivesNode(): boolean | undefined {
+    return this.member.outlivesNode;
   }
 
   /** Delivers what was held (those `isNew` accepts: not already given from the log), then passes through. */

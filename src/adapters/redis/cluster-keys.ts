@@ -11,6 +11,12 @@
  *   <p>:stats:{<node>}    STRING  the node's stats record (JSON, PX nodeTtlMs, with its liveness)
  *   <p>:log:{<node>}      STREAM  the node's fan-out log, id <ms>-<n>, trimmed by age
  *   <p>:epoch             STRING  set once per Redis: gone means Redis came back empty
+ *   <p>:r:{<room>}        SET     the room's members on every node, by id
+ *   <p>:m:{<member>}      HASH    a member that is not a session (sac-sock, plain): node, rooms
+ *   <p>:members:<node>    SET     those members of the node that are in a room (gone with it)
+ *   <p>:rooms             ZSET    every room with members → when a node last saw it so
+ *   <p>:h:{<room>}        LIST    the room's log (appendRoomLog), newest last
+ *   <p>:released          ZSET    sessions let go at a shutdown → when their window ends
  *   <p>:fanout            channel every node's fan-out, `<node>|<log id>|<envelope>`
  *   <p>:fanout:{<node>}   channel the same, one node's, sharded (Redis Cluster ≥ 7: in its log's slot)
  *   <p>:bus:<node>        channel the relay's messages to one node
@@ -19,11 +25,31 @@ export class ClusterKeys {
   readonly nodes: string;
   readonly epoch: string;
   readonly fanOut: string;
+  readonly rooms: string;
+  readonly released: string;
 
   constructor(readonly prefix: string) {
     this.nodes = `${prefix}:nodes`;
     this.epoch = `${prefix}:epoch`;
     this.fanOut = `${prefix}:fanout`;
+    this.rooms = `${prefix}:rooms`;
+    this.released = `${prefix}:released`;
+  }
+
+  room(room: string): string {
+    return `${this.prefix}:r:{${room}}`;
+  }
+
+  roomLog(room: string): string {
+    return `${this.prefix}:h:{${room}}`;
+  }
+
+  member(memberId: string): string {
+    return `${this.prefix}:m:{${memberId}}`;
+  }
+
+  nodeMembers(nodeId: string): string {
+    return `${this.prefix}:members:${nodeId}`;
   }
 
   record(sessionId: string): string {

@@ -49,6 +49,12 @@ export interface RedisClusterOptions {
   maxReconnectDelayMs?: number;
   /** A command without an answer this long fails (and is reported). Default 2 000 ms. */
   commandTimeoutMs?: number;
+  /**
+   * Most time a cluster-wide query (`fetchMembers`, `fetchMemberCount`, `fetchRooms`,
+   * `fetchInRoom`, `fetchRoomCount`, `fetchSession`) waits for Redis before it rejects with
+   * `ERR_QUERY_TIMEOUT`. Default 1 000 ms.
+   */
+  queryTimeoutMs?: number;
   /** Fan-out envelopes larger than this are not forwarded (reported). Default 16 MiB. */
   maxEnvelopeBytes?: number;
   /** Deepest nesting of a forwarded JSON value; deeper envelopes are dropped. Default 64; 0 = no bound. */
@@ -67,6 +73,7 @@ const DEFAULTS = {
   connectTimeoutMs: 5_000,
   maxReconnectDelayMs: 2_000,
   commandTimeoutMs: 2_000,
+  queryTimeoutMs: 1_000,
   maxEnvelopeBytes: 16 * 1024 * 1024,
   maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
 } as const;
@@ -78,6 +85,7 @@ const POSITIVE_INTEGERS = [
   'connectTimeoutMs',
   'maxReconnectDelayMs',
   'commandTimeoutMs',
+  'queryTimeoutMs',
   'maxEnvelopeBytes',
 ] as const;
 

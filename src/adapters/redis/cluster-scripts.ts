@@ -3,7 +3,8 @@
  * fenced by the owner: a node that is no longer a session's owner (another took it over while
  * this one was cut off) changes nothing of it. On a Redis Cluster a script runs on the shard
  * of its keys' slot; a script given keys of two slots is refused (CROSSSLOT, reported as
- * ERR_CROSS_SLOT), so every call names the keys of one session, or of one node's log.
+ * ERR_CROSS_SLOT), so every call names the keys of one session, or of one node's log; the membership scripts
+ * each touch one room's key.
  */
 import { Cluster, type Result } from 'ioredis';
 import type { RedisClient } from './connections.js';
@@ -91,6 +92,33 @@ return 1`;
  */
 const PUBLISH_VIA = `return redis.call('PUBLISH', ARGV[1], ARGV[2])`;
 
+/**
+ * KEYS room · ARGV member, ttlMs. A member joins a room of the cluster: 1 when it was not in
+ * it (news: a presence join), 2 when the room had no member before (news, and a new room),
+ * 0 when it was in it already (a session taken over by another node).
+ */
+const JOIN = `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if added == 1 and redis.call('SCARD', KEYS[1]) == 1 then return 2 end
+return added`;
+
+/**
+ * KEYS room · ARGV member. A member leaves a room of the cluster: 0 when it was not in it
+ * (another node was first: no news), 1 when it left, 2 when it left and the room is empty.
+ */
+const LEAVE = `
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('SCARD', KEYS[1]) == 0 then return 2 end
+return 1`;
+
+/** KEYS log · ARGV entry, maxEntries, ttlMs. A room log keeps its newest entries, for ttlMs after the last. */
+const LOG_APPEND = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     syAppend(record: string, frames: string, ...args: (string | number)[]): Result<number, Context>;
@@ -106,6 +134,9 @@ declare module 'ioredis' {
     ): Result<[string[], Array<[string, string[]]>] | null, Context>;
     syFanOut(log: string, ...args: (string | number)[]): Result<number, Context>;
     syPublishVia(slotKey: string, channel: string, message: string): Result<number, Context>;
+    syJoin(room: string, member: string, ttlMs: number): Result<number, Context>;
+    syLeave(room: string, member: string): Result<number, Context>;
+    syLogAppend(log: string, entry: string, maxEntries: number, ttlMs: number): Result<number, Context>;
   }
 }
 
@@ -131,4 +162,7 @@ export function defineScripts(redis: RedisClient): void {
   redis.defineCommand('syRemove', { numberOfKeys: 2, lua: REMOVE });
   redis.defineCommand('syClaim', { numberOfKeys: 2, lua: CLAIM });
   redis.defineCommand('syFanOut', { numberOfKeys: 1, lua: FANOUT });
+  redis.defineCommand('syJoin', { numberOfKeys: 1, lua: JOIN });
+  redis.defineCommand('syLeave', { numberOfKeys: 1, lua: LEAVE });
+  redis.defineCommand('syLogAppend', { numberOfKeys: 1, lua: LOG_APPEND });
 }

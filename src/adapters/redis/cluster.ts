@@ -47,6 +47,9 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
   // Sharded pub/sub: each node's fan-out has a channel of its own; follow the nodes listed.
   nodes.onNodesListed((nodeIds) => adapter.follow(nodeIds));
   const view = new RedisClusterView(link, keys, nodes, resolved);
+  // Members that go with their node leave their rooms when it dies; an empty Redis gets them back.
+  nodes.onNodeDown((nodeId) => void adapter.membership.nodeDown(nodeId));
+  nodes.onStoreLost(() => adapter.membership.restore());
   let started: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
   return {
@@ -65,6 +68,7 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
         await nodes.join();
         // Sharded pub/sub: the live nodes hear this one's first fan-out.
         await adapter.heard(nodes.othersAlive);
+        await adapter.membership.start();
       })();
       return started;
     },
@@ -79,6 +83,7 @@ export function redisCluster(options: RedisClusterOptions = {}): RedisClusterBac
     },
     async vanish() {
       nodes.stop();
+      adapter.membership.stop();
       await link.close();
     },
   };

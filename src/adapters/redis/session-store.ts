@@ -18,12 +18,14 @@ import type {
   LogPositions,
   NodeBus,
   SessionChange,
+  SessionDescriptor,
   SessionLocation,
   SessionRecord,
   SessionStore,
   StoredFrames,
 } from '../../hub/session-store.js';
 import type { ClusterKeys } from './cluster-keys.js';
+import { askRedis, parseRooms } from './cluster-queries.js';
 import type { ResolvedRedisClusterOptions } from './cluster-options.js';
 import type { NodeRegistry } from './node-registry.js';
 import type { RedisLink } from './redis-link.js';
@@ -110,10 +112,33 @@ export class RedisSessionStore implements SessionStore {
     ]).catch((error: unknown) => this.link.failed('removing a session', error));
   }
 
-  release(sessionId: string): void {
-    this.link.commands
-      .syUpdate(this.keys.record(sessionId), this.nodeId, this.options.recordTtlMs, 'owner', '', 'lost', '1')
-      .catch((error: unknown) => this.link.failed('letting a session go', error));
+  release(sessionId: string, windowMs: number): void {
+    const redis = this.link.commands;
+    Promise.all([
+      redis.syUpdate(this.keys.record(sessionId), this.nodeId, this.options.recordTtlMs, 'owner', '', 'lost', '1'),
+      // Not taken over within its window, it ends: a live node leaves its rooms then (cluster-membership.ts).
+      redis.zadd(this.keys.released, Date.now() + windowMs, sessionId),
+    ]).catch((error: unknown) => this.link.failed('letting a session go', error));
+  }
+
+  /** One HMGET (and, for an owner this node has not seen alive, one EXISTS), bounded by queryTimeoutMs. */
+  async describe(sessionId: string): Promise<SessionDescriptor | null> {
+    const redis = this.link.commands;
+    const fields = ['owner', 'tr', 'rooms', 'data', 'lost', 'at'] as const;
+    const [owner, transport, rooms, data, lost, openedAt] = await askRedis(this.link, this.options.queryTimeoutMs, () =>
+      redis.hmget(this.keys.record(sessionId), ...fields),
+    );
+    if (owner === null || owner === undefined) return null;
+    const isOwnerAlive = owner !== '' && (await this.isAlive(owner));
+    return {
+      id: sessionId,
+      nodeId: owner,
+      transport: transport ?? 'xhr-polling',
+      rooms: parseRooms(rooms),
+      ...(data === null || data === undefined || data === '' ? {} : { data: parseJson(data, undefined) }),
+      connected: isOwnerAlive && lost !== '1',
+      openedAt: Number(openedAt) || 0,
+    };
   }
 
   touch(sessionIds: readonly string[]): void {
