@@ -16,7 +16,8 @@ const { createServer } = (await import(build)) as typeof Sources;
 const EVENT = 'message';
 const ROOM = 'bench';
 
-const server = createServer();
+// Every load client comes from 127.0.0.1: the per-address cap (1000 by default) is lifted here.
+const server = createServer({ maxConnectionsPerAddress: 0 });
 
 server.onEvent(EVENT, (socket, data) => {
   const text = data.toString();
