@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { AdminGate } from './admin.js';
 import { mountDashboard } from './dashboard.js';
 import { mountHealth } from './health.js';
-import { Metrics } from './metrics.js';
+import type { Metrics } from './metrics.js';
 import { roomSizes } from './snapshot.js';
 import type { OpsOptions, OpsSource } from './source.js';
 
@@ -20,6 +20,8 @@ export async function mountOps(app: FastifyInstance, source: OpsSource, options:
   let stop = (): void => undefined;
   if (!options.health && !options.metrics && !options.dashboard) return stop;
   const gate = new AdminGate(options.adminToken, () => source.isLoopback());
+  // prom-client (some 12 MiB of RSS with its dependencies) is loaded only when metrics are on.
+  const metricsModule = options.metrics ? await import('./metrics.js') : null;
   await app.register(async (scope) => {
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
@@ -27,14 +29,14 @@ export async function mountOps(app: FastifyInstance, source: OpsSource, options:
       (_request, body, done) => done(null, body),
     );
     if (options.health) mountHealth(scope, source);
-    if (options.metrics) mountMetrics(scope, source, gate);
+    if (metricsModule !== null) mountMetrics(metricsModule.Metrics, scope, source, gate);
     if (options.dashboard) stop = mountDashboard(scope, source, gate);
   });
   return () => stop();
 }
 
-function mountMetrics(scope: FastifyInstance, source: OpsSource, gate: AdminGate): void {
-  const metrics = new Metrics({
+function mountMetrics(MetricsClass: typeof Metrics, scope: FastifyInstance, source: OpsSource, gate: AdminGate): void {
+  const metrics = new MetricsClass({
     counters: source.counters,
     roomCount: () => roomSizes(source).length,
     adapterErrors: () => source.adapterErrors(),
