@@ -58,9 +58,10 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
     return Promise.resolve(tooLarge());
   }
   // The body has usually arrived by the time a handler that awaited anything reads it (a
-  // small POST comes in the same packet as its headers): take it from the stream's buffer,
-  // with no listeners and no promise of its own.
-  if (req.complete && req.readableLength <= maxBytes && !req.readableFlowing) {
+  // small POST comes in the same packet as its headers): once every byte Content-Length
+  // declares is in the stream's buffer, take it from there, with no listeners and no
+  // promise of its own.
+  if (declared === req.readableLength && !req.readableFlowing) {
     return Promise.resolve(decodeBody((req.read() as Buffer | null) ?? EMPTY_BODY));
   }
   return new Promise((resolve) => {
