@@ -151,7 +151,9 @@ async function main(): Promise<void> {
   // The nodes log nothing per request: the figure is the server's, not its logger's.
   const quiet = { nodeOptions: { logger: false, heartbeatIntervalMs: 0 } };
   const figures = [
-    await measureOn('one node, fan-out only', () => startCluster({ ...quiet, nodes: 1, haproxy: false, mode: 'fanout' })),
+    await measureOn('one node, fan-out only', () =>
+      startCluster({ ...quiet, nodes: 1, haproxy: false, mode: 'fanout' }),
+    ),
     await measureOn('one node, cluster sessions', () => startCluster({ ...quiet, nodes: 1, haproxy: false })),
     await measureOn('two nodes + HAProxy', () => startCluster({ ...quiet, nodes: 2 })),
   ];
