@@ -62,7 +62,11 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
   // declares is in the stream's buffer, take it from there, with no listeners and no
   // promise of its own.
   if (declared === req.readableLength && !req.readableFlowing) {
-    return Promise.resolve(decodeBody((req.read() as Buffer | null) ?? EMPTY_BODY));
+    const body = (req.read() as Buffer | null) ?? EMPTY_BODY;
+    // Flowing from here, so the end of the request is read and 'end' comes: until it does,
+    // Node counts the request as unfinished (its request timeout, the keep-alive socket).
+    req.resume();
+    return Promise.resolve(decodeBody(body));
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
