@@ -5,7 +5,7 @@
  * figure and its ratio to Switchyard, and writes it to bench/results/<date>.md and latest.md.
  *
  * Environment: BENCH_QUICK=1 (short phases), BENCH_TARGETS=a,b (subset),
- * BENCH_SCENARIOS=A,B,C,D,E (subset), BENCH_PROFILE=1 (--cpu-prof of the Switchyard server,
+ * BENCH_SCENARIOS=A,B,C,D,E,F (subset; F runs every bench/cluster/*.ts), BENCH_PROFILE=1 (--cpu-prof of the Switchyard server,
  * or of BENCH_PROFILE_TARGET, into bench/results/profiles/).
  */
 import { execFileSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { BENCH_DIR, isPinning, spawnChild } from './lib/child.js';
+import { renderCluster, runClusterScripts } from './lib/cluster-scripts.js';
 import { cpuWindow, loadSummary, processTicks, TICKS_PER_SECOND } from './lib/machine.js';
 import { renderReport, type Figures, type Row } from './lib/report.js';
 import type { LoadSpec } from './load/main.js';
@@ -27,7 +28,7 @@ const READY_TIMEOUT_MS = 20_000;
 const selectedTargets = TARGETS.filter(
   (target) => process.env.BENCH_TARGETS === undefined || process.env.BENCH_TARGETS.split(',').includes(target.name),
 );
-const selectedScenarios = new Set((process.env.BENCH_SCENARIOS ?? 'A,B,C,D,E').split(','));
+const selectedScenarios = new Set((process.env.BENCH_SCENARIOS ?? 'A,B,C,D,E,F').split(','));
 const profileDir = join(BENCH_DIR, 'results', 'profiles');
 const runStartedAt = Date.now();
 
@@ -70,6 +71,8 @@ interface Timed<T> {
   readonly serverCpuMs: Record<string, number>;
   readonly failures: number;
   readonly lastFailure: string;
+  /** The load generator's CPU over the measurement, in cores (1 = its whole core: it may be the limit). */
+  readonly loadCores: number;
 }
 
 /** The server's CPU time at each mark the generator sends (`start`/`end`, `all-start`/`all-end`, …). */
@@ -111,6 +114,7 @@ async function timed<T>(target: Target, tag: string, spec: (port: number) => Loa
         const answer = await load.next<{ result: T; failures: number; lastFailure: string }>('result', 120_000);
         const { result } = answer;
         const { otherCores, cpuSeconds, seconds } = window.stop();
+        const [serverCpu = 0, loadCpu = 0] = cpuSeconds;
         if (best === undefined || otherCores < best.otherCores) {
           best = {
             result,
@@ -118,9 +122,9 @@ async function timed<T>(target: Target, tag: string, spec: (port: number) => Loa
             serverCpuMs: serverSpans(),
             failures: answer.failures,
             lastFailure: answer.lastFailure,
+            loadCores: seconds > 0 ? loadCpu / seconds : 0,
           };
         }
-        const [serverCpu = 0, loadCpu = 0] = cpuSeconds;
         log(
           `  ${target.name} ${tag}: ${summarise(result)} (${seconds.toFixed(1)} s; CPU s: server ${serverCpu.toFixed(2)}, ` +
             `load ${loadCpu.toFixed(2)}, others ${(otherCores * seconds).toFixed(2)})`,
@@ -212,6 +216,7 @@ async function eachTarget(
 
 function recordBusy(figures: Figures, key: string, timed: Timed<unknown>): void {
   figures.busy[key] = { otherCores: timed.otherCores, attempts: timed.attempts };
+  figures.loadCores[key] = timed.loadCores;
   if (timed.failures > 0) figures.failures[key] = `${timed.failures} failed requests (last: ${timed.lastFailure})`;
 }
 
@@ -234,7 +239,10 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadAtStart = loadSummary();
   const rows = new Map<string, Row>(
-    selectedTargets.map((t) => [t.name, { target: t, figures: { busy: {}, failures: {}, cpu: {} }, notes: [] }]),
+    selectedTargets.map((t) => [
+      t.name,
+      { target: t, figures: { busy: {}, failures: {}, cpu: {}, loadCores: {} }, notes: [] },
+    ]),
   );
   const ws = (t: Target) => t.ws;
   const poll = (t: Target) => t.poll;
@@ -316,6 +324,13 @@ async function main(): Promise<void> {
     });
   }
 
+  // F: the cluster scripts, after every single-process scenario (they start several processes).
+  let cluster: string[] = [];
+  if (selectedScenarios.has('F')) {
+    log('scenario F');
+    cluster = renderCluster(await runClusterScripts(log));
+  }
+
   const report = renderReport({
     rows: [...rows.values()],
     startedAt,
@@ -325,6 +340,7 @@ async function main(): Promise<void> {
     isQuick,
     isPinned: isPinning(),
     busyCores: BUSY_CORES,
+    cluster,
   });
   process.stdout.write(report + '\n');
   const dir = join(BENCH_DIR, 'results');

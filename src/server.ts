@@ -22,7 +22,7 @@ import { mountWebSocketRoutes } from './endpoints/fastify-route.js';
 import type { WebSocketEndpointOptions } from './endpoints/options.js';
 import { FlashPolicyService } from './http/flash-policy.js';
 import { fastifyHttpOptions, installJsonFallbacks, type HttpLimitOptions } from './http/limits.js';
-import { answerClosed, mountResource, refuseWhenClosed } from './http/mount.js';
+import { answerClosed, mountResource, refuseWhenClosed, routeResourceFirst } from './http/mount.js';
 import { parseOrigins } from './http/origins.js';
 import { ConnectionBudget } from './http/budget.js';
 import { UpgradeDispatcher, type UpgradeRoute } from './http/upgrades.js';
@@ -369,6 +369,9 @@ export class Switchyard<
     this.ownsApp = true;
     this.app = app;
     refuseWhenClosed(app, () => this.shutdown.phase === 'closed');
+    // After the one hook of our own: a hook the application adds turns the fast path off.
+    const handle = (req: IncomingMessage, res: ServerResponse) => this.handleResourceRequest(req, res);
+    routeResourceFirst(app, this.options.resource, handle, () => this.shutdown.phase === 'serving');
   }
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────

@@ -21,6 +21,8 @@ interface Pending {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+/** What an ordinary HTTP client sends besides Host: the server parses these on every request. */
+const COMMON_HEADERS = 'Accept: */*\r\nUser-Agent: switchyard-bench\r\n';
 const CRLF = Buffer.from('\r\n');
 
 /** One keep-alive connection. */
@@ -35,7 +37,7 @@ class Connection {
     const socket = this.socket ?? this.open();
     const length = Buffer.byteLength(body);
     const head =
-      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${this.port}\r\nConnection: keep-alive\r\n` +
+      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${this.port}\r\nConnection: keep-alive\r\n${COMMON_HEADERS}` +
       (method === 'GET' ? '\r\n' : `Content-Type: ${contentType}\r\nContent-Length: ${length}\r\n\r\n`);
     socket.write(head + body);
     return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));

@@ -104,19 +104,31 @@ async function runEcho(s: Extract<LoadSpec, { kind: 'echo' }>): Promise<EchoResu
   // The orchestrator reads the server's CPU time at these marks.
   setTimeout(() => mark('start'), s.warmupMs);
   const endMark = setTimeout(() => mark('end'), s.warmupMs + s.durationMs);
+  // A round trip ends when the echo has come back and, over HTTP, the send request has been
+  // answered too: a session never has two sends in flight (a browser's XHR client waits for
+  // its POST's answer), so pipelining cannot make the server look faster than it is.
   const loop = (slot: Slot) =>
     new Promise<void>((resolve) => {
       let sentAt = 0;
-      const next = () => {
-        if (performance.now() >= measureTo) return resolve();
-        sentAt = performance.now();
-        slot.client.send(payload);
-      };
-      slot.onMessage = (text) => {
-        if (text !== payload) return;
+      let awaiting = 0;
+      const done = () => {
+        if (--awaiting !== 0) return;
         const now = performance.now();
         if (sentAt >= measureFrom && now <= measureTo) latencies.push(now - sentAt);
         next();
+      };
+      const next = () => {
+        if (performance.now() >= measureTo) return resolve();
+        sentAt = performance.now();
+        awaiting = 1;
+        const sent = slot.client.send(payload);
+        if (sent !== undefined) {
+          awaiting = 2;
+          sent.then(done, done);
+        }
+      };
+      slot.onMessage = (text) => {
+        if (text === payload && awaiting > 0) done();
       };
       next();
     });

@@ -39,7 +39,9 @@ const require = createRequire(import.meta.url);
 const io = require('socket.io-legacy') as { listen(server: unknown, options: object): LegacyListener };
 
 const http = createServer();
-const listener = io.listen(http, { log: () => undefined });
+// No Flash policy listener on port 843: the bench measures HTTP and websocket, and another
+// process on the machine may hold that port.
+const listener = io.listen(http, { log: () => undefined, flashPolicyServer: false });
 http.prependListener('upgrade', (_req, socket: Socket) => {
   socket.setEncoding = Socket.prototype.setEncoding;
 });

@@ -8,7 +8,7 @@
 import type * as Sources from '../../src/index.js';
 import { HOST, JOINED, parseTrigger, payloadOf, reportReady } from './behaviour.js';
 
-const build = new URL('../../dist/src/index.js', import.meta.url).href;
+const build = new URL('../../dist/index.js', import.meta.url).href;
 const { createServer } = (await import(build)) as typeof Sources;
 
 /** Where the load generator's `plain` connector connects. */

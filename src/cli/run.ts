@@ -14,7 +14,7 @@ import type { ClusterBackend } from '../hub/cluster.js';
 import { isLoopbackAddress } from '../ops/admin.js';
 import type { CreateServerOptions } from '../server.js';
 import { resolveSettings, usage, UsageError, type Settings } from './settings.js';
-import { runPrimary, type Io, type WorkerNotice } from './workers.js';
+import type { Io, WorkerNotice } from './workers.js';
 
 export type { Io } from './workers.js';
 
@@ -37,6 +37,8 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: I
     const adminToken =
       settings.server.adminToken ?? (isLoopbackAddress(settings.host) ? undefined : generatedToken(io));
     if (adminToken !== undefined) process.env.SWITCHYARD_ADMIN_TOKEN = adminToken;
+    // The primary's module brings prom-client (merged /metrics): loaded only with --workers.
+    const { runPrimary } = await import('./workers.js');
     return runPrimary(settings, io);
   }
   const out = isWorker ? workerIo(io) : io;

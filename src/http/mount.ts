@@ -1,7 +1,8 @@
 /**
  * Mounting on fastify: the 0.6 resource as one hijacked catch-all route (the resource reads
- * its own bodies, with a cap enforced while they stream), and the answer every request gets
- * once a server has closed. Nothing here knows a family: the handler is handed in.
+ * its own bodies, with a cap enforced while they stream), the fast path ahead of the router
+ * for a standalone server, and the answer every request gets once a server has closed.
+ * Nothing here knows a family: the handler is handed in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -39,6 +40,59 @@ export async function mountResource(app: FastifyInstance, resource: string, hand
         handle(request.raw, reply.raw);
       },
     });
+  });
+}
+
+/** The hooks that run for a request: any of them added to the app turns the fast path off. */
+const REQUEST_HOOKS = new Set([
+  'onRequest',
+  'preParsing',
+  'preValidation',
+  'preHandler',
+  'preSerialization',
+  'onSend',
+  'onResponse',
+  'onTimeout',
+  'onError',
+  'onRequestAbort',
+]);
+
+/**
+ * The resource's requests ahead of fastify's router, for a server that owns its app: a
+ * request under `/<resource>/` goes straight to `handle` (with the same debug line as the
+ * route), everything else to fastify. The route itself stays mounted and takes over whenever
+ * the fast path steps aside: once the application adds a request hook anywhere in the app
+ * (it must see the resource's requests too), and whenever the server is not serving (the
+ * shutdown answers stay fastify's and the hook's). Each poll and send then skips fastify's
+ * request and reply objects, its router and its hook runner.
+ */
+export function routeResourceFirst(
+  app: FastifyInstance,
+  resource: string,
+  handle: RawHandler,
+  isServing: () => boolean,
+): void {
+  const server = app.server;
+  const listeners = server.listeners('request') as RawHandler[];
+  // Only fastify's own handler listens: anything else is not ours to reorder.
+  if (listeners.length !== 1) return;
+  const routed = listeners[0] as RawHandler;
+  let hasRequestHooks = false;
+  const addHook = app.addHook;
+  // Plugins' instances inherit the app's methods, so this hears every scope's hooks.
+  app.addHook = function (this: FastifyInstance, name: string, ...rest: unknown[]) {
+    if (REQUEST_HOOKS.has(name)) hasRequestHooks = true;
+    return (addHook as (...args: unknown[]) => FastifyInstance).call(this, name, ...rest);
+  } as FastifyInstance['addHook'];
+  const prefix = `/${resource}/`;
+  server.removeListener('request', routed);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (hasRequestHooks || !isServing() || req.url?.startsWith(prefix) !== true) {
+      routed.call(server, req, res);
+      return;
+    }
+    logAtDebug(app.log, resource, req, res);
+    handle(req, res);
   });
 }
 

@@ -57,6 +57,17 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
     req.resume();
     return Promise.resolve(tooLarge());
   }
+  // The body has usually arrived by the time a handler that awaited anything reads it (a
+  // small POST comes in the same packet as its headers): once every byte Content-Length
+  // declares is in the stream's buffer, take it from there, with no listeners and no
+  // promise of its own.
+  if (declared === req.readableLength && !req.readableFlowing) {
+    const body = (req.read() as Buffer | null) ?? EMPTY_BODY;
+    // Flowing from here, so the end of the request is read and 'end' comes: until it does,
+    // Node counts the request as unfinished (its request timeout, the keep-alive socket).
+    req.resume();
+    return Promise.resolve(decodeBody(body));
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -72,11 +83,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
     };
     const onEnd = () => {
       cleanup();
-      try {
-        resolve(utf8.decode(Buffer.concat(chunks, size)));
-      } catch {
-        resolve(new RealtimeError('ERR_INVALID_UTF8', 'the body is not valid UTF-8'));
-      }
+      resolve(decodeBody(Buffer.concat(chunks, size)));
     };
     const onError = (error: Error) => {
       cleanup();
@@ -96,21 +103,44 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
   });
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
+function decodeBody(body: Buffer): string | RealtimeError {
+  try {
+    return utf8.decode(body);
+  } catch {
+    return new RealtimeError('ERR_INVALID_UTF8', 'the body is not valid UTF-8');
+  }
+}
+
 /**
  * The `data` field of an `application/x-www-form-urlencoded` body: `+` is a space, then
  * percent-decoding as UTF-8. Missing field or broken escapes are errors, never guesses.
  */
 export function formField(body: string, name: string): string | RealtimeError {
+  // The 0.6 client's send is the one field alone: no split, no array.
+  if (body.length > name.length && body.charCodeAt(name.length) === EQUALS && body.startsWith(name)) {
+    const end = body.indexOf('&');
+    if (end === -1) return formValue(body.slice(name.length + 1), name);
+  }
   for (const pair of body.split('&')) {
     const eq = pair.indexOf('=');
     const key = eq === -1 ? pair : pair.slice(0, eq);
     if (key !== name) continue;
-    const raw = eq === -1 ? '' : pair.slice(eq + 1);
-    try {
-      return decodeURIComponent(raw.replace(/\+/g, ' '));
-    } catch {
-      return new RealtimeError('ERR_INVALID_UTF8', `the "${name}" field has broken percent-escapes or invalid UTF-8`);
-    }
+    return formValue(eq === -1 ? '' : pair.slice(eq + 1), name);
   }
   return new RealtimeError('ERR_BAD_REQUEST', `the body has no "${name}" field`);
+}
+
+const EQUALS = 0x3d;
+
+/** One form value decoded: a value with neither `+` nor `%` is already what it says. */
+function formValue(raw: string, name: string): string | RealtimeError {
+  const hasPlus = raw.includes('+');
+  if (!hasPlus && !raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(hasPlus ? raw.replace(/\+/g, ' ') : raw);
+  } catch {
+    return new RealtimeError('ERR_INVALID_UTF8', `the "${name}" field has broken percent-escapes or invalid UTF-8`);
+  }
 }

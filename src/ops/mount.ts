@@ -8,11 +8,11 @@ import type { FastifyInstance } from 'fastify';
 import { AdminGate } from './admin.js';
 import { mountDashboard } from './dashboard.js';
 import { mountHealth } from './health.js';
-import { Metrics } from './metrics.js';
-import { registerNodeGauges } from './node-metrics.js';
+import type { Metrics } from './metrics.js';
+import type { registerNodeGauges } from './node-metrics.js';
 import { roomSizes } from './snapshot.js';
 import type { OpsOptions, OpsSource } from './source.js';
-import { WorkerMetrics } from './worker-metrics.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 /** Largest login form body. */
 const LOGIN_BODY_BYTES = 4096;
@@ -22,6 +22,8 @@ export async function mountOps(app: FastifyInstance, source: OpsSource, options:
   const stops: Array<() => void> = [];
   if (!options.health && !options.metrics && !options.dashboard) return () => undefined;
   const gate = new AdminGate(options.adminToken, () => source.isLoopback());
+  // prom-client (some 12 MiB of RSS with its dependencies) is loaded only when metrics are on.
+  const metricsModules = options.metrics ? await loadMetricsModules() : null;
   await app.register(async (scope) => {
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
@@ -29,14 +31,30 @@ export async function mountOps(app: FastifyInstance, source: OpsSource, options:
       (_request, body, done) => done(null, body),
     );
     if (options.health) mountHealth(scope, source);
-    if (options.metrics) stops.push(mountMetrics(scope, source, gate, options.aggregateWorkerMetrics));
+    if (metricsModules !== null) {
+      stops.push(mountMetrics(metricsModules, scope, source, gate, options.aggregateWorkerMetrics));
+    }
     if (options.dashboard) stops.push(mountDashboard(scope, source, gate));
   });
   return () => stops.forEach((stop) => stop());
 }
 
+/** What /metrics needs, loaded only when metrics are on (prom-client). */
+interface MetricsModules {
+  readonly Metrics: typeof Metrics;
+  readonly registerNodeGauges: typeof registerNodeGauges;
+  readonly WorkerMetrics: typeof WorkerMetrics;
+}
+
 /** Returns the function that stops answering the primary (a worker's metrics). */
-function mountMetrics(scope: FastifyInstance, source: OpsSource, gate: AdminGate, acrossWorkers: boolean): () => void {
+function mountMetrics(
+  modules: MetricsModules,
+  scope: FastifyInstance,
+  source: OpsSource,
+  gate: AdminGate,
+  acrossWorkers: boolean,
+): () => void {
+  const { Metrics, registerNodeGauges, WorkerMetrics } = modules;
   const metrics = new Metrics({
     counters: source.counters,
     roomCount: () => roomSizes(source).length,
@@ -63,4 +81,13 @@ function mountMetrics(scope: FastifyInstance, source: OpsSource, gate: AdminGate
     return reply.type(metrics.registry.contentType).header('Cache-Control', 'no-store').send(body);
   });
   return () => workers?.stop();
+}
+
+async function loadMetricsModules(): Promise<MetricsModules> {
+  const [{ Metrics }, { registerNodeGauges }, { WorkerMetrics }] = await Promise.all([
+    import('./metrics.js'),
+    import('./node-metrics.js'),
+    import('./worker-metrics.js'),
+  ]);
+  return { Metrics, registerNodeGauges, WorkerMetrics };
 }

@@ -6,11 +6,24 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import websocketDriver, { type Driver } from 'websocket-driver';
+import { createRequire } from 'node:module';
+import type { Driver } from 'websocket-driver';
 import { receiveOnSocket, type SessionPort } from '../session/transport.js';
 import type { Transport, TransportName, WriteResult } from '../session/transport.js';
 import { WriteSettlement } from '../wire/write-settlement.js';
 import { waitForDrain } from '../wire/overflow.js';
+
+/**
+ * websocket-driver, loaded on the first draft handshake: a deployment whose clients all speak
+ * RFC 6455 never loads it (some 8 MiB of RSS with its dependencies). It is CommonJS, so a
+ * synchronous require keeps the handshake synchronous.
+ */
+let websocketDriver: typeof import('websocket-driver').default | null = null;
+
+function driverModule(): typeof import('websocket-driver').default {
+  websocketDriver ??= createRequire(import.meta.url)('websocket-driver') as typeof import('websocket-driver').default;
+  return websocketDriver;
+}
 
 /**
  * A draft handshake: no `Sec-WebSocket-Version` and no `Sec-WebSocket-Key` (RFC 6455 has
@@ -39,7 +52,7 @@ export interface HixieHandshake {
  */
 export function acceptHixie(handshake: HixieHandshake, name: TransportName, highWaterMarkBytes: number): void {
   const { req, socket, head, maxPayloadBytes, timeoutMs, onOpen } = handshake;
-  const driver = websocketDriver.http(req, { maxLength: maxPayloadBytes });
+  const driver = driverModule().http(req, { maxLength: maxPayloadBytes });
   for (const cookie of handshake.cookies ?? []) driver.setHeader('Set-Cookie', cookie);
   // A hixie-76 client that never sends its 8-byte key3 would hold the socket forever.
   const handshakeTimer = setTimeout(() => socket.destroy(), timeoutMs);

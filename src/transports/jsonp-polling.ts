@@ -17,7 +17,15 @@ import { jsonpIndex } from '../http/router.js';
 import { BASE_HEADERS } from '../http/replies.js';
 import type { HttpTransportModule, HttpTransportRequest } from './module.js';
 import { scriptStringLiteral } from './script-string.js';
+import { flatten } from './answer-headers.js';
 import { PollTransport } from './xhr-polling.js';
+
+/** No CORS headers: a script element needs none, and they would only widen reach. */
+const JSONP_HEADERS: readonly string[] = Object.freeze([
+  ...flatten(BASE_HEADERS),
+  'Content-Type',
+  'text/javascript; charset=UTF-8',
+]);
 
 export function jsonpCall(index: number, payload: string): string {
   return `io.JSONP[${index}]._(${scriptStringLiteral(payload)});`;
@@ -30,13 +38,11 @@ export const jsonpPolling: HttpTransportModule = {
     if (jsonpIndex(route.rest) !== null) return null;
     return new RealtimeError('ERR_BAD_CALLBACK', 'the JSONP index (last path segment) must be 1–6 decimal digits');
   },
-  attach({ route, res, conn, options, cookie }: HttpTransportRequest): void {
+  attach({ route, res, conn, pollDeadlines, cookie }: HttpTransportRequest): void {
     // validate() has run: the index is a number of at most six digits.
     const index = jsonpIndex(route.rest) ?? 0;
-    // No CORS headers: a script element needs none, and they would only widen reach.
-    const headers = { ...BASE_HEADERS, 'Content-Type': 'text/javascript; charset=UTF-8' };
     const wrap = (payload: string) => jsonpCall(index, payload);
-    conn.attach(new PollTransport('jsonp-polling', res, conn, headers, wrap, options.pollDurationMs, cookie));
+    conn.attach(new PollTransport('jsonp-polling', res, conn, JSONP_HEADERS, wrap, pollDeadlines, cookie));
   },
   normalizeSend(payload: string): string {
     return payload.replace(/\r\n/g, '\n');

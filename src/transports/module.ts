@@ -10,6 +10,8 @@ import type { SessionPort } from '../session/transport.js';
 import type { RealtimeError } from '../errors.js';
 import type { TransportName } from '../session/transport.js';
 import type { AuthorizeHook } from '../http/admission.js';
+import type { TimerList } from '../hub/timer-lists.js';
+import type { AnswerHeaders } from './answer-headers.js';
 
 /** The server options the 0.6 resource and its transports read. */
 export interface ResourceOptions {
@@ -30,6 +32,11 @@ export interface ResourceOptions {
  */
 export type CookieIssuer = (lastSeq: number) => string[] | undefined;
 
+/** A held poll as its deadline list sees it: `expire` answers it empty. */
+export interface PollDeadline {
+  expire(): void;
+}
+
 /** What an HTTP transport gets for one GET. */
 export interface HttpTransportRequest {
   readonly req: IncomingMessage;
@@ -38,6 +45,10 @@ export interface HttpTransportRequest {
   readonly conn: SessionPort;
   /** CORS headers for the request's Origin (empty without one). */
   readonly cors: OutgoingHttpHeaders;
+  /** The same, made into the everyday answers' headers once per Origin. */
+  readonly answer: AnswerHeaders;
+  /** The resource's list of held polls' deadlines (`pollDurationMs`). */
+  readonly pollDeadlines: TimerList<PollDeadline>;
   /** The session cookie of this request's answers. */
   readonly cookie: CookieIssuer | null;
   readonly options: ResourceOptions;

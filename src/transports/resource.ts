@@ -17,9 +17,11 @@ import type { Host } from '../hub/host.js';
 import type { Registry } from '../session/registry.js';
 import type { ConnectionBudget } from '../http/budget.js';
 import { BASE_HEADERS, corsHeaders, formField, readBody, sendError } from '../http/replies.js';
+import { TimerList } from '../hub/timer-lists.js';
+import { AnswerHeaderCache, answerHeaders, type AnswerHeaders } from './answer-headers.js';
 import { acceptHixie, isHixieRequest } from './hixie.js';
 import { TRANSPORT_MODULES } from './index.js';
-import type { ResourceOptions, TransportModule, UpgradeTransportModule } from './module.js';
+import type { PollDeadline, ResourceOptions, TransportModule, UpgradeTransportModule } from './module.js';
 import { handOverErrors, rejectUpgrade, validateDraftUpgrade, validateUpgrade } from '../http/upgrade.js';
 import type { SessionWebSocket } from './session-websocket.js';
 import type { SessionCookieSettings } from './session-cookie.js';
@@ -56,6 +58,10 @@ export interface ResourceContext {
   readonly upgradeCookies: WeakMap<IncomingMessage, string[]>;
   /** How long after an answer a polling session without a poll counts as lost (see the option). */
   readonly lostPollGapMs: number;
+  /** Every held poll's deadline (`pollDurationMs`): one list, no Node timer per poll. */
+  readonly pollDeadlines: TimerList<PollDeadline>;
+  /** The everyday answers' headers, by Origin. */
+  readonly answerHeaders: AnswerHeaderCache;
 }
 
 /** What the server hands over to make the 0.6 resource's context. */
@@ -90,8 +96,40 @@ export function makeResourceContext(parts: ResourceParts): ResourceContext {
   });
   const admission = new Admission(policy, parts.host);
   const cluster = parts.cluster === null ? null : relayOver(parts, parts.cluster);
-  const { lostPollGapMs } = parts.options;
-  return { ...parts, originRules, hostsAreChecked, admission, cookie, upgradeCookies, cluster, lostPollGapMs };
+  const { lostPollGapMs, pollDurationMs } = parts.options;
+  const pollDeadlines = new TimerList<PollDeadline>(pollDurationMs, expirePoll);
+  const headerCache = new AnswerHeaderCache(
+    (origin) => isOriginAllowed(originRules, origin),
+    (origin) => isExplicitlyAllowed(originRules, origin),
+  );
+  return {
+    ...parts,
+    originRules,
+    hostsAreChecked,
+    admission,
+    cookie,
+    upgradeCookies,
+    cluster,
+    lostPollGapMs,
+    pollDeadlines,
+    answerHeaders: headerCache,
+  };
+}
+
+/** The poll deadlines' callback (module-level: no closure per list). */
+function expirePoll(poll: PollDeadline): void {
+  poll.expire();
+}
+
+/**
+ * The answer headers of a request: by its Origin alone from the cache; with `allowedHosts`
+ * set the Host decides too (the same-origin rule), so they are made for the request.
+ */
+function answerHeadersOf(context: ResourceContext, req: IncomingMessage): AnswerHeaders {
+  const origin = req.headers.origin;
+  if (!context.hostsAreChecked) return context.answerHeaders.of(origin);
+  const allowed = isOriginOk(context.originRules, context.hostsAreChecked, req);
+  return answerHeaders(allowed ? corsHeaders(origin, isExplicitlyAllowed(context.originRules, origin)) : {});
 }
 
 /** Owner messages go to the relay's edge side, edge messages to its owner side. */
@@ -203,14 +241,12 @@ export async function handleLegacyHttp(
       Allow: ALLOWED_METHODS,
     });
   }
-  const origin = req.headers.origin;
-  const cors = isOriginOk(context.originRules, context.hostsAreChecked, req)
-    ? corsHeaders(origin, isExplicitlyAllowed(context.originRules, origin))
-    : {};
+  const answer = answerHeadersOf(context, req);
+  const cors = answer.cors;
   if (method === 'OPTIONS') return answerPreflight(req, res, cors);
   const refusal = await admit(context, req, route.sessionId);
   if (refusal !== null) return sendError(res, refusal, cors);
-  if (method === 'POST') return handleSend(context, module, route, req, res, cors);
+  if (method === 'POST') return handleSend(context, module, route, req, res, answer);
   if (module.kind !== 'http') {
     return sendError(res, new RealtimeError('ERR_BAD_REQUEST', `${module.name} needs a websocket upgrade`), cors);
   }
@@ -235,7 +271,9 @@ export async function handleLegacyHttp(
       ? await seatHandshake(context, req, module.name)
       : await seatExisting(context, req, route.sessionId, true);
   if (seated instanceof RealtimeError) return sendError(res, seated, cors);
-  module.attach({ req, res, route, conn: seated.conn, cookie: seated.cookie, cors, options: context.options });
+  const { conn, cookie } = seated;
+  const { options, pollDeadlines } = context;
+  module.attach({ req, res, route, conn, cookie, cors, answer, options, pollDeadlines });
 }
 
 function answerClientFile(context: ResourceContext, file: string, req: IncomingMessage, res: ServerResponse): void {
@@ -269,8 +307,9 @@ async function handleSend(
   route: TransportRoute,
   req: IncomingMessage,
   res: ServerResponse,
-  cors: OutgoingHttpHeaders,
+  answer: AnswerHeaders,
 ): Promise<void> {
+  const cors = answer.cors;
   if (route.sessionId === '') {
     req.resume();
     return sendError(res, new RealtimeError('ERR_SESSION_REQUIRED', 'a send needs a session id'), cors);
@@ -286,9 +325,11 @@ async function handleSend(
   let payload = formField(body, 'data');
   if (payload instanceof RealtimeError) return sendError(res, payload, cors);
   if (module.kind === 'http' && module.normalizeSend !== undefined) payload = module.normalizeSend(payload);
-  const error = await conn.receive(payload);
+  // A session here decides at once; only a relayed one (another node's) answers later.
+  const received = conn.receive(payload);
+  const error = received instanceof Promise ? await received : received;
   if (error !== null) return sendError(res, error, cors);
-  res.writeHead(200, { ...BASE_HEADERS, ...cors, 'Content-Type': 'text/plain; charset=UTF-8', 'Content-Length': 2 });
+  res.writeHead(200, answer.ok as (string | number)[]);
   res.end('ok');
 }
 

@@ -73,6 +73,20 @@ describe('standalone server', () => {
     expect(cached.status).toBe(304);
   });
 
+  it("lets a request hook the application adds see the resource's requests", async () => {
+    const seen: string[] = [];
+    const { baseUrl } = await start({}, (server) => {
+      server.app?.addHook('onRequest', (request, _reply, done) => {
+        seen.push(request.url);
+        done();
+      });
+    });
+    const response = await fetch(`${baseUrl}/socket.io/xhr-polling//1`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/^~m~\d+~m~/);
+    expect(seen).toEqual(['/socket.io/xhr-polling//1']);
+  });
+
   it('keeps two servers in one process apart', async () => {
     const a = await start();
     const b = await start();

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeFrame } from '../../src/codecs/sio.js';
 import { streamingCodec } from '../../src/codecs/streaming.js';
 import { Conn, type SessionOptions } from '../../src/session/conn.js';
+import { TimerList } from '../../src/hub/timer-lists.js';
+import type { PollDeadline } from '../../src/transports/module.js';
 import { PollTransport } from '../../src/transports/xhr-polling.js';
 import { FakeTransport, RecordingHooks, TEST_SESSION_OPTIONS } from '../helpers/fake-transport.js';
 import { MemoryResponse } from '../helpers/memory-response.js';
@@ -21,6 +23,11 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
+
+/** A resource's poll deadlines at the default pollDurationMs (made after the timers are faked). */
+function pollDeadlines(): TimerList<PollDeadline> {
+  return new TimerList<PollDeadline>(20_000, (poll) => poll.expire());
+}
 
 describe('Conn: opening and sending', () => {
   it('sends the session id as the first frame and opens once', () => {
@@ -303,10 +310,10 @@ describe('Conn: polling', () => {
   it('answers a held poll empty at pollDurationMs, then expires after the window', () => {
     const { conn, hooks } = makeConn();
     const first = new MemoryResponse();
-    conn.attach(new PollTransport('xhr-polling', first.res, conn, {}, (p) => p, 20_000));
+    conn.attach(new PollTransport('xhr-polling', first.res, conn, [], (p) => p, pollDeadlines()));
     expect(first.body).toBe(HANDSHAKE);
     const held = new MemoryResponse();
-    conn.attach(new PollTransport('xhr-polling', held.res, conn, {}, (p) => p, 20_000));
+    conn.attach(new PollTransport('xhr-polling', held.res, conn, [], (p) => p, pollDeadlines()));
     vi.advanceTimersByTime(19_999);
     expect(held.body).toBeUndefined();
     expect(conn.state).toBe('open');
@@ -320,12 +327,12 @@ describe('Conn: polling', () => {
 
   it('detaches a poll whose client went away before the poll was attached', async () => {
     const { conn, hooks } = makeConn();
-    conn.attach(new PollTransport('xhr-polling', new MemoryResponse().res, conn, {}, (p) => p, 20_000));
+    conn.attach(new PollTransport('xhr-polling', new MemoryResponse().res, conn, [], (p) => p, pollDeadlines()));
     const gone = new MemoryResponse();
     gone.abort();
     await new Promise((resolve) => setImmediate(resolve)); // the response hears of it
     expect(gone.res.destroyed).toBe(true);
-    conn.attach(new PollTransport('xhr-polling', gone.res, conn, {}, (p) => p, 20_000));
+    conn.attach(new PollTransport('xhr-polling', gone.res, conn, [], (p) => p, pollDeadlines()));
     conn.send('kept');
     expect(conn.state).toBe('detached');
     expect(conn.queuedMessages).toBe(1);
