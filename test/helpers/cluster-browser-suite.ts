@@ -28,6 +28,8 @@ export const BROWSER_NODE_OPTIONS = {
 
 /** Nodes load in parallel on two busy cores, next to Chromium. */
 const CLUSTER_START_TIMEOUT_MS = 120_000;
+/** Pages tried per node before placement gives up. */
+const MAX_PAGES_PER_NODE = 5;
 
 /** A cluster and a browser for one test file (started in beforeAll, stopped in afterAll). */
 export function useClusterAndBrowser(options: ClusterOptions): { cluster(): Cluster; browser(): Browser } {
@@ -57,7 +59,7 @@ function fail(message: string): never {
  * Page loads move the round-robin too (a websocket page makes three requests: with three
  * nodes every upgrade would land on the same one), so after a page whose session landed on
  * a node that already has one, one request through HAProxy shifts the rotation. At most
- * three pages per node.
+ * MAX_PAGES_PER_NODE pages per node.
  */
 export async function openPagesOnEveryNode(
   browser: Browser,
@@ -68,16 +70,20 @@ export async function openPagesOnEveryNode(
   const running = cluster.nodes.filter((node) => node.isRunning).map((node) => node.name);
   const covered = new Set(await Promise.all(existing.map((page) => nodeOfSession(cluster, page.sessionId))));
   const pages: LegacyPage[] = [];
-  for (let opened = 0; opened < running.length * 3; opened++) {
+  for (let opened = 0; opened < running.length * MAX_PAGES_PER_NODE; opened++) {
     if (running.every((name) => covered.has(name))) return pages;
     const page = await openLegacyPage(browser, cluster.url, transport, options);
     pages.push(page);
     const node = await nodeOfSession(cluster, page.sessionId);
+    // The other pages' own requests (polls, streams) move the rotation too: placement is not
+    // deterministic on the streaming transports, hence up to MAX_PAGES_PER_NODE tries per node.
     if (covered.has(node)) await whoami(cluster.url);
     covered.add(node);
   }
   await Promise.all(pages.map((page) => page.close()));
-  throw new Error(`could not place a ${transport} session on every node in ${running.length * 3} pages`);
+  throw new Error(
+    `could not place a ${transport} session on every node in ${running.length * MAX_PAGES_PER_NODE} pages`,
+  );
 }
 
 /** Time for a test that opens pages one by one on two busy cores. */
