@@ -221,8 +221,10 @@ async function candidateOf(context: DeskContext, named: NamedSession): Promise<C
     if (seen === 'gone') return 'gone';
     const { verdict } = seen;
     if (verdict === null && seen.kind === 'remote') {
+      // The owner did not answer the probe. Dead: its death is seen within the wait. Alive and
+      // still the owner: busy (a takeover of many sessions, a loaded machine), not a verdict —
+      // ask it again while the handshake's bound allows.
       const after = await context.cluster!.sessions.awaitDeath(named.sessionId, seen.where.owner);
-      if (after === 'alive') return 'in-use';
       if (after === null) return 'gone';
       continue;
     }
