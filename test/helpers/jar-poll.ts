@@ -6,7 +6,9 @@
 import { request, type ClientRequest } from 'node:http';
 import { decode, encodeFrame } from '../../src/codecs/sio.js';
 import type { InboundMessage } from '../../src/codecs/types.js';
+import { WebSocket } from 'ws';
 import { CookieJar } from './cookie-jar.js';
+import { waitFor } from './wait-for.js';
 
 export interface PollAnswer {
   readonly status: number;
@@ -88,4 +90,27 @@ export class JarPollClient {
     const headers: Record<string, string> = cookie === undefined ? {} : { Cookie: cookie };
     return request(`${this.baseUrl}${path}`, { method, headers, agent: false }, onResponse);
   }
+}
+
+/** A 0.6 websocket handshake carrying the jar's cookies; records every text message after the session id. */
+export async function jarWebSocket(
+  wsUrl: string,
+  jar: CookieJar,
+): Promise<{ ws: WebSocket; sessionId: string; texts: string[] }> {
+  const cookie = jar.header('/socket.io/websocket');
+  const ws = new WebSocket(`${wsUrl}/socket.io/websocket`, { headers: cookie === undefined ? {} : { Cookie: cookie } });
+  ws.on('upgrade', (res) => jar.store(res.headers['set-cookie']));
+  const texts: string[] = [];
+  let sessionId = '';
+  ws.on('message', (data) => {
+    const decoded = decode(data.toString());
+    if (!decoded.ok) throw decoded.error;
+    for (const message of decoded.value) {
+      if (message.type !== 'text') continue;
+      if (sessionId === '') sessionId = message.data;
+      else texts.push(message.data);
+    }
+  });
+  await waitFor(() => sessionId !== '', { what: 'the session id frame' });
+  return { ws, sessionId, texts };
 }

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisCluster, type RedisClusterBackend } from '../../src/adapters/redis/cluster.js';
 import type { Conn, ResumeInfo } from '../../src/session/conn.js';
 import type { DisconnectInfo } from '../../src/hub/results.js';
-import { JarPollClient } from '../helpers/jar-poll.js';
+import { JarPollClient, jarWebSocket } from '../helpers/jar-poll.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
 import { WebSocket } from 'ws';
 import { decode, encodeFrame } from '../../src/codecs/sio.js';
@@ -25,29 +25,6 @@ interface Node extends StartedServer {
   readonly errors: string[];
   readonly resumed: Array<{ conn: Conn; info: ResumeInfo }>;
   readonly received: Array<{ sessionId: string; data: unknown }>;
-}
-
-/** A 0.6 websocket handshake carrying the jar's cookies; records every text message after the session id. */
-async function jarWebSocket(
-  wsUrl: string,
-  jar: CookieJar,
-): Promise<{ ws: WebSocket; sessionId: string; texts: string[] }> {
-  const cookie = jar.header('/socket.io/websocket');
-  const ws = new WebSocket(`${wsUrl}/socket.io/websocket`, { headers: cookie === undefined ? {} : { Cookie: cookie } });
-  ws.on('upgrade', (res) => jar.store(res.headers['set-cookie']));
-  const texts: string[] = [];
-  let sessionId = '';
-  ws.on('message', (data) => {
-    const decoded = decode(data.toString());
-    if (!decoded.ok) throw decoded.error;
-    for (const message of decoded.value) {
-      if (message.type !== 'text') continue;
-      if (sessionId === '') sessionId = message.data;
-      else texts.push(message.data);
-    }
-  });
-  await waitFor(() => sessionId !== '', { what: 'the session id frame' });
-  return { ws, sessionId, texts };
 }
 
 const texts = (answer: { messages: Array<{ type: string; data: unknown }> }) =>

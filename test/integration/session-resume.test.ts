@@ -5,40 +5,15 @@
  * session still in use, and acknowledges what each poll answer carried.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { decode } from '../../src/codecs/sio.js';
 import type { Conn, ResumeInfo } from '../../src/session/conn.js';
 import { cookieNameOf } from '../../src/transports/session-cookie.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
-import { JarPollClient } from '../helpers/jar-poll.js';
+import { JarPollClient, jarWebSocket } from '../helpers/jar-poll.js';
 import { startServer, type StartedServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const texts = (answer: { messages: Array<{ type: string; data: unknown }> }) =>
   answer.messages.filter((m) => m.type === 'text').map((m) => m.data);
-
-/** A 0.6 websocket handshake carrying the jar's cookies; records the 101's cookies and every text message. */
-async function jarWebSocket(
-  wsUrl: string,
-  jar: CookieJar,
-): Promise<{ ws: WebSocket; sessionId: string; texts: string[] }> {
-  const cookie = jar.header('/socket.io/websocket');
-  const ws = new WebSocket(`${wsUrl}/socket.io/websocket`, { headers: cookie === undefined ? {} : { Cookie: cookie } });
-  ws.on('upgrade', (res) => jar.store(res.headers['set-cookie']));
-  const received: string[] = [];
-  let sessionId = '';
-  ws.on('message', (data) => {
-    const decoded = decode(data.toString());
-    if (!decoded.ok) throw decoded.error;
-    for (const message of decoded.value) {
-      if (message.type !== 'text') continue;
-      if (sessionId === '') sessionId = message.data;
-      else received.push(message.data);
-    }
-  });
-  await waitFor(() => sessionId !== '', { what: 'the session id frame' });
-  return { ws, sessionId, texts: received };
-}
 
 describe('session cookie: resuming a session on one node', () => {
   let started: StartedServer | undefined;
