@@ -136,8 +136,9 @@ describe('failing application handlers', () => {
   it('sac-sock: event handlers that throw or reject on every frame, failing connect and disconnect listeners', async () => {
     failures = watchProcessFailures();
     const errors: string[] = [];
-    // Short polls and window: the well-behaved clients' 0.6 sessions end soon after them.
-    started = await startServer({ reconnectWindowMs: 300, pollDurationMs: 500 }, (server) => {
+    // Short polls and window: the well-behaved clients' 0.6 sessions end soon after them (a window
+    // long enough for the polling client's poll to follow its handshake on a loaded machine).
+    started = await startServer({ reconnectWindowMs: 1_000, pollDurationMs: 500 }, (server) => {
       installEchoes(server);
       server.onEvent('boom', () => {
         throw new Error('sac-sock handler broke');
@@ -183,8 +184,9 @@ describe('failing application handlers', () => {
     failures = watchProcessFailures();
     const errors: string[] = [];
     let opened = 0;
-    // Short polls and window: the well-behaved clients' 0.6 sessions end soon after them.
-    started = await startServer({ reconnectWindowMs: 300, pollDurationMs: 500 }, (server) => {
+    // Short polls and window: the well-behaved clients' 0.6 sessions end soon after them (a window
+    // long enough for the polling client's poll to follow its handshake on a loaded machine).
+    started = await startServer({ reconnectWindowMs: 1_000, pollDurationMs: 500 }, (server) => {
       installEchoes(server);
       server.websocket<string>('/fragile', { mode: 'text', pingIntervalMs: 0 }, async (conn) => {
         // Odd connections throw at once, even ones reject on their first message.
