@@ -124,7 +124,13 @@ export class ClusterSessions {
       const local = this.registry.get(sessionId);
       if (local !== undefined) return local;
       const pending = this.claiming.get(sessionId);
-      if (pending !== undefined) return pending;
+      if (pending !== undefined) {
+        // A claim of this node's own (its sweep after the owner's death) is in flight: its
+        // session, unless another node won the claim — then the session is there: look again.
+        const claimed = await pending;
+        if (claimed !== null) return claimed;
+        continue;
+      }
       const where = await this.store.find(sessionId);
       if (where === null) return null;
       if (where.owner !== this.store.nodeId && where.isOwnerAlive) return where.owner;

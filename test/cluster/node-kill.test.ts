@@ -11,6 +11,7 @@
  *   duplicates are counted and bounded by what the resumed sessions report as replayed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redactSessionId } from '../../src/hub/ids.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { nodeOfSession, numbered, startBroadcasts } from '../helpers/cluster-app.js';
 import { PollingClient, WebSocketClient, type LegacySocket } from '../helpers/legacy-socket.js';
@@ -20,12 +21,18 @@ import { waitFor } from '../helpers/wait-for.js';
 const CLIENTS = 30;
 const BROADCASTS = 300;
 const NODE_OPTIONS = { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000, pollDurationMs: 2_000 };
+const KEPT_LOG_LINES = 20_000;
 
 let cluster: Cluster;
 const clients: LegacySocket[] = [];
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: 3, nodeOptions: NODE_OPTIONS });
+  // Debug logs kept in memory: a client that lost its session shows what each node decided.
+  cluster = await startCluster({
+    nodes: 3,
+    nodeOptions: { ...NODE_OPTIONS, logger: { level: 'debug' } },
+    keepLogLines: KEPT_LOG_LINES,
+  });
 }, 120_000);
 afterAll(async () => {
   clients.forEach((client) => client.close());
@@ -65,8 +72,10 @@ describe('a node SIGKILLed mid-stream', () => {
     expect(onVictim).toBeGreaterThan(0);
     await broadcastAndKill('poll', group);
     for (const client of group) {
-      expect(numbersOf(client, 'poll'), story(client)).toEqual(numbered('poll', BROADCASTS).map((_, i) => i + 1));
-      expect(new Set(client.sessionIds).size, story(client)).toBe(1);
+      explained(client, () => {
+        expect(numbersOf(client, 'poll'), story(client)).toEqual(numbered('poll', BROADCASTS).map((_, i) => i + 1));
+        expect(new Set(client.sessionIds).size, story(client)).toBe(1);
+      });
     }
     const reconnected = group.filter((client) => client.reconnects > 0).length;
     report(
@@ -85,11 +94,13 @@ describe('a node SIGKILLed mid-stream', () => {
     for (const client of group) {
       const numbers = numbersOf(client, 'ws');
       const distinct = [...new Set(numbers)];
-      expect(distinct, story(client)).toEqual(numbered('ws', BROADCASTS).map((_, i) => i + 1));
+      explained(client, () => {
+        expect(distinct, story(client)).toEqual(numbered('ws', BROADCASTS).map((_, i) => i + 1));
+        // Once in order: a repeat only ever goes back to what the dead socket had been sent.
+        expect(distinct).toEqual([...distinct].sort((a, b) => a - b));
+        expect(new Set(client.sessionIds).size, story(client)).toBe(1);
+      });
       duplicates += numbers.length - distinct.length;
-      // Once in order: a repeat only ever goes back to what the dead socket had been sent.
-      expect(distinct).toEqual([...distinct].sort((a, b) => a - b));
-      expect(new Set(client.sessionIds).size, story(client)).toBe(1);
     }
     report(
       `cluster kill, websocket: 0 missing; ${duplicates} duplicates over ${CLIENTS} clients (frames a dead socket had been written)`,
@@ -103,6 +114,18 @@ function story(client: LegacySocket): string {
     .slice(-6)
     .map((event) => `${event.name}${event.detail === undefined ? '' : `(${event.detail})`}`);
   return `sessions ${client.sessionIds.join(',')}; ${client.reconnects} reconnects; ${events.join(' → ')}`;
+}
+
+/** Runs `check`; when it fails, adds what the nodes logged about the client's first session. */
+function explained(client: LegacySocket, check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    const first = client.sessionIds[0];
+    const lines = first === undefined ? [] : cluster.logsMentioning(redactSessionId(first));
+    (error as Error).message += `\nwhat the nodes logged of ${first ?? 'no session'}:\n${lines.slice(-40).join('\n')}`;
+    throw error;
+  }
 }
 
 function track<T extends LegacySocket>(client: T): T {

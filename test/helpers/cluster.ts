@@ -40,6 +40,8 @@ export interface ClusterOptions {
   mode?: 'cluster' | 'fanout';
   /** redisCluster's nodeTtlMs on every node (default: the library's). */
   nodeTtlMs?: number;
+  /** Keep each node's last this many output lines (across restarts) for `logsMentioning`. Default 0. */
+  keepLogLines?: number;
 }
 
 export interface ClusterNode {
@@ -54,6 +56,8 @@ export interface ClusterNode {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port; resolves once it listens (and HAProxy sees it UP). */
   restart(): Promise<void>;
+  /** The kept output lines (see `keepLogLines`) that contain `text`. */
+  logsMentioning(text: string): string[];
 }
 
 export interface Cluster {
@@ -67,6 +71,8 @@ export interface Cluster {
   /** Waits (bounded) until HAProxy has marked `name` down. */
   waitForDown(name: string, timeoutMs?: number): Promise<void>;
   waitForUp(name: string, timeoutMs?: number): Promise<void>;
+  /** Every node's kept output lines that contain `text`, each after its node's name. */
+  logsMentioning(text: string): string[];
   stop(): Promise<void>;
 }
 
@@ -120,6 +126,7 @@ function clusterOf(nodes: NodeProcess[], redis: { url: string }, ownRedis?: Redi
     node,
     waitForDown: (name, timeoutMs = DOWN_TIMEOUT_MS) => proxy().waitForState(node(name).name, 'DOWN', timeoutMs),
     waitForUp: (name, timeoutMs = DOWN_TIMEOUT_MS) => proxy().waitForState(node(name).name, 'UP', timeoutMs),
+    logsMentioning: (text) => nodes.flatMap((each) => each.logsMentioning(text).map((line) => `${each.name} ${line}`)),
     async stop() {
       await haproxy?.stop();
       await Promise.all(nodes.map((each) => each.stop()));
@@ -136,7 +143,12 @@ class NodeProcess implements ClusterNode {
     readonly port: number,
     private child: ChildProcess,
     private readonly launchOnPort: (port: number) => Promise<{ child: ChildProcess; port: number }>,
+    private readonly lines: LineLog,
   ) {}
+
+  logsMentioning(text: string): string[] {
+    return this.lines.mentioning(text);
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -173,9 +185,37 @@ class NodeProcess implements ClusterNode {
 }
 
 async function startNode(name: string, port: number, redisUrl: string, options: ClusterOptions): Promise<NodeProcess> {
-  const launchOnPort = (onPort: number) => launchNode(name, onPort, redisUrl, options);
+  const lines = new LineLog(options.keepLogLines ?? 0);
+  const launchOnPort = async (onPort: number) => {
+    const launched = await launchNode(name, onPort, redisUrl, options);
+    lines.follow(launched.child);
+    return launched;
+  };
   const first = await launchOnPort(port);
-  return new NodeProcess(name, first.port, first.child, launchOnPort);
+  return new NodeProcess(name, first.port, first.child, launchOnPort, lines);
+}
+
+/** The last `max` output lines of a node's processes (none when `max` is 0). */
+class LineLog {
+  private readonly lines: string[] = [];
+  constructor(private readonly max: number) {}
+
+  follow(child: ChildProcess): void {
+    if (this.max === 0) return;
+    let pending = '';
+    const keep = (chunk: Buffer) => {
+      const parts = (pending + chunk.toString()).split('\n');
+      pending = parts.pop() ?? '';
+      this.lines.push(...parts);
+      if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  mentioning(text: string): string[] {
+    return this.lines.filter((line) => line.includes(text));
+  }
 }
 
 /** Spawns node-main.ts and waits (bounded) for its ready line. */

@@ -9,6 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisCluster, type RedisClusterBackend } from '../../src/adapters/redis/cluster.js';
 import type { Conn, ResumeInfo } from '../../src/session/conn.js';
+import { ClusterSessions } from '../../src/session/cluster-sessions.js';
 import type { DisconnectInfo } from '../../src/hub/results.js';
 import { JarPollClient, jarWebSocket } from '../helpers/jar-poll.js';
 import { CookieJar } from '../helpers/cookie-jar.js';
@@ -161,6 +162,30 @@ describe.each(BACKENDS)('cluster sessions on $name', ({ start, isSingle, pubSub 
     // A roomcast made while it was being taken over, and after, arrives.
     b!.server.to('lobby').send('in the lobby');
     expect(texts(await viaB.poll())).toEqual(['in the lobby']);
+  });
+
+  it('a lookup that meets its own node’s claim, which another node beat, finds the session at the winner', async () => {
+    const [a, b, c] = await startNodes(3);
+    const client = new JarPollClient(a!.baseUrl);
+    await client.handshake();
+    const { sessionId } = client;
+    await a!.backend.vanish();
+    // Takeovers as b's and c's sweeps make them after a's death: b's claim wins, and c's is
+    // still in flight when a handshake on c asks where the session is (its cookie names it).
+    const hooks = { onAdopted: async () => undefined, reportError: () => undefined };
+    const onB = new ClusterSessions(b!.backend.store, b!.server.registry, hooks);
+    const onC = new ClusterSessions(c!.backend.store, c!.server.registry, hooks);
+    try {
+      expect((await onB.adopt(sessionId, a!.backend.nodeId))?.sessionId).toBe(sessionId);
+      const claim = onC.adopt(sessionId, a!.backend.nodeId);
+      const where = onC.locate(sessionId);
+      expect(await claim).toBeNull();
+      // Not "nowhere": that made the handshake start a new session and the client lose its own.
+      expect(await where).toBe(b!.backend.nodeId);
+    } finally {
+      onB.close();
+      onC.close();
+    }
   });
 
   it('websocket: after its node vanished, the client’s reconnect with the cookie resumes the session on another node', async () => {
