@@ -205,7 +205,8 @@ function scaleSection(rows: readonly Row[]): string[] {
   const broadcast = measured.find((row) => row.figures.scale?.broadcast !== undefined)?.figures.scale?.broadcast;
   const about = [
     'Idle websockets level by level, from several generator processes and local addresses 127.0.0.x, until a level',
-    'fails (KiB per connection: server RSS over its idle RSS, after two collections, as in D);',
+    'fails (KiB per connection: server RSS over its idle RSS, after two collections, as in D; a server open-file limit',
+    'below the highest level adds a level just under it);',
     `${broadcast === undefined ? 'a broadcast' : `one 100 B broadcast to ${broadcast.clients} websockets, ${broadcast.rounds} rounds`}`,
     '(deliveries/s over the rounds; p50 and p99 over rounds of the time from the trigger to the last client’s message);',
     'the long-polling echo of B with more sessions. Generator CPU in cores: near 1.00 the generator may be the limit.',

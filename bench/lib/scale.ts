@@ -75,71 +75,89 @@ function levelReport(generator: Child): Promise<{ connections: number; error?: s
     .catch((error: unknown) => ({ connections: 0, error: error instanceof Error ? error.message : String(error) }));
 }
 
-/** Raises every process's open-file limit; one line on what was granted. */
-function raiseAll(server: Server, generators: Child[], wanted: number): string {
-  const serverLimit = raiseFdLimit(server.pid, wanted + 1024);
-  const loadLimits = generators.map((g) => raiseFdLimit(g.pid, SIZES.scale.perGenerator + 1024));
-  const refused = [serverLimit, ...loadLimits].find((l) => l.refused !== undefined)?.refused;
-  return (
-    `server ${serverLimit.limit}, generators ${loadLimits.map((l) => l.limit).join('/')}` +
-    (refused === undefined ? '' : ` (prlimit could not raise them to ${wanted + 1024}: ${refused})`)
-  );
+/** Descriptors a process keeps besides its connections (its own files, pipes, the listener). */
+const FD_MARGIN = 1024;
+
+/**
+ * The levels to try: the given ones and, when the server's open-file limit is below the
+ * highest, the last round thousand under that limit too, so that the curve goes as far as
+ * the machine allows before the next level shows what stops it.
+ */
+export function plannedLevels(levels: readonly number[], serverLimit: number): number[] {
+  const cap = Math.floor((serverLimit - FD_MARGIN) / 1000) * 1000;
+  if (cap <= 0 || cap >= Math.max(...levels) || levels.includes(cap)) return [...levels];
+  return [...levels, cap].sort((a, b) => a - b);
 }
 
-export async function idleReach(target: Target, protocol: ProtocolName, levels: number[]): Promise<ReachCurve> {
-  const { perGenerator, perAddress, connectTimeoutMs } = SIZES.scale;
+/** Starts `count` reach generators, each with its share of every level and its own addresses. */
+function startGenerators(protocol: ProtocolName, port: number, levels: number[], count: number): Child[] {
+  const { perAddress, perGenerator, connectTimeoutMs } = SIZES.scale;
   const top = Math.max(...levels);
-  const count = Math.ceil(top / perGenerator);
   const sources = sourceAddresses(Math.max(count, Math.ceil(top / perAddress)));
-  const server = await startServer(target);
+  return Array.from({ length: count }, (_, g) => {
+    const generator = startLoad({
+      kind: 'reach',
+      protocol,
+      port,
+      levels: levels.map((level) => share(level, count, g)),
+      sources: sources.filter((_, i) => i % count === g),
+      connectTimeoutMs,
+    });
+    // Raised before its first batch is out: a generator takes about a second to start.
+    raiseFdLimit(generator.pid, perGenerator + FD_MARGIN);
+    return generator;
+  });
+}
+
+/** Each level in turn: the server's RSS per connection, until a level fails. */
+async function climb(server: Server, idle: { rss: number; heapUsed: number }, generators: Child[], levels: number[]) {
   const crash = watchCrash(server);
-  const generators: Child[] = [];
+  const perLevel: ReachCurve['perLevel'] = [];
+  let stopped: ReachCurve['stopped'];
+  for (const level of levels) {
+    const reports = await Promise.all(generators.map(levelReport));
+    const connections = reports.reduce((sum, r) => sum + r.connections, 0);
+    const errors = reports.flatMap((r) => (r.error === undefined ? [] : [r.error]));
+    if (errors.length > 0 || connections < level) {
+      stopped = { level, connections, reason: stopReason(errors, crash, server, generators) };
+    } else {
+      await sleep(SIZES.settleMs);
+      const { rss, heapUsed } = await server.memory();
+      const kibPerConnection = (rss - idle.rss) / connections / 1024;
+      perLevel.push({ connections, kibPerConnection, heapKib: (heapUsed - idle.heapUsed) / connections / 1024 });
+    }
+    for (const g of generators) g.send({ type: 'continue', stop: stopped !== undefined });
+    if (stopped !== undefined) break;
+  }
+  await Promise.allSettled(generators.map((g) => g.next<{ result: ReachResult }>('result', 120_000)));
+  return { perLevel, stopped };
+}
+
+export async function idleReach(target: Target, protocol: ProtocolName, given: number[]): Promise<ReachCurve> {
+  const top = Math.max(...given);
+  const count = Math.ceil(top / SIZES.scale.perGenerator);
+  const server = await startServer(target);
+  let generators: Child[] = [];
   try {
+    const serverLimit = raiseFdLimit(server.pid, top + FD_MARGIN);
+    const levels = plannedLevels(given, serverLimit.limit);
     await sleep(SIZES.idleSettleMs);
-    const idleMemory = await server.memory();
-    for (let g = 0; g < count; g++) {
-      generators.push(
-        startLoad({
-          kind: 'reach',
-          protocol,
-          port: server.port,
-          levels: levels.map((level) => share(level, count, g)),
-          sources: sources.filter((_, i) => i % count === g),
-          connectTimeoutMs,
-        }),
-      );
-    }
-    const fdLimits = raiseAll(server, generators, top);
-    const perLevel: ReachCurve['perLevel'] = [];
-    let stopped: ReachCurve['stopped'];
-    for (const level of levels) {
-      const reports = await Promise.all(generators.map(levelReport));
-      const connections = reports.reduce((sum, r) => sum + r.connections, 0);
-      const errors = reports.flatMap((r) => (r.error === undefined ? [] : [r.error]));
-      if (errors.length > 0 || connections < level) {
-        stopped = { level, connections, reason: stopReason(errors, crash, server, generators) };
-      } else {
-        await sleep(SIZES.settleMs);
-        const { rss, heapUsed } = await server.memory();
-        const kibPerConnection = (rss - idleMemory.rss) / connections / 1024;
-        perLevel.push({
-          connections,
-          kibPerConnection,
-          heapKib: (heapUsed - idleMemory.heapUsed) / connections / 1024,
-        });
-      }
-      for (const g of generators) g.send({ type: 'continue', stop: stopped !== undefined });
-      if (stopped !== undefined) break;
-    }
-    await Promise.allSettled(generators.map((g) => g.next<{ result: ReachResult }>('result', 120_000)));
+    const idle = await server.memory();
+    generators = startGenerators(protocol, server.port, levels, count);
+    const fdLimits =
+      `server ${serverLimit.limit}, generators ${generators.map((g) => fdLimit(g.pid)?.soft ?? '?').join('/')}` +
+      (serverLimit.refused === undefined
+        ? ''
+        : ` (prlimit could not raise them to ${top + FD_MARGIN}: ${serverLimit.refused})`);
+    const { perLevel, stopped } = await climb(server, idle, generators, levels);
     const highest = perLevel[perLevel.length - 1]?.connections ?? 0;
     log(
-      `  ${target.name} G idle ${protocol}: idle ${(idleMemory.rss / 2 ** 20).toFixed(1)} MiB, ` +
+      `  ${target.name} G idle ${protocol}: idle ${(idle.rss / 2 ** 20).toFixed(1)} MiB, ` +
         `${perLevel.map((l) => `${l.connections}→${l.kibPerConnection.toFixed(1)} KiB`).join(', ')}; ` +
         `${stopped === undefined ? 'every level reached' : `${stopped.level} failed at ${stopped.connections} open: ${stopped.reason}`} ` +
         `(${count} generators, fd limits ${fdLimits})`,
     );
-    return { idle: idleMemory.rss, perLevel, highest, stopped, generators: count, fdLimits };
+    return { idle: idle.rss, perLevel, highest, stopped, generators: count, fdLimits };
   } finally {
     await Promise.all(generators.map((g) => g.stop()));
     await server.stop();
