@@ -5,189 +5,30 @@
  * figure and its ratio to Switchyard, and writes it to bench/results/<date>.md and latest.md.
  *
  * Environment: BENCH_QUICK=1 (short phases), BENCH_TARGETS=a,b (subset),
- * BENCH_SCENARIOS=A,B,C,D,E,F (subset; F runs every bench/cluster/*.ts), BENCH_PROFILE=1 (--cpu-prof of the Switchyard server,
+ * BENCH_SCENARIOS=A,B,C,D,E,F,G (subset; F runs every bench/cluster/*.ts, G goes to the machine's limits), BENCH_PROFILE=1 (--cpu-prof of the Switchyard server,
  * or of BENCH_PROFILE_TARGET, into bench/results/profiles/).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { BENCH_DIR, isPinning, spawnChild } from './lib/child.js';
+import { BENCH_DIR, isPinning } from './lib/child.js';
 import { renderCluster, runClusterScripts } from './lib/cluster-scripts.js';
-import { cpuWindow, loadSummary, processTicks, TICKS_PER_SECOND } from './lib/machine.js';
+import { loadSummary } from './lib/machine.js';
+import { machineLimits } from './lib/limits.js';
+import { log, memoryCurve, perUnit, recordBusy, timed } from './lib/measure.js';
+import { idleReach, sourceAddresses } from './lib/scale.js';
 import { renderReport, type Figures, type Row } from './lib/report.js';
-import type { LoadSpec } from './load/main.js';
+import type { EchoResult } from './load/main.js';
 import type { ProtocolName } from './load/protocols.js';
-import { BUSY_CORES, isQuick, MAX_ATTEMPTS, REPEAT_BUDGET_MS, SIZES } from './scenarios.js';
+import type { RoundsResult } from './load/reach.js';
+import { BUSY_CORES, isQuick, SIZES } from './scenarios.js';
 import { TARGETS, type Target } from './targets.js';
-
-const SERVER_CORE = 0;
-const LOAD_CORE = 1;
-const READY_TIMEOUT_MS = 20_000;
 
 const selectedTargets = TARGETS.filter(
   (target) => process.env.BENCH_TARGETS === undefined || process.env.BENCH_TARGETS.split(',').includes(target.name),
 );
-const selectedScenarios = new Set((process.env.BENCH_SCENARIOS ?? 'A,B,C,D,E,F').split(','));
-const profileDir = join(BENCH_DIR, 'results', 'profiles');
-const runStartedAt = Date.now();
-
-interface Server {
-  port: number;
-  pid: number;
-  /** RSS in bytes; the JS heap in use is logged alongside. */
-  memory(): Promise<{ rss: number; heapUsed: number }>;
-  stop(): Promise<void>;
-}
-
-async function startServer(target: Target): Promise<Server> {
-  const execArgv = ['--expose-gc'];
-  if (process.env.BENCH_PROFILE === '1' && target.name === (process.env.BENCH_PROFILE_TARGET ?? 'switchyard')) {
-    mkdirSync(profileDir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
-  }
-  const child = spawnChild({ file: `servers/${target.server}`, core: SERVER_CORE, execArgv, name: target.name });
-  const { port } = await child.next<{ port: number }>('ready', READY_TIMEOUT_MS);
-  return {
-    port,
-    pid: child.pid,
-    async memory() {
-      child.send({ type: 'memory' });
-      return child.next<{ rss: number; heapUsed: number }>('memory', 10_000);
-    },
-    stop: () => child.stop(),
-  };
-}
-
-function startLoad(spec: LoadSpec) {
-  return spawnChild({ file: 'load/main.ts', args: [JSON.stringify(spec)], core: LOAD_CORE, name: 'load' });
-}
-
-interface Timed<T> {
-  readonly result: T;
-  readonly otherCores: number;
-  readonly attempts: number;
-  /** Server CPU ms between the generator's marks: `echo` (the measured window), `all`, `room`. */
-  readonly serverCpuMs: Record<string, number>;
-  readonly failures: number;
-  readonly lastFailure: string;
-  /** The load generator's CPU over the measurement, in cores (1 = its whole core: it may be the limit). */
-  readonly loadCores: number;
-}
-
-/** The server's CPU time at each mark the generator sends (`start`/`end`, `all-start`/`all-end`, …). */
-function watchMarks(load: ReturnType<typeof startLoad>, serverPid: number): () => Record<string, number> {
-  const ticks = new Map<string, number>();
-  load.process.on('message', (message: { type: string; label?: string }) => {
-    if (message.type === 'mark' && message.label !== undefined) ticks.set(message.label, processTicks(serverPid));
-  });
-  return () => {
-    const spans: Record<string, number> = {};
-    for (const [name, from, to] of [
-      ['echo', 'start', 'end'],
-      ['all', 'all-start', 'all-end'],
-      ['room', 'room-start', 'room-end'],
-    ] as const) {
-      const start = ticks.get(from);
-      const end = ticks.get(to);
-      if (start !== undefined && end !== undefined) spans[name] = ((end - start) * 1000) / TICKS_PER_SECOND;
-    }
-    return spans;
-  };
-}
-
-/**
- * Runs a timed measurement (fresh server, fresh generator) until the machine was quiet
- * enough, at most MAX_ATTEMPTS times; keeps the attempt others disturbed least.
- */
-async function timed<T>(target: Target, tag: string, spec: (port: number) => LoadSpec): Promise<Timed<T>> {
-  let best: Omit<Timed<T>, 'attempts'> | undefined;
-  let attempts = 0;
-  while (attempts < MAX_ATTEMPTS) {
-    attempts++;
-    const server = await startServer(target);
-    try {
-      const load = startLoad(spec(server.port));
-      const window = cpuWindow([server.pid, load.pid]);
-      const serverSpans = watchMarks(load, server.pid);
-      try {
-        const answer = await load.next<{ result: T; failures: number; lastFailure: string }>('result', 120_000);
-        const { result } = answer;
-        const { otherCores, cpuSeconds, seconds } = window.stop();
-        const [serverCpu = 0, loadCpu = 0] = cpuSeconds;
-        if (best === undefined || otherCores < best.otherCores) {
-          best = {
-            result,
-            otherCores,
-            serverCpuMs: serverSpans(),
-            failures: answer.failures,
-            lastFailure: answer.lastFailure,
-            loadCores: seconds > 0 ? loadCpu / seconds : 0,
-          };
-        }
-        log(
-          `  ${target.name} ${tag}: ${summarise(result)} (${seconds.toFixed(1)} s; CPU s: server ${serverCpu.toFixed(2)}, ` +
-            `load ${loadCpu.toFixed(2)}, others ${(otherCores * seconds).toFixed(2)})`,
-        );
-      } finally {
-        await load.stop();
-      }
-    } finally {
-      await server.stop();
-    }
-    if (best.otherCores <= BUSY_CORES || Date.now() - runStartedAt > REPEAT_BUDGET_MS) break;
-  }
-  return { ...best!, attempts };
-}
-
-function summarise(result: unknown): string {
-  return JSON.stringify(result, (_key, value: unknown) =>
-    typeof value === 'number' ? Number(value.toFixed(2)) : value,
-  );
-}
-
-/** Opens connections level by level and reads the server's RSS at each. */
-async function memoryCurve(target: Target, protocol: ProtocolName, levels: number[]) {
-  const server = await startServer(target);
-  try {
-    // V8's memory reducer gives back start-up pages some 8 s after a process starts (15 MB
-    // for Switchyard, 8 MB for raw ws here). Read before that, the idle figure would be too
-    // high and every connection would seem that much cheaper.
-    await sleep(SIZES.idleSettleMs);
-    const idleMemory = await server.memory();
-    const idle = idleMemory.rss;
-    const load = startLoad({ kind: 'idle', protocol, port: server.port, levels });
-    const perLevel: { connections: number; rss: number; kibPerConnection: number; heapKib: number }[] = [];
-    try {
-      for (let i = 0; i < levels.length; i++) {
-        const { connections } = await load.next<{ connections: number }>('level', 180_000);
-        await sleep(SIZES.settleMs);
-        const { rss, heapUsed } = await server.memory();
-        const heapKib = (heapUsed - idleMemory.heapUsed) / connections / 1024;
-        perLevel.push({ connections, rss, kibPerConnection: (rss - idle) / connections / 1024, heapKib });
-        load.send({ type: 'continue' });
-      }
-      await load.next('result', 60_000);
-    } finally {
-      await load.stop();
-    }
-    log(
-      `  ${target.name} memory ${protocol}: idle ${(idle / 2 ** 20).toFixed(1)} MiB, ${perLevel.map((l) => `${l.connections}→${l.kibPerConnection.toFixed(1)} KiB (JS heap ${l.heapKib.toFixed(1)})`).join(', ')}`,
-    );
-    return { idle, perLevel };
-  } finally {
-    await server.stop();
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function log(line: string): void {
-  process.stderr.write(line + '\n');
-}
-
+const selectedScenarios = new Set((process.env.BENCH_SCENARIOS ?? 'A,B,C,D,E,F,G').split(','));
 /** Runs `measure` for every target with a protocol, capturing failures as notes. */
 async function eachTarget(
   scenario: string,
@@ -195,9 +36,10 @@ async function eachTarget(
   why: (target: Target) => string | undefined,
   rows: Map<string, Row>,
   measure: (target: Target, protocol: ProtocolName, figures: Figures) => Promise<void>,
+  targets: readonly Target[] = selectedTargets,
 ): Promise<void> {
   log(`scenario ${scenario}`);
-  for (const target of selectedTargets) {
+  for (const target of targets) {
     const row = rows.get(target.name)!;
     const protocol = pick(target);
     if (protocol === undefined) {
@@ -214,16 +56,44 @@ async function eachTarget(
   }
 }
 
-function recordBusy(figures: Figures, key: string, timed: Timed<unknown>): void {
-  figures.busy[key] = { otherCores: timed.otherCores, attempts: timed.attempts };
-  figures.loadCores[key] = timed.loadCores;
-  if (timed.failures > 0) figures.failures[key] = `${timed.failures} failed requests (last: ${timed.lastFailure})`;
-}
-
-/** Server CPU µs per unit of work in the span, or undefined. */
-function perUnit(timed: Timed<unknown>, span: string, units: number | undefined): number | undefined {
-  const ms = timed.serverCpuMs[span];
-  return ms === undefined || units === undefined || units === 0 ? undefined : (ms * 1000) / units;
+/**
+ * G: the cost curve to the machine's limits, for the targets marked `inScale` (Switchyard,
+ * socket.io 4 and the limits): idle websockets toward 50 000, a broadcast to 10 000 clients
+ * over rounds, the long-polling echo at 1000 sessions. Returns the report's notes on limits.
+ */
+async function scenarioG(rows: Map<string, Row>): Promise<string[]> {
+  const targets = selectedTargets.filter((t) => t.inScale === true);
+  const { levels, broadcast, pollEcho, perAddress, connectTimeoutMs } = SIZES.scale;
+  const scale = (figures: Figures) => (figures.scale ??= {});
+  const each = (scenario: string, kind: 'ws' | 'poll', measure: Parameters<typeof eachTarget>[4]) =>
+    eachTarget(
+      scenario,
+      (t) => t[kind],
+      (t) => t.notes?.[kind],
+      rows,
+      measure,
+      targets,
+    );
+  await each('G idle', 'ws', async (target, protocol, figures) => {
+    scale(figures).idle = await idleReach(target, protocol, levels);
+  });
+  await each('G broadcast', 'ws', async (target, protocol, figures) => {
+    const sources = sourceAddresses(Math.ceil(broadcast.clients / perAddress));
+    const spec = (port: number) =>
+      ({ kind: 'rounds', protocol, port, sources, connectTimeoutMs, ...broadcast }) as const;
+    const run = await timed<RoundsResult>(target, 'Gbcast', spec, broadcast.clients + 1024);
+    scale(figures).broadcast = run.result;
+    figures.cpu.Gbcast = perUnit(run, 'echo', run.result.rounds * run.result.clients);
+    recordBusy(figures, 'Gbcast', run);
+  });
+  await each('G poll', 'poll', async (target, protocol, figures) => {
+    const spec = (port: number) => ({ kind: 'echo', protocol, port, ...pollEcho }) as const;
+    const run = await timed<EchoResult>(target, 'Gpoll', spec, pollEcho.clients * 2 + 1024);
+    scale(figures).pollEcho = run.result;
+    figures.cpu.Gpoll = perUnit(run, 'echo', run.result.roundTrips);
+    recordBusy(figures, 'Gpoll', run);
+  });
+  return [machineLimits()];
 }
 
 /** Compiles src/ to dist/ for the targets that run the build. */
@@ -324,6 +194,8 @@ async function main(): Promise<void> {
     });
   }
 
+  const limits = selectedScenarios.has('G') ? await scenarioG(rows) : [];
+
   // F: the cluster scripts, after every single-process scenario (they start several processes).
   let cluster: string[] = [];
   if (selectedScenarios.has('F')) {
@@ -341,6 +213,7 @@ async function main(): Promise<void> {
     isPinned: isPinning(),
     busyCores: BUSY_CORES,
     cluster,
+    limits,
   });
   process.stdout.write(report + '\n');
   const dir = join(BENCH_DIR, 'results');

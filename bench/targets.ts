@@ -2,7 +2,7 @@
  * The targets: one small server file per target under bench/servers/, and the protocols its
  * load generators speak. To add a target (another Switchyard endpoint, say), add its server
  * file and one row here; `ws` makes it run in the websocket scenarios (A, C, D, E) and `poll`
- * in the long-polling ones (B, D). A target without a protocol for a scenario is reported
+ * in the long-polling ones (B, D); `inScale` adds it to G, the cost curve to the limits. A target without a protocol for a scenario is reported
  * as "n/a" with its `notes` entry.
  */
 import type { ProtocolName } from './load/protocols.js';
@@ -26,6 +26,8 @@ export interface Target {
   readonly isSwitchyard?: boolean;
   /** Why a scenario does not apply. */
   readonly notes?: { readonly ws?: string; readonly poll?: string; readonly idlePoll?: string };
+  /** Measured in G, the cost curve to the machine's limits (Switchyard, socket.io 4, the limits). */
+  readonly inScale?: boolean;
   /** false: its polling protocol keeps no session between requests, so D's polling row is n/a. */
   readonly hasPollSessions?: boolean;
 }
@@ -42,6 +44,7 @@ export const TARGETS: readonly Target[] = [
     ws: 'sio06-ws',
     poll: 'sio06-xhr',
     isSwitchyard: true,
+    inScale: true,
   },
   {
     name: 'switchyard-metrics',
@@ -85,6 +88,7 @@ export const TARGETS: readonly Target[] = [
     server: 'raw-ws.ts',
     ws: 'raw',
     isLimit: true,
+    inScale: true,
     notes: { poll: 'no polling transport' },
   },
   {
@@ -93,10 +97,18 @@ export const TARGETS: readonly Target[] = [
     server: 'raw-http.ts',
     poll: 'http',
     isLimit: true,
+    inScale: true,
     hasPollSessions: false,
     notes: { ws: 'no websocket', idlePoll: 'no sessions: each request stands alone' },
   },
-  { name: 'socketio4', label: 'socket.io 4', server: 'socketio4.ts', ws: 'sio4-ws', poll: 'sio4-poll' },
+  {
+    name: 'socketio4',
+    label: 'socket.io 4',
+    server: 'socketio4.ts',
+    ws: 'sio4-ws',
+    poll: 'sio4-poll',
+    inScale: true,
+  },
   { name: 'engineio6', label: 'engine.io 6', server: 'engineio6.ts', ws: 'eio-ws', poll: 'eio-poll' },
   { name: 'sockjs', label: 'sockjs 0.3.24', server: 'sockjs.ts', ws: 'sockjs-ws', poll: 'sockjs-xhr' },
   {

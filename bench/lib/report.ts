@@ -2,9 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import type { EchoResult, FanoutResult } from '../load/main.js';
+import type { RoundsResult } from '../load/reach.js';
 import { BASE_TARGET, type Target } from '../targets.js';
 import { goals } from './goals.js';
 import { machineSummary } from './machine.js';
+import type { ReachCurve } from './scale.js';
 
 interface MemoryCurve {
   readonly idle: number;
@@ -18,11 +20,13 @@ export interface Figures {
   idleWs?: MemoryCurve;
   idlePoll?: MemoryCurve;
   curve?: Record<number, EchoResult>;
+  /** G: idle websockets toward the limits, the broadcast to many over rounds, the poll echo at many. */
+  scale?: { idle?: ReachCurve; broadcast?: RoundsResult; pollEcho?: EchoResult };
   busy: Record<string, { otherCores: number; attempts: number }>;
   failures: Record<string, string>;
   /** Server CPU µs per round trip (A, B) or per delivery (C, Croom), inside the measured span. */
-  cpu: { A?: number; B?: number; C?: number; Croom?: number };
-  /** The load generator's CPU in cores (1 = its whole core), by scenario (A, B, C, E<n>). */
+  cpu: { A?: number; B?: number; C?: number; Croom?: number; Gbcast?: number; Gpoll?: number };
+  /** The load generator's CPU in cores (1 = its whole core), by scenario (A, B, C, E<n>, Gbcast, Gpoll). */
   loadCores: Record<string, number>;
 }
 
@@ -43,6 +47,8 @@ export interface ReportInput {
   readonly busyCores: number;
   /** Scenario F's section (the cluster scripts' tables), or empty. */
   readonly cluster: readonly string[];
+  /** G's lines on the machine's limits (open files, ports), or empty when G did not run. */
+  readonly limits: readonly string[];
 }
 
 type Pick = (figures: Figures) => number | undefined;
@@ -143,6 +149,71 @@ function curveTable(rows: readonly Row[]): string {
   );
 }
 
+/** `isRatio: false`: a column without a ratio to Switchyard (the generator's CPU is not the server's). */
+const SCALE_COLUMNS: { title: string; pick: Pick; digits: number; isRatio?: false }[] = [
+  { title: 'G broadcast deliveries/s', pick: (f) => f.scale?.broadcast?.perSecond, digits: 0 },
+  { title: 'G broadcast p50 ms', pick: (f) => f.scale?.broadcast?.p50Ms, digits: 1 },
+  { title: 'G broadcast p99 ms', pick: (f) => f.scale?.broadcast?.p99Ms, digits: 1 },
+  { title: 'G broadcast server CPU µs/delivery', pick: (f) => f.cpu.Gbcast, digits: 2 },
+  { title: 'G broadcast generator CPU', pick: (f) => f.loadCores.Gbcast, digits: 2, isRatio: false },
+  { title: 'G poll echo rt/s', pick: (f) => f.scale?.pollEcho?.perSecond, digits: 0 },
+  { title: 'G poll p99 ms', pick: (f) => f.scale?.pollEcho?.p99Ms, digits: 1 },
+  { title: 'G poll server CPU µs/rt', pick: (f) => f.cpu.Gpoll, digits: 1 },
+  { title: 'G poll generator CPU', pick: (f) => f.loadCores.Gpoll, digits: 2, isRatio: false },
+];
+
+/** G: KiB per idle websocket at each level, the highest level reached, then the timed figures. */
+function scaleSection(rows: readonly Row[]): string[] {
+  const measured = rows.filter((row) => row.figures.scale !== undefined);
+  if (measured.length === 0) return [];
+  const base = rows.find((row) => row.target.name === BASE_TARGET)?.figures;
+  const levels = [
+    ...new Set(measured.flatMap((r) => r.figures.scale?.idle?.perLevel.map((l) => l.connections) ?? [])),
+  ].sort((a, b) => a - b);
+  const kib = (f: Figures | undefined, n: number) =>
+    f?.scale?.idle?.perLevel.find((l) => l.connections === n)?.kibPerConnection;
+  const lines = measured.map((row) => {
+    const idle = row.figures.scale?.idle;
+    return [
+      row.target.label,
+      ...levels.map((n) => cell(kib(row.figures, n), kib(base, n), 1)),
+      idle === undefined ? '—' : format(idle.highest, 0),
+      idle?.stopped === undefined
+        ? '—'
+        : `${format(idle.stopped.level, 0)} (${format(idle.stopped.connections, 0)} open)`,
+      ...SCALE_COLUMNS.map((column) =>
+        cell(column.pick(row.figures), column.isRatio === false ? undefined : base && column.pick(base), column.digits),
+      ),
+    ];
+  });
+  const header = [
+    'target',
+    ...levels.map((n) => `KiB/idle ws @${n}`),
+    'highest idle level',
+    'failed level',
+    ...SCALE_COLUMNS.map((c) => c.title),
+  ];
+  const stops = measured.flatMap((row) => {
+    const idle = row.figures.scale?.idle;
+    if (idle === undefined) return [];
+    const what =
+      idle.stopped === undefined ? 'every level reached' : `stopped at ${idle.stopped.level}: ${idle.stopped.reason}`;
+    return [
+      `- ${row.target.label}: ${what} (${idle.generators} generator processes; open-file limits ${idle.fdLimits})`,
+    ];
+  });
+  const broadcast = measured.find((row) => row.figures.scale?.broadcast !== undefined)?.figures.scale?.broadcast;
+  const about = [
+    'Idle websockets level by level, from several generator processes and local addresses 127.0.0.x, until a level',
+    'fails (KiB per connection: server RSS over its idle RSS, after two collections, as in D; a server open-file limit',
+    'below the highest level adds a level just under it);',
+    `${broadcast === undefined ? 'a broadcast' : `one 100 B broadcast to ${broadcast.clients} websockets, ${broadcast.rounds} rounds`}`,
+    '(deliveries/s over the rounds; p50 and p99 over rounds of the time from the trigger to the last client’s message);',
+    'the long-polling echo of B with more sessions. Generator CPU in cores: near 1.00 the generator may be the limit.',
+  ];
+  return ['', '### Cost curve to the limits (G)', '', ...about, '', table(header, lines), '', ...stops];
+}
+
 export function renderReport(input: ReportInput): string {
   const { rows } = input;
   const notes = rows.flatMap((row) => [
@@ -190,7 +261,7 @@ export function renderReport(input: ReportInput): string {
     '',
     '### Load generator CPU',
     '',
-    'Cores the load generator used during each timed measurement (it has one core of its own; near 1.00 it may',
+    'Cores the load generator used during each timed measurement (over its measured window where it marks one; it has one core of its own; near 1.00 it may',
     'be what limits the figure).',
     '',
     loadTable(rows),
@@ -198,6 +269,8 @@ export function renderReport(input: ReportInput): string {
     '### Targets',
     '',
     ...goals(rows),
+    ...scaleSection(rows),
+    ...input.limits.map((line) => `- Machine limits: ${line}.`),
     ...(input.cluster.length > 0 ? ['', ...input.cluster] : []),
     ...(notes.length > 0 ? ['', '### Notes', '', ...notes] : []),
   ].join('\n');

@@ -31,7 +31,10 @@ class Connection {
   private buffer: Buffer = Buffer.alloc(0);
   private readonly pending: Pending[] = [];
 
-  constructor(private readonly port: number) {}
+  constructor(
+    private readonly port: number,
+    private readonly from: string | undefined,
+  ) {}
 
   request(method: string, path: string, body: string, contentType: string): Promise<HttpAnswer> {
     const socket = this.socket ?? this.open();
@@ -48,7 +51,7 @@ class Connection {
   }
 
   private open(): Socket {
-    const socket = connect(this.port, '127.0.0.1');
+    const socket = connect({ port: this.port, host: '127.0.0.1', localAddress: this.from });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     const onEnd = () => {
@@ -115,9 +118,10 @@ export class HttpClient {
   private readonly pollLane: Connection;
   private readonly sendLane: Connection;
 
-  constructor(port: number) {
-    this.pollLane = new Connection(port);
-    this.sendLane = new Connection(port);
+  /** `from`: the local address to connect from (see protocols.ts), or the kernel's choice. */
+  constructor(port: number, from?: string) {
+    this.pollLane = new Connection(port, from);
+    this.sendLane = new Connection(port, from);
   }
 
   /** A GET on the poll connection. */

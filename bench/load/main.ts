@@ -6,8 +6,10 @@
  *   fanout  N websocket clients; one triggers a broadcast, then a room of R does (scenario C)
  *   idle    connections opened level by level; after each level the generator reports
  *           `{type:'level'}` and waits for `{type:'continue'}` while the server is measured (D, E)
+ *   reach, rounds   scenario G, in reach.ts
  */
-import { CONNECTORS, failures, type BenchClient, type OnMessage, type ProtocolName } from './protocols.js';
+import { CONNECTORS, failures, type ProtocolName } from './protocols.js';
+import { nextContinue, percentile, runReach, runRounds, type ReachSpec, type RoundsSpec, type Slot } from './reach.js';
 
 export type LoadSpec =
   | {
@@ -30,7 +32,9 @@ export type LoadSpec =
       roomRepeats: number;
       timeoutMs: number;
     }
-  | { kind: 'idle'; protocol: ProtocolName; port: number; levels: number[] };
+  | { kind: 'idle'; protocol: ProtocolName; port: number; levels: number[] }
+  | ReachSpec
+  | RoundsSpec;
 
 export interface EchoResult {
   readonly kind: 'echo';
@@ -68,18 +72,12 @@ function mark(label: string): void {
   process.send?.({ type: 'mark', label });
 }
 
-/** A client whose messages go to a replaceable handler. */
-interface Slot {
-  client: BenchClient;
-  onMessage: OnMessage;
-}
-
 async function openSlots(count: number, slots: Slot[] = []): Promise<Slot[]> {
   while (slots.length < count) {
     const batch = Math.min(CONNECT_BATCH, count - slots.length);
     const opened = await Promise.all(
       Array.from({ length: batch }, async () => {
-        const slot = { onMessage: (() => undefined) as OnMessage } as Slot;
+        const slot = { onMessage: () => undefined } as unknown as Slot;
         slot.client = await connect(spec.port, (text) => slot.onMessage(text));
         return slot;
       }),
@@ -87,11 +85,6 @@ async function openSlots(count: number, slots: Slot[] = []): Promise<Slot[]> {
     slots.push(...opened);
   }
   return slots;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
 
 async function runEcho(s: Extract<LoadSpec, { kind: 'echo' }>): Promise<EchoResult> {
@@ -216,23 +209,30 @@ async function runIdle(s: Extract<LoadSpec, { kind: 'idle' }>): Promise<IdleResu
   for (const level of s.levels) {
     await openSlots(level, slots);
     process.send?.({ type: 'level', connections: slots.length });
-    await new Promise<void>((resolve) => {
-      const onMessage = (message: { type: string }) => {
-        if (message.type !== 'continue') return;
-        process.off('message', onMessage);
-        resolve();
-      };
-      process.on('message', onMessage);
-    });
+    await nextContinue();
   }
   for (const slot of slots) slot.client.close();
   return { kind: 'idle', reached: slots.length };
 }
 
+function run(s: LoadSpec) {
+  switch (s.kind) {
+    case 'echo':
+      return runEcho(s);
+    case 'fanout':
+      return runFanout(s);
+    case 'idle':
+      return runIdle(s);
+    case 'reach':
+      return runReach(s, connect);
+    case 'rounds':
+      return runRounds(s, connect, mark);
+  }
+}
+
 async function main(): Promise<void> {
   try {
-    const result =
-      spec.kind === 'echo' ? await runEcho(spec) : spec.kind === 'fanout' ? await runFanout(spec) : await runIdle(spec);
+    const result = await run(spec);
     process.send?.({ type: 'result', result, failures: failures.count, lastFailure: failures.last });
   } catch (error) {
     process.send?.({ type: 'failed', message: error instanceof Error ? error.message : String(error) });

@@ -19,30 +19,11 @@
  *   plain        RFC 6455 text frames at /plain, nothing else    (Switchyard plain endpoint)
  */
 import { randomBytes } from 'node:crypto';
-import { WebSocket } from 'ws';
 import { decodeFrames, encodeFrame } from '../../src/codecs/sio.js';
+import { FORM, gate, http, isOk, noteFailure, openWs, Poller, type Connector, type OnMessage } from './client-kit.js';
 import { HixieSocket } from './hixie.js';
-import { HttpClient } from './http-client.js';
 
-export interface BenchClient {
-  /**
-   * Sends one message. Over HTTP it returns the send request's promise: a round trip of the
-   * echo counts only once that request was answered too (see main.ts).
-   */
-  send(text: string): Promise<unknown> | void;
-  close(): void;
-}
-
-export type OnMessage = (text: string) => void;
-
-/** Sends that failed (a reset, a refused request); reported with the result, never thrown. */
-export const failures = { count: 0, last: '' };
-
-function noteFailure(error: unknown): void {
-  failures.count++;
-  failures.last = error instanceof Error ? error.message : String(error);
-}
-export type Connector = (port: number, onMessage: OnMessage) => Promise<BenchClient>;
+export { failures, type BenchClient, type Connector, type OnMessage } from './client-kit.js';
 
 export const PROTOCOLS = [
   'raw',
@@ -61,27 +42,6 @@ export const PROTOCOLS = [
 ] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 
-/** Each polling session has its own two connections (poll, send). */
-function http(port: number): HttpClient {
-  return new HttpClient(port);
-}
-
-function openWs(url: string, onText: (text: string, ws: WebSocket) => void, subprotocol?: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, subprotocol === undefined ? [] : [subprotocol], { perMessageDeflate: false });
-    ws.on('message', (data) => onText(data.toString(), ws));
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
-
-/** Waits for a condition a message handler sets (the handshake frame, say). */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open = () => undefined as void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
 // ── Socket.IO 0.6 ─────────────────────────────────────────────────────────────────────────
 
 /** Handles one 0.6 payload; returns the frames to send back (heartbeat echoes). */
@@ -97,14 +57,18 @@ function sio06Payload(payload: string, state: { sessionId: string }, onMessage: 
   return reply;
 }
 
-const sio06Ws: Connector = async (port, onMessage) => {
+const sio06Ws: Connector = async (port, onMessage, from) => {
   const state = { sessionId: '' };
   const ready = gate();
-  const ws = await openWs(`ws://127.0.0.1:${port}/socket.io/websocket`, (text, socket) => {
-    const reply = sio06Payload(text, state, onMessage);
-    if (reply !== '') socket.send(reply);
-    if (state.sessionId !== '') ready.open();
-  });
+  const ws = await openWs(
+    `ws://127.0.0.1:${port}/socket.io/websocket`,
+    (text, socket) => {
+      const reply = sio06Payload(text, state, onMessage);
+      if (reply !== '') socket.send(reply);
+      if (state.sessionId !== '') ready.open();
+    },
+    from,
+  );
   await ready.promise;
   return { send: (text) => ws.send(encodeFrame(text)), close: () => ws.terminate() };
 };
@@ -121,8 +85,8 @@ const sio06Hixie: Connector = async (port, onMessage) => {
   return { send: (text) => socket.send(encodeFrame(text)), close: () => socket.close() };
 };
 
-const sio06Xhr: Connector = async (port, onMessage) => {
-  const client = http(port);
+const sio06Xhr: Connector = async (port, onMessage, from) => {
+  const client = http(port, from);
   const state = { sessionId: '' };
   const base = '/socket.io/xhr-polling';
   const post = (payload: string) =>
@@ -142,44 +106,6 @@ const sio06Xhr: Connector = async (port, onMessage) => {
     },
   };
 };
-
-const FORM = 'application/x-www-form-urlencoded';
-
-/** A send answered with anything but 200 is a failure (reported, never thrown). */
-function isOk(answer: { status: number; body: string }): void {
-  if (answer.status !== 200) noteFailure(new Error(`send answered ${answer.status}: ${answer.body.slice(0, 80)}`));
-}
-
-/** Keeps one poll outstanding until stopped. */
-class Poller {
-  private isStopped = false;
-
-  constructor(
-    private readonly poll: () => Promise<{ status: number; body: string }>,
-    private readonly onBody: (body: string) => void,
-  ) {
-    void this.loop();
-  }
-
-  stop(): void {
-    this.isStopped = true;
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.isStopped) {
-      let answer;
-      try {
-        answer = await this.poll();
-      } catch (error) {
-        // The server closed the poll: the session is over for this run.
-        noteFailure(error);
-        return;
-      }
-      if (this.isStopped || answer.status !== 200) return;
-      this.onBody(answer.body);
-    }
-  }
-}
 
 // ── engine.io v4 and socket.io v4 ─────────────────────────────────────────────────────────
 
@@ -228,20 +154,25 @@ function eioPacket(packet: string, flavour: EioFlavour, onMessage: OnMessage, on
 }
 
 function eioWs(flavour: EioFlavour): Connector {
-  return async (port, onMessage) => {
+  return async (port, onMessage, from) => {
     const ready = gate();
-    const ws = await openWs(`ws://127.0.0.1:${port}${flavour.path}?EIO=4&transport=websocket`, (text, socket) => {
-      const reply = eioPacket(text, flavour, onMessage, ready.open);
-      if (reply !== '') socket.send(reply);
-    });
+    const url = `ws://127.0.0.1:${port}${flavour.path}?EIO=4&transport=websocket`;
+    const ws = await openWs(
+      url,
+      (text, socket) => {
+        const reply = eioPacket(text, flavour, onMessage, ready.open);
+        if (reply !== '') socket.send(reply);
+      },
+      from,
+    );
     await ready.promise;
     return { send: (text) => ws.send('4' + flavour.wrap(text)), close: () => ws.terminate() };
   };
 }
 
 function eioPoll(flavour: EioFlavour): Connector {
-  return async (port, onMessage) => {
-    const client = http(port);
+  return async (port, onMessage, from) => {
+    const client = http(port, from);
     const ready = gate();
     let query = `${flavour.path}?EIO=4&transport=polling`;
     const post = (body: string) => client.post(query, body, 'text/plain;charset=UTF-8').then(isOk, noteFailure);
@@ -279,17 +210,19 @@ function sockjsPath(): string {
   return `/echo/${Math.floor(Math.random() * 1000)}/${randomBytes(8).toString('hex')}`;
 }
 
-const sockjsWs: Connector = async (port, onMessage) => {
+const sockjsWs: Connector = async (port, onMessage, from) => {
   const ready = gate();
-  const ws = await openWs(`ws://127.0.0.1:${port}${sockjsPath()}/websocket`, (text) =>
-    sockjsFrame(text, onMessage, ready.open),
+  const ws = await openWs(
+    `ws://127.0.0.1:${port}${sockjsPath()}/websocket`,
+    (text) => sockjsFrame(text, onMessage, ready.open),
+    from,
   );
   await ready.promise;
   return { send: (text) => ws.send(JSON.stringify([text])), close: () => ws.terminate() };
 };
 
-const sockjsXhr: Connector = async (port, onMessage) => {
-  const client = http(port);
+const sockjsXhr: Connector = async (port, onMessage, from) => {
+  const client = http(port, from);
   const path = sockjsPath();
   const ready = gate();
   const handle = (body: string) => {
@@ -314,13 +247,14 @@ const SAC_SOCK_EVENT = 'message';
 const SAC_SOCK_OUT = SAC_SOCK_EVENT + '\x02';
 const SAC_SOCK_IN = SAC_SOCK_EVENT + '\x01S\x02';
 
-const sacSock: Connector = async (port, onMessage) => {
+const sacSock: Connector = async (port, onMessage, from) => {
   const ws = await openWs(
     `ws://127.0.0.1:${port}/socket`,
     (text) => {
       if (text.startsWith(SAC_SOCK_IN)) onMessage(text.slice(SAC_SOCK_IN.length));
       else noteFailure(new Error(`unexpected sac-sock frame ${JSON.stringify(text.slice(0, 40))}`));
     },
+    from,
     'sac-sock',
   );
   if (ws.protocol !== 'sac-sock') throw new Error(`the server chose subprotocol "${ws.protocol}", not sac-sock`);
@@ -331,8 +265,8 @@ const sacSock: Connector = async (port, onMessage) => {
 
 /** Plain text frames on `path`: raw `ws` listens on every path, Switchyard's endpoint on /plain. */
 function rawAt(path: string): Connector {
-  return async (port, onMessage) => {
-    const ws = await openWs(`ws://127.0.0.1:${port}${path}`, (text) => onMessage(text));
+  return async (port, onMessage, from) => {
+    const ws = await openWs(`ws://127.0.0.1:${port}${path}`, (text) => onMessage(text), from);
     return { send: (text) => ws.send(text), close: () => ws.terminate() };
   };
 }
@@ -342,8 +276,8 @@ function rawAt(path: string): Connector {
  * on the send connection (answered with its body: the echo) and a GET on the poll
  * connection (answered empty), so its round trips/s are node:http's requests/s ÷ 2.
  */
-const plainHttp: Connector = async (port, onMessage) => {
-  const client = http(port);
+const plainHttp: Connector = async (port, onMessage, from) => {
+  const client = http(port, from);
   return {
     send: (text) => {
       void client

@@ -8,7 +8,8 @@
  *   `!join`           the sender joins the one room; the server answers `!joined`
  *   `!room K S`       the server sends K messages of S bytes to every member of the room
  *
- * IPC (process.send): the server reports `{type:'ready', port}` once listening, and answers
+ * IPC (process.send): the server reports `{type:'ready', port}` once listening, `{type:'crashed',
+ * message}` before it exits on an uncaught exception, and answers
  * `{type:'memory'}` with `{type:'memory', rss, heapUsed}` after two forced collections
  * (servers run with --expose-gc), so that every target is measured the same way.
  */
@@ -56,6 +57,15 @@ export function reportReady(port: number): void {
       const usage = process.memoryUsage();
       process.send?.({ type: 'memory', rss: usage.rss, heapUsed: usage.heapUsed });
     }, 200);
+  });
+  // A crash (scenario G: an accept failing with EMFILE at the descriptor limit, say) is
+  // reported before the exit, so the report can say what stopped a level.
+  process.on('uncaughtException', (error: NodeJS.ErrnoException) => {
+    process.stderr.write(`${error.stack ?? String(error)}\n`);
+    const message = `crashed: ${error.code !== undefined && !error.message.includes(error.code) ? `${error.code} ` : ''}${error.message}`;
+    setTimeout(() => process.exit(1), 1000).unref();
+    if (process.connected) process.send?.({ type: 'crashed', message }, () => process.exit(1));
+    else process.exit(1);
   });
   // The orchestrator going away ends the server too.
   process.on('disconnect', () => process.exit(0));
