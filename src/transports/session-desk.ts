@@ -50,6 +50,8 @@ export interface Seated {
 const PROBE_TIMEOUT_MS = 500;
 /** How soon a handshake looks again at a session that may only seem in use. */
 const RELOOK_MS = 50;
+/** How often a handshake looks for its session when another handshake took it first. */
+const TAKE_LOOKS = 2;
 
 const UNKNOWN = () => new RealtimeError('ERR_UNKNOWN_SESSION', 'unknown or expired session; open a new one');
 
@@ -174,17 +176,25 @@ async function findResumable(
 ): Promise<{ resume: SessionPort | null; stale: string[] }> {
   const settings = context.cookie;
   if (settings === null || named.length === 0) return { resume: null, stale: [] };
-  // A session the store cannot look up now (Redis is down) is no candidate: the handshake goes on.
-  const candidates = await Promise.all(
-    named.map((entry) => candidateOf(context, entry).catch(() => 'in-use' as const)),
-  );
-  const stale = named.filter((_, i) => candidates[i] === 'gone').map((entry) => expiredCookie(settings, entry.name));
-  let best: Candidate | null = null;
-  for (const candidate of candidates) {
-    if (typeof candidate === 'string') continue;
-    if (best === null || candidate.openedAt > best.openedAt) best = candidate;
+  let stale: string[] = [];
+  for (let look = 0; look < TAKE_LOOKS; look++) {
+    // A session the store cannot look up now (Redis is down) is no candidate: the handshake goes on.
+    const candidates = await Promise.all(
+      named.map((entry) => candidateOf(context, entry).catch(() => 'in-use' as const)),
+    );
+    stale = named.filter((_, i) => candidates[i] === 'gone').map((entry) => expiredCookie(settings, entry.name));
+    let best: Candidate | null = null;
+    for (const candidate of candidates) {
+      if (typeof candidate === 'string') continue;
+      if (best === null || candidate.openedAt > best.openedAt) best = candidate;
+    }
+    if (best === null) return { resume: null, stale };
+    const resume = await best.take();
+    if (resume !== null) return { resume, stale };
+    // Another handshake took it between the look and the take (two tabs at once, or this
+    // client's own earlier attempt, which it gave up on, still in flight): look again.
   }
-  return { resume: best === null ? null : await best.take(), stale };
+  return { resume: null, stale };
 }
 
 interface Candidate {
@@ -282,7 +292,9 @@ function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function ready(conn: Conn, ackedSeq: number): Conn {
+/** The session made ready to resume, or null when another handshake has just taken it. */
+function ready(conn: Conn, ackedSeq: number): Conn | null {
+  if (!conn.isResumable) return null;
   conn.prepareResume(ackedSeq);
   return conn;
 }

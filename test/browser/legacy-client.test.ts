@@ -125,11 +125,12 @@ describe.each(['websocket', 'xhr-polling'])('the real 0.6 client over %s', (tran
     if (transport === 'websocket') {
       // Heartbeats run on streaming transports; ~h~<n+1> is sent only after ~h~<n> was echoed.
       const echoes = () => sentFrames.filter((frame) => /^~m~\d+~m~~h~\d+$/.test(frame));
-      await waitFor(() => echoes().length >= 3, { timeoutMs: 5_000, what: 'three heartbeat echoes' });
+      // Bounds for a loaded machine (a browser and the whole suite on two cores), not for speed.
+      await waitFor(() => echoes().length >= 3, { timeoutMs: 10_000, what: 'three heartbeat echoes' });
       expect(echoes().slice(0, 3)).toEqual(['~m~4~m~~h~1', '~m~4~m~~h~2', '~m~4~m~~h~3']);
     } else {
       // No heartbeats on polling: the polls themselves, each held pollDurationMs, keep it alive.
-      await waitFor(() => polls.length >= 3, { timeoutMs: 5_000, what: 'three polls answered' });
+      await waitFor(() => polls.length >= 3, { timeoutMs: 10_000, what: 'three polls answered' });
     }
     expect(disconnects).toEqual([]);
     await page.evaluate(() => (window as unknown as TestWindow).socket.send('still here'));

@@ -11,9 +11,8 @@
  *   duplicates are counted and bounded by what the resumed sessions report as replayed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redactSessionId } from '../../src/hub/ids.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { nodeOfSession, numbered, startBroadcasts } from '../helpers/cluster-app.js';
+import { explained, nodeOfSession, numbered, startBroadcasts, story } from '../helpers/cluster-app.js';
 import { PollingClient, WebSocketClient, type LegacySocket } from '../helpers/legacy-socket.js';
 import { report } from '../helpers/report.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -72,7 +71,7 @@ describe('a node SIGKILLed mid-stream', () => {
     expect(onVictim).toBeGreaterThan(0);
     await broadcastAndKill('poll', group);
     for (const client of group) {
-      explained(client, () => {
+      explained(cluster, client, () => {
         expect(numbersOf(client, 'poll'), story(client)).toEqual(numbered('poll', BROADCASTS).map((_, i) => i + 1));
         expect(new Set(client.sessionIds).size, story(client)).toBe(1);
       });
@@ -94,7 +93,7 @@ describe('a node SIGKILLed mid-stream', () => {
     for (const client of group) {
       const numbers = numbersOf(client, 'ws');
       const distinct = [...new Set(numbers)];
-      explained(client, () => {
+      explained(cluster, client, () => {
         expect(distinct, story(client)).toEqual(numbered('ws', BROADCASTS).map((_, i) => i + 1));
         // Once in order: a repeat only ever goes back to what the dead socket had been sent.
         expect(distinct).toEqual([...distinct].sort((a, b) => a - b));
@@ -107,26 +106,6 @@ describe('a node SIGKILLed mid-stream', () => {
     );
   }, 120_000);
 });
-
-/** What a client went through, for an assertion that fails: its sessions, reconnects, last events. */
-function story(client: LegacySocket): string {
-  const events = client.events
-    .slice(-6)
-    .map((event) => `${event.name}${event.detail === undefined ? '' : `(${event.detail})`}`);
-  return `sessions ${client.sessionIds.join(',')}; ${client.reconnects} reconnects; ${events.join(' → ')}`;
-}
-
-/** Runs `check`; when it fails, adds what the nodes logged about the client's first session. */
-function explained(client: LegacySocket, check: () => void): void {
-  try {
-    check();
-  } catch (error) {
-    const first = client.sessionIds[0];
-    const lines = first === undefined ? [] : cluster.logsMentioning(redactSessionId(first));
-    (error as Error).message += `\nwhat the nodes logged of ${first ?? 'no session'}:\n${lines.slice(-40).join('\n')}`;
-    throw error;
-  }
-}
 
 function track<T extends LegacySocket>(client: T): T {
   clients.push(client);

@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { nodeOfSession, numbered, startBroadcasts } from '../helpers/cluster-app.js';
+import { explained, nodeOfSession, numbered, startBroadcasts } from '../helpers/cluster-app.js';
 import { PollingClient, WebSocketClient, type LegacySocket } from '../helpers/legacy-socket.js';
 import { startRedisCluster, type RedisClusterServers } from '../helpers/redis-cluster.js';
 import { report } from '../helpers/report.js';
@@ -63,7 +63,13 @@ async function everyShard<T>(ask: (shard: Redis) => Promise<T>): Promise<T[]> {
 describe('cluster sessions on a Redis Cluster of three shards, three nodes behind HAProxy', () => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster({ nodes: 3, nodeOptions: NODE_OPTIONS, redis: { url: redis.url } });
+    // Debug logs kept in memory: a client that lost or repeated a message shows what each node decided.
+    cluster = await startCluster({
+      nodes: 3,
+      nodeOptions: { ...NODE_OPTIONS, logger: { level: 'debug' } },
+      redis: { url: redis.url },
+      keepLogLines: 20_000,
+    });
   }, 120_000);
   afterAll(async () => {
     await cluster?.stop();
@@ -118,8 +124,10 @@ describe('cluster sessions on a Redis Cluster of three shards, three nodes behin
       what: 'every client to have all 300',
     });
     for (const client of group) {
-      expect(numbersOf(client, 'kill')).toEqual(numbered('kill', 300).map((_, i) => i + 1));
-      expect(new Set(client.sessionIds).size).toBe(1);
+      explained(cluster, client, () => {
+        expect(numbersOf(client, 'kill')).toEqual(numbered('kill', 300).map((_, i) => i + 1));
+        expect(new Set(client.sessionIds).size).toBe(1);
+      });
     }
     report(`Redis Cluster, node kill: ${onVictim} of ${CLIENTS} sessions taken over; 0 missing, 0 duplicated`);
   }, 120_000);

@@ -4,7 +4,9 @@
  */
 import { request, type Agent } from 'node:http';
 import type { Socket } from 'node:net';
+import { redactSessionId } from '../../src/hub/ids.js';
 import type { Cluster } from './cluster.js';
+import type { LegacySocket } from './legacy-socket.js';
 
 export interface WhoAmI {
   readonly name: string;
@@ -86,4 +88,28 @@ export async function sessionsPerNode(cluster: Cluster): Promise<Record<string, 
   const running = cluster.nodes.filter((node) => node.isRunning);
   const answers = await Promise.all(running.map((node) => whoami(node.url)));
   return Object.fromEntries(answers.map((answer) => [answer.name, answer.sessions]));
+}
+
+/** What a client went through, for an assertion that fails: its sessions, reconnects, last events. */
+export function story(client: LegacySocket): string {
+  const events = client.events
+    .slice(-6)
+    .map((event) => `${event.name}${event.detail === undefined ? '' : `(${event.detail})`}`);
+  return `sessions ${client.sessionIds.join(',')}; ${client.reconnects} reconnects; ${events.join(' → ')}`;
+}
+
+/**
+ * Runs `check`; when it fails, adds the client's story and what the nodes logged about its
+ * first session (a cluster started with `keepLogLines` and debug logs).
+ */
+export function explained(cluster: Cluster, client: LegacySocket, check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    const first = client.sessionIds[0];
+    const lines = first === undefined ? [] : cluster.logsMentioning(redactSessionId(first));
+    (error as Error).message +=
+      `\n${story(client)}\nwhat the nodes logged of ${first ?? 'no session'}:\n${lines.slice(-40).join('\n')}`;
+    throw error;
+  }
 }
