@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { explained, nodeOfSession, numbered, startBroadcasts, story } from '../helpers/cluster-app.js';
+import { explained, nodeOfSession, numbered, numbersOf, startBroadcasts, story } from '../helpers/cluster-app.js';
 import { PollingClient, WebSocketClient, type LegacySocket } from '../helpers/legacy-socket.js';
 import { report } from '../helpers/report.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -37,14 +37,6 @@ afterAll(async () => {
   clients.forEach((client) => client.close());
   await cluster?.stop();
 });
-
-/** The broadcasts a client received, as numbers, in arrival order. */
-function numbersOf(client: LegacySocket, tag: string): number[] {
-  return client
-    .texts()
-    .filter((text) => text.startsWith(`${tag}:`))
-    .map((text) => Number(text.slice(tag.length + 1)));
-}
 
 /** Runs the broadcasts from n1 and kills n3 once some client has the 100th. */
 async function broadcastAndKill(tag: string, group: readonly LegacySocket[]): Promise<void> {

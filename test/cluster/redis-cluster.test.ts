@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { explained, nodeOfSession, numbered, startBroadcasts } from '../helpers/cluster-app.js';
+import { explained, nodeOfSession, numbered, numbersOf, startBroadcasts } from '../helpers/cluster-app.js';
 import { PollingClient, WebSocketClient, type LegacySocket } from '../helpers/legacy-socket.js';
 import { startRedisCluster, type RedisClusterServers } from '../helpers/redis-cluster.js';
 import { report } from '../helpers/report.js';
@@ -32,14 +32,6 @@ afterAll(async () => {
   clients.forEach((client) => client.close());
   await redis?.stop();
 });
-
-/** The broadcasts a client received, as numbers, in arrival order. */
-function numbersOf(client: LegacySocket, tag: string): number[] {
-  return client
-    .texts()
-    .filter((text) => text.startsWith(`${tag}:`))
-    .map((text) => Number(text.slice(tag.length + 1)));
-}
 
 /** Runs `count` broadcasts from `from`; resolves once every client has the last one. */
 async function broadcastTo(cluster: Cluster, group: readonly LegacySocket[], tag: string, count: number) {

@@ -90,6 +90,14 @@ export async function sessionsPerNode(cluster: Cluster): Promise<Record<string, 
   return Object.fromEntries(answers.map((answer) => [answer.name, answer.sessions]));
 }
 
+/** The broadcasts a client received, as numbers, in arrival order. */
+export function numbersOf(client: LegacySocket, tag: string): number[] {
+  return client
+    .texts()
+    .filter((text) => text.startsWith(`${tag}:`))
+    .map((text) => Number(text.slice(tag.length + 1)));
+}
+
 /** What a client went through, for an assertion that fails: its sessions, reconnects, last events. */
 export function story(client: LegacySocket): string {
   const events = client.events
